@@ -1,0 +1,4 @@
+//! One module per subcommand of `sim`.
+
+pub mod certs;
+pub mod validate;

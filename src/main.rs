@@ -1,0 +1,39 @@
+//! The `sim` command line: one binary for everything a user does with the simulator.
+//!
+//! Each subcommand lives in its own module under `cmd/`; this file only parses the command
+//! line and dispatches. Exit codes are chosen by the subcommands (see each one's docs).
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// The simulated Danish jobcenter ↔ KSD sick-leave (Sygefravaer) ecosystem.
+#[derive(Debug, Parser)]
+#[command(name = "sim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate one SOAP message offline and list every rule it breaks.
+    Validate(cmd::validate::Args),
+    /// Generate the test PKI (CAs, system certificates, a bad set) or issue a vendor certificate.
+    Certs(cmd::certs::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => cmd::validate::run(args),
+        Command::Certs(args) => cmd::certs::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("sim: error: {err:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
