@@ -1,0 +1,325 @@
+//! XML bytes → a small element tree, with namespaces resolved by URI.
+//!
+//! This is the only place that touches quick-xml's reader. It refuses what must be refused
+//! (DOCTYPE, undefined entities, non-UTF-8 encodings, nesting deeper than [`MAX_DEPTH`]) and
+//! tells a truncated document apart from one that is not XML at all.
+
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+use crate::error::WireError;
+use crate::ns::KnownNs;
+
+/// Deeper documents are refused: no message of the contract nests beyond ~8 levels, and a
+/// bound keeps recursion (and drop) of the tree safe on hostile input.
+pub const MAX_DEPTH: usize = 64;
+
+/// An element's namespace: one we know, another URI, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ns {
+    Known(KnownNs),
+    Other(Box<str>),
+    None,
+}
+
+impl Ns {
+    pub(crate) fn uri(&self) -> &str {
+        match self {
+            Ns::Known(k) => k.uri(),
+            Ns::Other(u) => u,
+            Ns::None => "",
+        }
+    }
+}
+
+/// One element: namespace, local name, its text (concatenated), its element children.
+#[derive(Debug, Clone)]
+pub(crate) struct Element {
+    pub ns: Ns,
+    pub name: Box<str>,
+    pub text: String,
+    pub children: Vec<Element>,
+}
+
+impl Element {
+    pub(crate) fn is(&self, ns: KnownNs, name: &str) -> bool {
+        self.ns == Ns::Known(ns) && &*self.name == name
+    }
+
+    /// `{uri}local`, for messages.
+    pub(crate) fn clark(&self) -> String {
+        match &self.ns {
+            Ns::None => self.name.to_string(),
+            ns => format!("{{{}}}{}", ns.uri(), self.name),
+        }
+    }
+}
+
+fn line_col(xml: &[u8], pos: u64) -> (usize, usize) {
+    let pos = (pos as usize).min(xml.len());
+    let before = &xml[..pos];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = pos
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    (line, col)
+}
+
+fn predefined_entity(name: &str) -> Option<char> {
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => return None,
+    })
+}
+
+/// Parses a whole document into its root element.
+pub(crate) fn parse(input: &[u8]) -> Result<Element, WireError> {
+    let xml = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let first = xml.iter().position(|b| !b.is_ascii_whitespace());
+    match first {
+        None => {
+            return Err(WireError::NotXml {
+                detail: "the document is empty".into(),
+                line: 1,
+                column: 1,
+            })
+        }
+        Some(i) if xml[i] != b'<' => {
+            let (line, column) = line_col(xml, i as u64);
+            return Err(WireError::NotXml {
+                detail: "content does not start with '<'".into(),
+                line,
+                column,
+            });
+        }
+        Some(_) => {}
+    }
+    if std::str::from_utf8(xml).is_err() {
+        let valid = std::str::from_utf8(xml)
+            .map_err(|e| e.valid_up_to())
+            .unwrap_err();
+        let (line, column) = line_col(xml, valid as u64);
+        return Err(WireError::NotXml {
+            detail: "the document is not valid UTF-8".into(),
+            line,
+            column,
+        });
+    }
+
+    let mut reader = NsReader::from_reader(xml);
+    let mut stack: Vec<Element> = Vec::with_capacity(16);
+    let mut root: Option<Element> = None;
+    let not_xml = |detail: String, pos: u64| {
+        let (line, column) = line_col(xml, pos);
+        WireError::NotXml {
+            detail,
+            line,
+            column,
+        }
+    };
+
+    loop {
+        let pos = reader.buffer_position();
+        let (res, event) = match reader.read_resolved_event() {
+            Ok((res, ev)) => (resolve(&res), ev),
+            Err(e) => {
+                let open = stack.last().map(|e| e.name.to_string());
+                return Err(classify(e, reader.error_position(), open, xml));
+            }
+        };
+        match event {
+            Event::Start(e) | Event::Empty(e) if root.is_some() => {
+                let _ = e;
+                return Err(not_xml("more than one root element".into(), pos));
+            }
+            Event::Start(e) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(not_xml(
+                        format!("elements nest deeper than {MAX_DEPTH} levels"),
+                        pos,
+                    ));
+                }
+                let name = Box::<str>::from(e.local_name().as_ref());
+                stack.push(Element {
+                    ns: res,
+                    name,
+                    text: String::new(),
+                    children: Vec::new(),
+                });
+            }
+            Event::Empty(e) => {
+                let name = Box::<str>::from(e.local_name().as_ref());
+                let el = Element {
+                    ns: res,
+                    name,
+                    text: String::new(),
+                    children: Vec::new(),
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => root = Some(el),
+                }
+            }
+            Event::End(_) => {
+                let el = stack.pop().expect("quick-xml checks end tags");
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => root = Some(el),
+                }
+            }
+            Event::Text(t) => {
+                let text = t.xml10_content();
+                match stack.last_mut() {
+                    Some(top) => top.text.push_str(&text),
+                    None if text.trim().is_empty() => {}
+                    None => return Err(not_xml("text outside the root element".into(), pos)),
+                }
+            }
+            Event::CData(c) => {
+                let text = c.into_inner();
+                match stack.last_mut() {
+                    Some(top) => top.text.push_str(&text),
+                    None => return Err(not_xml("CDATA outside the root element".into(), pos)),
+                }
+            }
+            Event::GeneralRef(r) => {
+                let ch = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c,
+                    Ok(None) => {
+                        let name = r.as_ref().to_string();
+                        predefined_entity(&name).ok_or(WireError::UndefinedEntity(name))?
+                    }
+                    Err(e) => return Err(not_xml(format!("bad character reference: {e}"), pos)),
+                };
+                match stack.last_mut() {
+                    Some(top) => top.text.push(ch),
+                    None => {
+                        return Err(not_xml("a reference outside the root element".into(), pos))
+                    }
+                }
+            }
+            Event::DocType(_) => return Err(WireError::Doctype),
+            Event::Decl(d) => {
+                if let Some(Ok(enc)) = d.encoding() {
+                    let enc = enc.to_ascii_uppercase();
+                    if enc != "UTF-8" && enc != "UTF8" {
+                        return Err(not_xml(
+                            format!("encoding '{enc}' is not supported: the contract is UTF-8"),
+                            pos,
+                        ));
+                    }
+                }
+            }
+            Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => {
+                if let Some(open) = stack.last() {
+                    return Err(WireError::Truncated {
+                        detail: format!("the document ends inside <{}>", open.name),
+                    });
+                }
+                return root.ok_or_else(|| not_xml("no root element".into(), pos));
+            }
+        }
+    }
+}
+
+fn resolve(res: &ResolveResult<'_>) -> Ns {
+    match res {
+        ResolveResult::Bound(ns) => match KnownNs::from_uri(ns.as_ref()) {
+            Some(k) => Ns::Known(k),
+            None => Ns::Other(ns.as_ref().into()),
+        },
+        ResolveResult::Unbound => Ns::None,
+        // An undeclared prefix: keep it visible as a pseudo-namespace so the reader reports it.
+        ResolveResult::Unknown(p) => Ns::Other(format!("undeclared-prefix:{p}").into()),
+    }
+}
+
+fn classify(e: quick_xml::Error, pos: u64, open: Option<String>, xml: &[u8]) -> WireError {
+    use quick_xml::errors::{IllFormedError, SyntaxError};
+    use quick_xml::Error as E;
+    let truncated = match &e {
+        E::Syntax(s) => !matches!(s, SyntaxError::InvalidBangMarkup),
+        E::IllFormed(IllFormedError::MissingEndTag(_)) => true,
+        _ => false,
+    };
+    if truncated {
+        let inside = open.map(|o| format!(" inside <{o}>")).unwrap_or_default();
+        return WireError::Truncated {
+            detail: format!("{e}{inside}"),
+        };
+    }
+    let (line, column) = line_col(xml, pos);
+    WireError::NotXml {
+        detail: e.to_string(),
+        line,
+        column,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_are_resolved_by_uri_not_prefix() {
+        let a = parse(br#"<x:E xmlns:x="http://schemas.xmlsoap.org/soap/envelope/"><x:B/></x:E>"#)
+            .unwrap();
+        let b = parse(br#"<E xmlns="http://schemas.xmlsoap.org/soap/envelope/"><B/></E>"#).unwrap();
+        assert!(a.is(KnownNs::Soap11, "E") && b.is(KnownNs::Soap11, "E"));
+        assert!(a.children[0].is(KnownNs::Soap11, "B") && b.children[0].is(KnownNs::Soap11, "B"));
+    }
+
+    #[test]
+    fn entities_and_cdata_become_text() {
+        let e = parse(b"<a>x &amp; &#65;&#x42; <![CDATA[<c>]]></a>").unwrap();
+        assert_eq!(e.text, "x & AB <c>");
+    }
+
+    #[test]
+    fn refusals_are_distinct() {
+        assert!(matches!(
+            parse(b"<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>"),
+            Err(WireError::Doctype)
+        ));
+        assert!(matches!(
+            parse(b"<a>&x;</a>"),
+            Err(WireError::UndefinedEntity(_))
+        ));
+        assert!(matches!(
+            parse(b"<a><b>text</b>"),
+            Err(WireError::Truncated { .. })
+        ));
+        assert!(matches!(
+            parse(b"<a><b>te"),
+            Err(WireError::Truncated { .. })
+        ));
+        assert!(matches!(parse(b"<a><b"), Err(WireError::Truncated { .. })));
+        assert!(matches!(
+            parse(b"{\"json\": true}"),
+            Err(WireError::NotXml { .. })
+        ));
+        assert!(matches!(parse(b""), Err(WireError::NotXml { .. })));
+        assert!(matches!(parse(b"<a></b>"), Err(WireError::NotXml { .. })));
+        assert!(matches!(parse(b"<a/><b/>"), Err(WireError::NotXml { .. })));
+        let deep = "<a>".repeat(100) + &"</a>".repeat(100);
+        assert!(matches!(
+            parse(deep.as_bytes()),
+            Err(WireError::NotXml { .. })
+        ));
+    }
+
+    #[test]
+    fn a_bom_is_accepted() {
+        assert!(parse(b"\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>").is_ok());
+        assert!(parse(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>").is_err());
+    }
+}

@@ -1,0 +1,1133 @@
+//! Reading: a document → the operation it carries, the typed message, and every problem.
+//!
+//! Forgiving about form (prefixes, default namespaces, a BOM, whitespace, element order and
+//! foreign namespaces are accepted, the last two with a warning) and exact about meaning
+//! (every missing or malformed field is an error naming its rule and path).
+
+use crate::dom::{self, Element, Ns};
+use crate::error::WireError;
+use crate::model::*;
+use crate::ns::KnownNs::{self, *};
+use crate::operation::{Operation, PayloadKind, Port};
+use crate::rules::{code, Problem, Rule};
+use crate::validate as check;
+use crate::values::*;
+use std::str::FromStr;
+
+/// Whether a document carries a request, a response or a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    /// `<Operation>Request`.
+    Request,
+    /// `<Operation>Response`.
+    Response,
+    /// `soap:Fault`.
+    Fault,
+}
+
+/// The result of reading a usable document.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The operation (for a fault: the one SOAPAction names, if any).
+    pub operation: Option<Operation>,
+    /// Request, response or fault.
+    pub kind: MessageKind,
+    /// The typed message, present whenever every mandatory field could be read — even if a
+    /// rule is broken, so a receiver can still route or report it.
+    pub message: Option<Message>,
+    /// Every problem found, errors and warnings.
+    pub problems: Vec<Problem>,
+}
+
+impl Decoded {
+    /// No error-severity problem (warnings allowed).
+    pub fn is_valid(&self) -> bool {
+        self.message.is_some() && !self.problems.iter().any(Problem::is_error)
+    }
+
+    /// The errors only.
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.is_error())
+    }
+
+    /// The request, if this is one that could be read.
+    pub fn request(&self) -> Option<&Request> {
+        match &self.message {
+            Some(Message::Request(r)) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// Reads one SOAP document. `soap_action` is the HTTP `SOAPAction` header, if known; when it
+/// disagrees with the Body, the Body decides and the disagreement is reported (WIRE-1).
+pub fn read(xml: &[u8], soap_action: Option<&str>) -> Result<Decoded, WireError> {
+    let root = dom::parse(xml)?;
+    if &*root.name == "Envelope" && root.ns == Ns::Known(Soap12) {
+        return Err(WireError::Soap12);
+    }
+    if !root.is(Soap11, "Envelope") {
+        return Err(WireError::NotEnvelope {
+            found: root.clark(),
+        });
+    }
+    let body = root.children.iter().find(|c| c.is(Soap11, "Body"));
+    let Some(body) = body else {
+        if root.children.iter().any(|c| &*c.name == "Body") {
+            return Err(WireError::NotEnvelope {
+                found: "an Envelope whose Body is not in the SOAP 1.1 namespace".into(),
+            });
+        }
+        return Err(WireError::NoBody);
+    };
+    let first = body.children.first().ok_or(WireError::EmptyBody)?;
+    let mut ctx = Ctx::default();
+    if body.children.len() > 1 {
+        ctx.problems.push(Problem::error(
+            Rule::Wire1,
+            code::UKENDT,
+            "Body",
+            format!(
+                "the Body holds {} elements; document/literal allows exactly one",
+                body.children.len()
+            ),
+        ));
+    }
+    let action = soap_action
+        .map(|a| a.trim().trim_matches('"'))
+        .filter(|a| !a.is_empty());
+    let action_op = action.and_then(Operation::from_soap_action);
+    if let (Some(a), None) = (action, action_op) {
+        ctx.problems.push(Problem::error(
+            Rule::Wire1,
+            code::OPERATION,
+            "SOAPAction",
+            format!("SOAPAction '{a}' names no operation of the contract; expected <port namespace><Operation>"),
+        ));
+    }
+
+    if first.is(Soap11, "Fault") {
+        let fault = ctx.fault(first);
+        return Ok(ctx.finish(action_op, MessageKind::Fault, fault.map(Message::Fault)));
+    }
+
+    let (operation, kind) = detect(first, action_op, &mut ctx)?;
+    if let Some(a) = action_op.filter(|a| *a != operation) {
+        ctx.problems.push(Problem::error(
+            Rule::Wire1,
+            code::OPERATION,
+            "SOAPAction",
+            format!(
+                "SOAPAction names {} but the Body holds {}{}; the Body decides",
+                a.label(),
+                first.name,
+                if first.ns == Ns::Known(operation.port().known_ns()) {
+                    ""
+                } else {
+                    " (foreign namespace)"
+                }
+            ),
+        ));
+    }
+    let message = match kind {
+        MessageKind::Request => ctx.request(operation, first).map(Message::Request),
+        _ => ctx.response(operation, first).map(Message::Response),
+    };
+    Ok(ctx.finish(Some(operation), kind, message))
+}
+
+/// Which operation the Body's element names, and whether it is a request or a response.
+fn detect(
+    el: &Element,
+    action: Option<Operation>,
+    ctx: &mut Ctx,
+) -> Result<(Operation, MessageKind), WireError> {
+    let (base, kind) = if let Some(b) = el.name.strip_suffix("Request") {
+        (b, MessageKind::Request)
+    } else if let Some(b) = el.name.strip_suffix("Response") {
+        (b, MessageKind::Response)
+    } else {
+        return Err(WireError::UnknownOperation {
+            detail: format!(
+                "the Body holds {}; an operation element is named <Operation>Request or <Operation>Response{}",
+                el.clark(),
+                hint(action)
+            ),
+        });
+    };
+    let port = match el.ns {
+        Ns::Known(SfKsd) => Some(Port::Ksd),
+        Ns::Known(SfJc) => Some(Port::Jc),
+        _ => None,
+    };
+    if let Some(port) = port {
+        return Operation::find(port, base)
+            .map(|op| (op, kind))
+            .ok_or_else(|| WireError::UnknownOperation {
+                detail: format!(
+                    "{} is not an operation of the {port:?} port{}",
+                    el.clark(),
+                    hint(action)
+                ),
+            });
+    }
+    // A foreign namespace: accept the element by local name, with a warning.
+    let candidates: Vec<Operation> = Operation::by_name(base).collect();
+    let op = match (candidates.as_slice(), action) {
+        ([], _) => None,
+        ([one], _) => Some(*one),
+        (_, Some(a)) if candidates.contains(&a) => Some(a),
+        _ => {
+            return Err(WireError::UnknownOperation {
+                detail: format!(
+                    "{} is in a foreign namespace and '{base}' exists on both ports; send a SOAPAction or use the port's namespace",
+                    el.clark()
+                ),
+            })
+        }
+    };
+    let op = op.ok_or_else(|| WireError::UnknownOperation {
+        detail: format!(
+            "{} names no operation of the contract{}",
+            el.clark(),
+            hint(action)
+        ),
+    })?;
+    ctx.problems.push(Problem::warning(
+        Rule::Wire3,
+        code::NAVNERUM,
+        &*el.name,
+        format!(
+            "the operation element is in namespace '{}' where the contract has '{}'; accepted by its local name",
+            el.ns.uri(),
+            op.port().namespace()
+        ),
+    ));
+    Ok((op, kind))
+}
+
+fn hint(action: Option<Operation>) -> String {
+    action
+        .map(|a| format!(" (SOAPAction names {})", a.label()))
+        .unwrap_or_default()
+}
+
+/// Expected children of an element: local name and namespace (`None`: unqualified).
+type Spec<const N: usize> = [(&'static str, Option<KnownNs>); N];
+
+#[derive(Default)]
+struct Ctx {
+    problems: Vec<Problem>,
+    /// (found namespace, expected namespace, first path) — one warning each, at the end.
+    foreign: Vec<(String, &'static str, String)>,
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_string()
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+impl Ctx {
+    fn finish(
+        mut self,
+        operation: Option<Operation>,
+        kind: MessageKind,
+        message: Option<Message>,
+    ) -> Decoded {
+        for (found, expected, path) in self.foreign {
+            let found = if found.is_empty() {
+                "no namespace".to_string()
+            } else {
+                format!("namespace '{found}'")
+            };
+            self.problems.push(Problem::warning(
+                Rule::Wire3,
+                code::NAVNERUM,
+                path,
+                format!("element in {found} where the contract has '{expected}'; accepted by its local name"),
+            ));
+        }
+        Decoded {
+            operation,
+            kind,
+            message,
+            problems: self.problems,
+        }
+    }
+
+    fn note_ns(&mut self, el: &Element, expected: Option<KnownNs>, path: &str) {
+        let ok = match expected {
+            Some(k) => el.ns == Ns::Known(k),
+            None => el.ns == Ns::None,
+        };
+        if !ok {
+            let found = el.ns.uri();
+            let exp = expected.map_or("", KnownNs::uri);
+            if !self.foreign.iter().any(|(f, e, _)| f == found && *e == exp) {
+                self.foreign
+                    .push((found.to_string(), exp, join(path, &el.name)));
+            }
+        }
+    }
+
+    /// Maps an element's children onto the expected ones; reports unknown, repeated and
+    /// out-of-order children and foreign namespaces.
+    fn fields<'e, const N: usize>(
+        &mut self,
+        parent: &'e Element,
+        path: &str,
+        spec: &Spec<N>,
+    ) -> [Option<&'e Element>; N] {
+        let mut found: [Option<&'e Element>; N] = [None; N];
+        let mut last = 0usize;
+        let mut order_reported = false;
+        for child in &parent.children {
+            let Some(i) = spec.iter().position(|(n, _)| *n == &*child.name) else {
+                self.problems.push(Problem::warning(
+                    Rule::Wire3,
+                    code::UKENDT,
+                    join(path, &child.name),
+                    format!(
+                        "element '{}' is not part of {}; ignored",
+                        child.name, parent.name
+                    ),
+                ));
+                continue;
+            };
+            self.note_ns(child, spec[i].1, path);
+            if found[i].is_some() {
+                self.problems.push(Problem::error(
+                    Rule::Wire3,
+                    code::GENTAGET,
+                    join(path, &child.name),
+                    format!("'{}' appears more than once", child.name),
+                ));
+                continue;
+            }
+            if i < last && !order_reported {
+                order_reported = true;
+                self.problems.push(Problem::warning(
+                    Rule::Wire3,
+                    code::RAEKKEFOELGE,
+                    join(path, &child.name),
+                    format!(
+                        "'{}' comes after '{}' but the contract orders it before",
+                        child.name, spec[last].0
+                    ),
+                ));
+            }
+            last = last.max(i);
+            found[i] = Some(child);
+        }
+        found
+    }
+
+    fn missing(&mut self, rule: Rule, path: &str, name: &str) {
+        self.problems.push(Problem::error(
+            rule,
+            code::MANGLER,
+            join(path, name),
+            format!("mandatory element '{name}' is missing"),
+        ));
+    }
+
+    fn req<T: FromStr<Err = ValueError>>(
+        &mut self,
+        el: Option<&Element>,
+        rule: Rule,
+        path: &str,
+        name: &str,
+    ) -> Option<T> {
+        let Some(el) = el else {
+            self.missing(rule, path, name);
+            return None;
+        };
+        self.parse(el, rule, path, name)
+    }
+
+    fn opt<T: FromStr<Err = ValueError>>(
+        &mut self,
+        el: Option<&Element>,
+        rule: Rule,
+        path: &str,
+        name: &str,
+    ) -> Option<T> {
+        let el = el?;
+        if el.text.trim().is_empty() && el.children.is_empty() {
+            self.problems.push(Problem::warning(
+                Rule::Wire3,
+                code::FORMAT,
+                join(path, name),
+                format!("optional element '{name}' is empty; treated as absent"),
+            ));
+            return None;
+        }
+        self.parse(el, rule, path, name)
+    }
+
+    fn parse<T: FromStr<Err = ValueError>>(
+        &mut self,
+        el: &Element,
+        rule: Rule,
+        path: &str,
+        name: &str,
+    ) -> Option<T> {
+        let text = el.text.trim();
+        match text.parse::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let (code, text) = if text.is_empty() {
+                    (
+                        code::MANGLER,
+                        format!("mandatory element '{name}' is empty"),
+                    )
+                } else {
+                    (code::FORMAT, e.0)
+                };
+                self.problems
+                    .push(Problem::error(rule, code, join(path, name), text));
+                None
+            }
+        }
+    }
+
+    fn req_text(
+        &mut self,
+        el: Option<&Element>,
+        rule: Rule,
+        path: &str,
+        name: &str,
+    ) -> Option<String> {
+        match el {
+            None => {
+                self.missing(rule, path, name);
+                None
+            }
+            Some(e) => Some(e.text.trim().to_string()),
+        }
+    }
+
+    fn opt_text(&mut self, el: Option<&Element>) -> Option<String> {
+        el.map(|e| e.text.trim().to_string())
+            .filter(|t| !t.is_empty())
+    }
+
+    fn header(&mut self, el: Option<&Element>, parent: &str) -> Option<Header> {
+        const SPEC: Spec<17> = [
+            ("TransaktionIdentifikator", Some(Sft)),
+            ("BeskedForsendelsesDatoTid", Some(Sft)),
+            ("RegistreringFraDatoTid", Some(Sft)),
+            ("RegistreringITsystem", Some(Sft)),
+            ("RegistreringBruger", Some(Sft)),
+            ("UdgiverTypeKode", Some(Sft)),
+            ("Myndighed", Some(Sft)),
+            ("SygemeldtePart", Some(Sft)),
+            ("ArbejdsgiverPart", Some(Sft)),
+            ("ArbejdsgiverProduktionsenhed", Some(Sft)),
+            ("NemRefusionIdentifier", Some(Sft)),
+            ("SagIdentifikator", Some(Sft)),
+            ("JobcenterSagID", Some(Sft)),
+            ("KMDSagIdentifikator", Some(Sft)),
+            ("KMDDelsagIdentifikator", Some(Sft)),
+            ("ForretningHaendelseDatoTid", Some(Sft)),
+            ("FoersteFravaersdag", Some(Sft)),
+        ];
+        let Some(el) = el else {
+            self.missing(Rule::Ksd3, parent, "Header");
+            return None;
+        };
+        let p = &join(parent, "Header");
+        let f = self.fields(el, p, &SPEC);
+        let r = Rule::Ksd3;
+        let transaktion_identifikator = self.req(f[0], r, p, SPEC[0].0);
+        let besked_forsendelses_dato_tid = self.req(f[1], r, p, SPEC[1].0);
+        let registrering_fra_dato_tid = self.req(f[2], r, p, SPEC[2].0);
+        let registrering_it_system = self.req(f[3], r, p, SPEC[3].0);
+        let registrering_bruger = self.opt(f[4], r, p, SPEC[4].0);
+        let udgiver_type_kode = self.opt(f[5], r, p, SPEC[5].0);
+        let myndighed = self.req(f[6], r, p, SPEC[6].0);
+        let sygemeldte_part = self.req(f[7], r, p, SPEC[7].0);
+        let arbejdsgiver_part = self.req(f[8], r, p, SPEC[8].0);
+        let arbejdsgiver_produktionsenhed = self.opt(f[9], r, p, SPEC[9].0);
+        let nem_refusion_identifier = self.opt(f[10], r, p, SPEC[10].0);
+        let sag_identifikator = self.opt(f[11], r, p, SPEC[11].0);
+        let jobcenter_sag_id = self.opt_text(f[12]);
+        let kmd_sag_identifikator = self.opt_text(f[13]);
+        let kmd_delsag_identifikator = self.opt_text(f[14]);
+        let forretning_haendelse_dato_tid = self.req(f[15], r, p, SPEC[15].0);
+        let foerste_fravaersdag = self.req(f[16], r, p, SPEC[16].0);
+        Some(Header {
+            transaktion_identifikator: transaktion_identifikator?,
+            besked_forsendelses_dato_tid: besked_forsendelses_dato_tid?,
+            registrering_fra_dato_tid: registrering_fra_dato_tid?,
+            registrering_it_system: registrering_it_system?,
+            registrering_bruger,
+            udgiver_type_kode,
+            myndighed: myndighed?,
+            sygemeldte_part: sygemeldte_part?,
+            arbejdsgiver_part: arbejdsgiver_part?,
+            arbejdsgiver_produktionsenhed,
+            nem_refusion_identifier,
+            sag_identifikator,
+            jobcenter_sag_id,
+            kmd_sag_identifikator,
+            kmd_delsag_identifikator,
+            forretning_haendelse_dato_tid: forretning_haendelse_dato_tid?,
+            foerste_fravaersdag: foerste_fravaersdag?,
+        })
+    }
+
+    fn opdatering_fravaer(
+        &mut self,
+        el: &Element,
+        p: &str,
+        from_outside: bool,
+    ) -> Option<OpdateringFravaer> {
+        const SPEC: Spec<4> = [
+            ("Header", Some(Sft)),
+            ("OphoersAarsag", Some(Sft)),
+            ("OphoersStartDato", Some(Sft)),
+            ("OphoersSlutDato", Some(Sft)),
+        ];
+        let f = self.fields(el, p, &SPEC);
+        let header = self.header(f[0], p);
+        let aarsag = match f[1] {
+            None => {
+                self.missing(Rule::Ksd4, p, SPEC[1].0);
+                None
+            }
+            Some(e) => self.parse(e, Rule::Ksd5, p, SPEC[1].0),
+        };
+        let start = self.req(f[2], Rule::Ksd4, p, SPEC[2].0);
+        let slut = self.opt(f[3], Rule::Ksd4, p, SPEC[3].0);
+        check::ophoer(aarsag, start, slut, from_outside, p, &mut self.problems);
+        Some(OpdateringFravaer {
+            header: header?,
+            ophoers_aarsag: aarsag?,
+            ophoers_start_dato: start?,
+            ophoers_slut_dato: slut,
+        })
+    }
+
+    fn fejl_liste(&mut self, el: Option<&Element>, p: &str) -> Vec<Fejl> {
+        let Some(el) = el else { return Vec::new() };
+        let p = &join(p, "FejlListe");
+        let mut out = Vec::new();
+        for child in &el.children {
+            if &*child.name != "Fejl" {
+                self.problems.push(Problem::warning(
+                    Rule::Wire2,
+                    code::UKENDT,
+                    join(p, &child.name),
+                    "only Fejl elements belong in a FejlListe; ignored",
+                ));
+                continue;
+            }
+            self.note_ns(child, Some(Kvit), p);
+            let fp = &join(p, "Fejl");
+            let f = self.fields(
+                child,
+                fp,
+                &[("FejlKode", Some(Kvit)), ("FejlTekst", Some(Kvit))],
+            );
+            let kode = self.req_text(f[0], Rule::Wire2, fp, "FejlKode");
+            let tekst = self.req_text(f[1], Rule::Wire2, fp, "FejlTekst");
+            if let (Some(fejl_kode), Some(fejl_tekst)) = (kode, tekst) {
+                out.push(Fejl {
+                    fejl_kode,
+                    fejl_tekst,
+                });
+            }
+        }
+        if out.is_empty() && el.children.is_empty() {
+            self.problems.push(Problem::error(
+                Rule::Wire2,
+                code::MANGLER,
+                join(p, "Fejl"),
+                "a FejlListe holds at least one Fejl",
+            ));
+        }
+        out
+    }
+
+    fn transport_kvittering(&mut self, el: &Element, p: &str) -> Option<TransportKvittering> {
+        const SPEC: Spec<3> = [
+            ("TransportValideringsKode", Some(Kvit)),
+            ("Begrundelse", Some(Kvit)),
+            ("FejlListe", Some(Kvit)),
+        ];
+        let f = self.fields(el, p, &SPEC);
+        let kode = self.req(f[0], Rule::Wire2, p, SPEC[0].0);
+        let begrundelse = self.opt_text(f[1]);
+        let fejl_liste = self.fejl_liste(f[2], p);
+        check::transport_kvittering(kode, !fejl_liste.is_empty(), p, &mut self.problems);
+        Some(TransportKvittering {
+            kode: kode?,
+            begrundelse,
+            fejl_liste,
+        })
+    }
+
+    fn forretningskvittering(
+        &mut self,
+        el: Option<&Element>,
+        parent: &str,
+    ) -> Option<Forretningskvittering> {
+        const SPEC: Spec<3> = [
+            ("ForretningsValideringsKode", Some(Kvit)),
+            ("Begrundelse", Some(Kvit)),
+            ("FejlListe", Some(Kvit)),
+        ];
+        let Some(el) = el else {
+            self.missing(Rule::Ksd2, parent, "Forretningskvittering");
+            return None;
+        };
+        let p = &join(parent, "Forretningskvittering");
+        let f = self.fields(el, p, &SPEC);
+        let kode = self.req(f[0], Rule::Wire2, p, SPEC[0].0);
+        let begrundelse = self.opt_text(f[1]);
+        let fejl_liste = self.fejl_liste(f[2], p);
+        check::forretningskvittering(kode, !fejl_liste.is_empty(), p, &mut self.problems);
+        Some(Forretningskvittering {
+            kode: kode?,
+            begrundelse,
+            fejl_liste,
+        })
+    }
+
+    fn sag(&mut self, el: Option<&Element>, parent: &str, from_ksd: bool) -> Option<Sag> {
+        const SPEC: Spec<12> = [
+            ("SagIdentifikator", Some(Sft)),
+            ("NemRefusionIdentifier", Some(Sft)),
+            ("SygemeldtePart", Some(Sft)),
+            ("Myndighed", Some(Sft)),
+            ("ArbejdsgiverPart", Some(Sft)),
+            ("ArbejdsgiverProduktionsenhed", Some(Sft)),
+            ("FoersteFravaersdag", Some(Sft)),
+            ("Status", Some(Sft)),
+            ("OphoersAarsag", Some(Sft)),
+            ("OphoersStartDato", Some(Sft)),
+            ("OphoersSlutDato", Some(Sft)),
+            ("VarighedKode", Some(Sft)),
+        ];
+        let Some(el) = el else {
+            self.missing(Rule::Wire3, parent, "Sag");
+            return None;
+        };
+        let p = &join(parent, "Sag");
+        let f = self.fields(el, p, &SPEC);
+        let r = Rule::Wire3;
+        let sag_identifikator = self.req(f[0], r, p, SPEC[0].0);
+        let nem_refusion_identifier = self.opt(f[1], r, p, SPEC[1].0);
+        let sygemeldte_part = self.req(f[2], r, p, SPEC[2].0);
+        let myndighed = self.req(f[3], r, p, SPEC[3].0);
+        let arbejdsgiver_part = self.req(f[4], r, p, SPEC[4].0);
+        let arbejdsgiver_produktionsenhed = self.opt(f[5], r, p, SPEC[5].0);
+        let foerste_fravaersdag = self.req(f[6], r, p, SPEC[6].0);
+        let status = self.req(f[7], r, p, SPEC[7].0);
+        let ophoers_aarsag = self.opt(f[8], Rule::Ksd5, p, SPEC[8].0);
+        let ophoers_start_dato = self.opt(f[9], r, p, SPEC[9].0);
+        let ophoers_slut_dato = self.opt(f[10], r, p, SPEC[10].0);
+        let varighed_kode = self.req(f[11], Rule::Ksd9, p, SPEC[11].0);
+        check::sag(
+            status,
+            ophoers_aarsag,
+            ophoers_start_dato,
+            ophoers_slut_dato,
+            from_ksd,
+            p,
+            &mut self.problems,
+        );
+        Some(Sag {
+            sag_identifikator: sag_identifikator?,
+            nem_refusion_identifier,
+            sygemeldte_part: sygemeldte_part?,
+            myndighed: myndighed?,
+            arbejdsgiver_part: arbejdsgiver_part?,
+            arbejdsgiver_produktionsenhed,
+            foerste_fravaersdag: foerste_fravaersdag?,
+            status: status?,
+            ophoers_aarsag,
+            ophoers_start_dato,
+            ophoers_slut_dato,
+            varighed_kode: varighed_kode?,
+        })
+    }
+
+    fn payload(
+        &mut self,
+        kind: PayloadKind,
+        el: &Element,
+        op: Operation,
+    ) -> Option<(Payload, Option<Cvr>)> {
+        let p = &*el.name;
+        let from_ksd = op.port() == Port::Jc;
+        match kind {
+            PayloadKind::OpdateringFravaer => {
+                let v = self.opdatering_fravaer(el, p, true)?;
+                let m = v.header.myndighed;
+                Some((Payload::OpdateringFravaer(v), Some(m)))
+            }
+            PayloadKind::ForretningsSvar => {
+                let f = self.fields(
+                    el,
+                    p,
+                    &[("Header", Some(Sft)), ("Forretningskvittering", Some(Kvit))],
+                );
+                let header = self.header(f[0], p);
+                let kvittering = self.forretningskvittering(f[1], p);
+                let header = header?;
+                let m = header.myndighed;
+                Some((
+                    Payload::ForretningsSvar(ForretningsSvar {
+                        header,
+                        kvittering: kvittering?,
+                    }),
+                    Some(m),
+                ))
+            }
+            PayloadKind::Haendelse => {
+                let f = self.fields(
+                    el,
+                    p,
+                    &[
+                        ("Header", Some(Sft)),
+                        ("HaendelseType", Some(Sft)),
+                        ("Sag", Some(Sft)),
+                    ],
+                );
+                let header = self.header(f[0], p);
+                let haendelse_type = self.req(f[1], Rule::Wire3, p, "HaendelseType");
+                let sag = self.sag(f[2], p, from_ksd);
+                let header = header?;
+                let m = header.myndighed;
+                Some((
+                    Payload::Haendelse(Haendelse {
+                        header,
+                        haendelse_type: haendelse_type?,
+                        sag: sag?,
+                    }),
+                    Some(m),
+                ))
+            }
+            PayloadKind::AnmodningForlaengelse => {
+                let f = self.fields(
+                    el,
+                    p,
+                    &[
+                        ("Header", Some(Sft)),
+                        ("Sag", Some(Sft)),
+                        ("VarighedsgraenseDato", Some(Sft)),
+                        ("SvarFrist", Some(Sft)),
+                    ],
+                );
+                let header = self.header(f[0], p);
+                let sag = self.sag(f[1], p, from_ksd);
+                let graense = self.req(f[2], Rule::Ksd11, p, "VarighedsgraenseDato");
+                let frist = self.req(f[3], Rule::Ksd11, p, "SvarFrist");
+                let header = header?;
+                let m = header.myndighed;
+                let v = AnmodningForlaengelse {
+                    header,
+                    sag: sag?,
+                    varighedsgraense_dato: graense?,
+                    svar_frist: frist?,
+                };
+                Some((Payload::AnmodningForlaengelse(v), Some(m)))
+            }
+            PayloadKind::ForretningsSvarForlaengelse => {
+                let f = self.fields(
+                    el,
+                    p,
+                    &[
+                        ("Header", Some(Sft)),
+                        ("Forlaengelse", Some(Sft)),
+                        ("Afvisning", Some(Sft)),
+                    ],
+                );
+                let header = self.header(f[0], p);
+                let svar = match (f[1], f[2]) {
+                    (Some(fl), None) => {
+                        let fp = &join(p, "Forlaengelse");
+                        let g = self.fields(
+                            fl,
+                            fp,
+                            &[
+                                ("ForlaengelseType", Some(Sft)),
+                                ("ForlaengelseSlutDato", Some(Sft)),
+                            ],
+                        );
+                        let t = self.req(g[0], Rule::Ksd11, fp, "ForlaengelseType");
+                        let d = self.opt(g[1], Rule::Ksd11, fp, "ForlaengelseSlutDato");
+                        check::forlaengelse(t, d, fp, &mut self.problems);
+                        t.map(|forlaengelse_type| SvarForlaengelse::Forlaengelse {
+                            forlaengelse_type,
+                            forlaengelse_slut_dato: d,
+                        })
+                    }
+                    (None, Some(af)) => {
+                        let ap = &join(p, "Afvisning");
+                        let g = self.fields(af, ap, &[("Begrundelse", Some(Sft))]);
+                        self.req_text(g[0], Rule::Ksd11, ap, "Begrundelse")
+                            .map(|begrundelse| SvarForlaengelse::Afvisning { begrundelse })
+                    }
+                    (None, None) => {
+                        self.problems.push(Problem::error(
+                            Rule::Ksd11,
+                            code::MANGLER,
+                            join(p, "Forlaengelse"),
+                            "either Forlaengelse or Afvisning is mandatory",
+                        ));
+                        None
+                    }
+                    (Some(_), Some(_)) => {
+                        self.problems.push(Problem::error(
+                            Rule::Ksd11,
+                            code::UOVERENSSTEMMELSE,
+                            join(p, "Afvisning"),
+                            "Forlaengelse and Afvisning exclude each other",
+                        ));
+                        None
+                    }
+                };
+                let header = header?;
+                let m = header.myndighed;
+                Some((
+                    Payload::ForretningsSvarForlaengelse(ForretningsSvarForlaengelse {
+                        header,
+                        svar: svar?,
+                    }),
+                    Some(m),
+                ))
+            }
+            PayloadKind::HentSag | PayloadKind::HentSagsListe => {
+                unreachable!("criteria are read from the request element")
+            }
+        }
+    }
+
+    fn context(
+        &mut self,
+        cc: Option<&Element>,
+        ac: Option<&Element>,
+        op: Operation,
+        path: &str,
+    ) -> (Option<CallContext>, Option<AuthorityContext>, bool) {
+        let call_context = cc.map(|cc| {
+            let p = &join(path, "CallContext");
+            let f = self.fields(
+                cc,
+                p,
+                &[
+                    ("OnBehalfOfUser", Some(Cc)),
+                    ("CallersServiceCallIdentifier", Some(Cc)),
+                    ("AccountingInfo", Some(Cc)),
+                ],
+            );
+            let names = [
+                "OnBehalfOfUser",
+                "CallersServiceCallIdentifier",
+                "AccountingInfo",
+            ];
+            let vals: Vec<Option<String>> = f.iter().map(|e| self.opt_text(*e)).collect();
+            for (v, n) in vals.iter().zip(names) {
+                check::call_context_field(v.as_deref(), &join(p, n), &mut self.problems);
+            }
+            let mut it = vals.into_iter();
+            CallContext {
+                on_behalf_of_user: it.next().flatten(),
+                callers_service_call_identifier: it.next().flatten(),
+                accounting_info: it.next().flatten(),
+            }
+        });
+        let rule = check::context_rule(op);
+        let mut present = false;
+        let authority_context = match ac {
+            None => None,
+            Some(ac) => {
+                present = true;
+                let p = &join(path, "AuthorityContext");
+                let f = self.fields(ac, p, &[("MunicipalityCVR", Some(Ac))]);
+                self.req::<Cvr>(f[0], rule, p, "MunicipalityCVR")
+                    .map(|municipality_cvr| AuthorityContext { municipality_cvr })
+            }
+        };
+        (call_context, authority_context, present)
+    }
+
+    fn request(&mut self, op: Operation, el: &Element) -> Option<Request> {
+        let path = "";
+        let kind = op.payload_kind();
+        match kind {
+            PayloadKind::HentSag => {
+                let rp = &*el.name;
+                let f = self.fields(
+                    el,
+                    path,
+                    &[
+                        ("CallContext", Some(Cc)),
+                        ("AuthorityContext", Some(Ac)),
+                        ("SagIdentifikator", Some(Sft)),
+                        ("NemRefusionIdentifier", Some(Sft)),
+                    ],
+                );
+                let (call_context, authority_context, present) = self.context(f[0], f[1], op, path);
+                check::authority_context(
+                    op,
+                    present,
+                    authority_context.as_ref(),
+                    None,
+                    &mut self.problems,
+                );
+                let crit = match (f[2], f[3]) {
+                    (Some(s), None) => self
+                        .parse(s, Rule::Wire3, rp, "SagIdentifikator")
+                        .map(HentSag::SagIdentifikator),
+                    (None, Some(n)) => self
+                        .parse(n, Rule::Wire3, rp, "NemRefusionIdentifier")
+                        .map(HentSag::NemRefusionIdentifier),
+                    (None, None) => {
+                        self.problems.push(Problem::error(
+                            Rule::Wire3,
+                            code::MANGLER,
+                            join(rp, "SagIdentifikator"),
+                            "either SagIdentifikator or NemRefusionIdentifier is mandatory",
+                        ));
+                        None
+                    }
+                    (Some(_), Some(_)) => {
+                        self.problems.push(Problem::error(
+                            Rule::Wire3,
+                            code::UOVERENSSTEMMELSE,
+                            join(rp, "NemRefusionIdentifier"),
+                            "SagIdentifikator and NemRefusionIdentifier exclude each other",
+                        ));
+                        None
+                    }
+                };
+                Some(Request {
+                    operation: op,
+                    call_context,
+                    authority_context,
+                    payload: Payload::HentSag(crit?),
+                })
+            }
+            PayloadKind::HentSagsListe => {
+                let rp = &*el.name;
+                let f = self.fields(
+                    el,
+                    path,
+                    &[
+                        ("CallContext", Some(Cc)),
+                        ("AuthorityContext", Some(Ac)),
+                        ("SygemeldtePart", Some(Sft)),
+                        ("PeriodeFra", Some(Sft)),
+                        ("PeriodeTil", Some(Sft)),
+                    ],
+                );
+                let (call_context, authority_context, present) = self.context(f[0], f[1], op, path);
+                check::authority_context(
+                    op,
+                    present,
+                    authority_context.as_ref(),
+                    None,
+                    &mut self.problems,
+                );
+                let sygemeldte_part = self.opt(f[2], Rule::Wire3, rp, "SygemeldtePart");
+                let periode_fra = self.opt(f[3], Rule::Wire3, rp, "PeriodeFra");
+                let periode_til = self.opt(f[4], Rule::Wire3, rp, "PeriodeTil");
+                check::periode(periode_fra, periode_til, rp, &mut self.problems);
+                let crit = HentSagsListe {
+                    sygemeldte_part,
+                    periode_fra,
+                    periode_til,
+                };
+                Some(Request {
+                    operation: op,
+                    call_context,
+                    authority_context,
+                    payload: Payload::HentSagsListe(crit),
+                })
+            }
+            _ => {
+                let name = payload_element(kind);
+                let f = self.fields(
+                    el,
+                    path,
+                    &[
+                        ("CallContext", Some(Cc)),
+                        ("AuthorityContext", Some(Ac)),
+                        (name, Some(Sft)),
+                    ],
+                );
+                let (call_context, authority_context, present) = self.context(f[0], f[1], op, path);
+                let Some(pe) = f[2] else {
+                    check::authority_context(
+                        op,
+                        present,
+                        authority_context.as_ref(),
+                        None,
+                        &mut self.problems,
+                    );
+                    self.missing(Rule::Wire3, &el.name, name);
+                    return None;
+                };
+                let payload = self.payload(kind, pe, op);
+                let myndighed = payload.as_ref().and_then(|(_, m)| *m);
+                check::authority_context(
+                    op,
+                    present,
+                    authority_context.as_ref(),
+                    myndighed,
+                    &mut self.problems,
+                );
+                Some(Request {
+                    operation: op,
+                    call_context,
+                    authority_context,
+                    payload: payload?.0,
+                })
+            }
+        }
+    }
+
+    fn response(&mut self, op: Operation, el: &Element) -> Option<Response> {
+        let path = "";
+        let body = match op.payload_kind() {
+            PayloadKind::HentSagsListe => {
+                let mut sager = Vec::new();
+                let mut ok = true;
+                for (i, child) in el.children.iter().enumerate() {
+                    if &*child.name != "Sag" {
+                        self.problems.push(Problem::warning(
+                            Rule::Wire3,
+                            code::UKENDT,
+                            child.name.to_string(),
+                            "only Sag elements belong in a HentSagsListeResponse; ignored",
+                        ));
+                        continue;
+                    }
+                    self.note_ns(child, Some(Sft), path);
+                    match self.sag(Some(child), &format!("[{i}]"), true) {
+                        Some(s) => sager.push(s),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(ResponseBody::SagsListe(sager))
+            }
+            PayloadKind::HentSag => {
+                let f = self.fields(
+                    el,
+                    path,
+                    &[("Sag", Some(Sft)), ("TransportKvittering", Some(Kvit))],
+                );
+                match (f[0], f[1]) {
+                    (Some(_), None) => self
+                        .sag(f[0], path, true)
+                        .map(|s| ResponseBody::Sag(Box::new(s))),
+                    (None, Some(k)) => self
+                        .transport_kvittering(k, "TransportKvittering")
+                        .map(ResponseBody::TransportKvittering),
+                    _ => {
+                        self.problems.push(Problem::error(
+                            Rule::Wire3,
+                            code::MANGLER,
+                            "Sag",
+                            "a HentSagResponse holds exactly one of Sag and TransportKvittering",
+                        ));
+                        None
+                    }
+                }
+            }
+            _ => {
+                let f = self.fields(el, path, &[("TransportKvittering", Some(Kvit))]);
+                match f[0] {
+                    Some(k) => self
+                        .transport_kvittering(k, "TransportKvittering")
+                        .map(ResponseBody::TransportKvittering),
+                    None => {
+                        self.missing(Rule::Ksd1, path, "TransportKvittering");
+                        None
+                    }
+                }
+            }
+        };
+        Some(Response {
+            operation: op,
+            body: body?,
+        })
+    }
+
+    fn fault(&mut self, el: &Element) -> Option<SoapFault> {
+        let p = "Fault";
+        let f = self.fields(
+            el,
+            p,
+            &[
+                ("faultcode", None),
+                ("faultstring", None),
+                ("faultactor", None),
+                ("detail", None),
+            ],
+        );
+        let fault_code = self.req_text(f[0], Rule::Wire1, p, "faultcode");
+        let fault_string = self.req_text(f[1], Rule::Wire1, p, "faultstring");
+        let fault_actor = self.opt_text(f[2]);
+        let serviceplatform_fault = f[3].and_then(|d| {
+            let spf = d
+                .children
+                .iter()
+                .find(|c| &*c.name == "ServiceplatformFault")?;
+            let dp = "Fault/detail/ServiceplatformFault";
+            self.note_ns(spf, Some(Spf), "Fault/detail");
+            let g = self.fields(spf, dp, &[("ErrorList", Some(Spf))]);
+            let Some(list) = g[0] else {
+                self.missing(Rule::Wire1, dp, "ErrorList");
+                return None;
+            };
+            let lp = &join(dp, "ErrorList");
+            let mut errors = Vec::new();
+            for e in list.children.iter().filter(|c| &*c.name == "Error") {
+                self.note_ns(e, Some(Spf), lp);
+                let ep = &join(lp, "Error");
+                let h = self.fields(e, ep, &[("ErrorCode", Some(Spf)), ("ErrorText", Some(Spf))]);
+                let error_code = self.req_text(h[0], Rule::Wire1, ep, "ErrorCode");
+                let error_text = self.req_text(h[1], Rule::Wire1, ep, "ErrorText");
+                if let (Some(error_code), Some(error_text)) = (error_code, error_text) {
+                    errors.push(ServiceplatformError {
+                        error_code,
+                        error_text,
+                    });
+                }
+            }
+            if errors.is_empty() {
+                self.missing(Rule::Wire1, lp, "Error");
+                return None;
+            }
+            Some(ServiceplatformFault { errors })
+        });
+        Some(SoapFault {
+            fault_code: fault_code?,
+            fault_string: fault_string?,
+            fault_actor,
+            serviceplatform_fault,
+        })
+    }
+}
+
+/// The payload element's local name for a payload kind.
+pub(crate) fn payload_element(kind: PayloadKind) -> &'static str {
+    match kind {
+        PayloadKind::OpdateringFravaer => "OpdateringFravaer",
+        PayloadKind::ForretningsSvar => "ForretningsSvar",
+        PayloadKind::ForretningsSvarForlaengelse => "ForretningsSvarForlaengelse",
+        PayloadKind::Haendelse => "Haendelse",
+        PayloadKind::AnmodningForlaengelse => "AnmodningForlaengelse",
+        PayloadKind::HentSag => "HentSag",
+        PayloadKind::HentSagsListe => "HentSagsListe",
+    }
+}
