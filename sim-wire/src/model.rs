@@ -328,6 +328,9 @@ impl SoapFault {
 }
 
 /// Any message of the contract.
+// One message is handled at a time and moved rarely; boxing would only add indirection
+// to every construction and match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// An operation's request.
