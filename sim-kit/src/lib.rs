@@ -1,1 +1,37 @@
-//! placeholder
+//! What the three simulated programs (platform, KSD, jobcenter vendors) share at run time:
+//! HTTPS with mutual TLS where the server *knows who is calling*.
+//!
+//! In the certificate model of Denmark's Serviceplatformen the client certificate is the
+//! caller's identity: the CVR in it decides agreements and routing. So the server here does
+//! its own accept loop, verifies the client certificate (chain, validity, clientAuth, CVR),
+//! and hands every request to an axum `Router` with the caller's
+//! [`SystemIdentity`](sim_certs::SystemIdentity) in its extensions. The client presents a
+//! chosen identity and keeps connections alive.
+//!
+//! **Invariants**: only the `ring` rustls provider is used ([`install_crypto_provider`] at
+//! every start, [`provider`] in every config). No plaintext HTTP: URLs must be `https://`,
+//! servers require a client certificate. Every refusal is logged at WARN with a stable
+//! `reason=<code>` ([`Refusal::code`]). The library reads no files except those a caller
+//! names, and no environment.
+//!
+//! # Layout
+//! - [`crypto`]: installing and handing out the `ring` provider.
+//! - [`tls`]: PEM files → [`Identity`] (chain + key) and [`TrustAnchors`]; [`TransportError`].
+//! - [`verifier`] (private): webpki client verification plus "names an organisation".
+//! - [`refusal`]: [`Refusal`], naming why a caller was turned away.
+//! - [`server`]: [`serve`] — the mTLS accept loop for an axum `Router`, [`ServerTls`].
+//! - [`client`]: [`HttpsClient`] — pooled mTLS client with `post(url, headers, body)`.
+
+pub mod client;
+pub mod crypto;
+pub mod refusal;
+pub mod server;
+pub mod tls;
+mod verifier;
+
+pub use client::{ClientError, ClientTlsConfig, HttpResponse, HttpsClient};
+pub use crypto::{install_crypto_provider, provider};
+pub use refusal::Refusal;
+pub use server::{serve, ConnectionInfo, ServerTls, ServerTlsConfig};
+pub use sim_certs::{Cvr, SystemIdentity};
+pub use tls::{Identity, TransportError, TrustAnchors};

@@ -1,0 +1,288 @@
+//! The mutual-TLS HTTPS server: our own accept loop around an axum `Router`.
+//!
+//! axum's own `serve` never shows handlers the client certificate, and in this ecosystem the
+//! certificate *is* the caller's identity. So: `TcpListener` → TLS handshake (with a
+//! timeout, client certificate mandatory and verified) → [`SystemIdentity`] from the peer
+//! certificate → optional CVR allow-list → hyper serves HTTP/1.1 on the connection with the
+//! identity inserted into every request's extensions (`Extension<SystemIdentity>` in a
+//! handler). Every refusal is logged at WARN with `reason=<code>`.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, Response, StatusCode};
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls::ServerConfig;
+use sim_certs::{identify, Cvr, SystemIdentity};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tower_service::Service;
+use tracing::{debug, info, warn};
+
+use crate::refusal::Refusal;
+use crate::tls::{Identity, TransportError, TrustAnchors};
+use crate::verifier::OrganisationCertVerifier;
+
+/// Default [`ServerTlsConfig::handshake_timeout`]: generous for a slow peer, short enough
+/// that a silent TCP connection cannot hold a connection slot for long.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`ServerTlsConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// What a program decides about its HTTPS endpoint.
+#[derive(Debug, Clone)]
+pub struct ServerTlsConfig {
+    /// The server's own certificate chain and key.
+    pub identity: Identity,
+    /// CAs a client certificate must chain to (the test root, plus any real test CA).
+    pub client_trust: TrustAnchors,
+    /// How long a TLS handshake may take before the connection is dropped.
+    pub handshake_timeout: Duration,
+    /// How many connections are served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// If set, only callers whose certificate CVR is listed get through; others receive
+    /// HTTP 403 with the reason. `None` lets every verified organisation through (routing
+    /// and agreements then decide).
+    pub allowed_cvrs: Option<BTreeSet<Cvr>>,
+}
+
+impl ServerTlsConfig {
+    /// A config with default timeout and cap and no allow-list.
+    pub fn new(identity: Identity, client_trust: TrustAnchors) -> Self {
+        ServerTlsConfig {
+            identity,
+            client_trust,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            allowed_cvrs: None,
+        }
+    }
+}
+
+/// A ready-to-serve TLS setup (the rustls config is built once, here, so that configuration
+/// mistakes surface before the listener is used).
+#[derive(Clone)]
+pub struct ServerTls {
+    acceptor: TlsAcceptor,
+    handshake_timeout: Duration,
+    max_connections: usize,
+    allowed_cvrs: Option<Arc<BTreeSet<Cvr>>>,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("allowed_cvrs", &self.allowed_cvrs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerTls {
+    /// Builds the rustls server config: TLS 1.2 and 1.3 with the `ring` provider, client
+    /// certificate mandatory and verified by [`OrganisationCertVerifier`], ALPN `http/1.1`.
+    pub fn new(config: ServerTlsConfig) -> Result<Self, TransportError> {
+        let verifier = OrganisationCertVerifier::new(&config.client_trust)?;
+        let mut tls = ServerConfig::builder_with_provider(crate::provider())
+            .with_protocol_versions(rustls::ALL_VERSIONS)?
+            .with_client_cert_verifier(Arc::new(verifier))
+            .with_single_cert(config.identity.chain, config.identity.key)?;
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(ServerTls {
+            acceptor: TlsAcceptor::from(Arc::new(tls)),
+            handshake_timeout: config.handshake_timeout,
+            max_connections: config.max_connections.max(1),
+            allowed_cvrs: config.allowed_cvrs.map(Arc::new),
+        })
+    }
+}
+
+/// Facts about the connection a request arrived on, in each request's extensions next to
+/// the [`SystemIdentity`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The peer's address.
+    pub remote_addr: SocketAddr,
+    /// Sequence number of the connection on this server (1, 2, …): lets journals and tests
+    /// see keep-alive reuse.
+    pub connection_id: u64,
+}
+
+/// Serves `router` over mutual TLS on `listener` until `shutdown` completes; then stops
+/// accepting, lets in-flight requests finish (idle keep-alive connections close at once)
+/// and returns when every connection is done.
+pub async fn serve(
+    listener: TcpListener,
+    tls: ServerTls,
+    router: Router,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), TransportError> {
+    let limit = Arc::new(Semaphore::new(tls.max_connections));
+    // `true` is sent once, at shutdown; connections watch it to start a graceful close.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut next_id = 0u64;
+    tokio::pin!(shutdown);
+
+    if let Ok(addr) = listener.local_addr() {
+        info!(%addr, "mTLS server listening");
+    }
+    loop {
+        let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            permit = limit.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
+        let (tcp, remote_addr) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    // Typically out of file descriptors: wait a little instead of spinning.
+                    warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        next_id += 1;
+        let conn = Connection {
+            info: ConnectionInfo {
+                remote_addr,
+                connection_id: next_id,
+            },
+            tls: tls.clone(),
+            router: router.clone(),
+            stop: stop_rx.clone(),
+            _permit: permit,
+        };
+        connections.spawn(conn.run(tcp));
+        // Reap finished connections so the set does not grow with the server's lifetime.
+        while connections.try_join_next().is_some() {}
+    }
+
+    drop(listener);
+    let _ = stop_tx.send(true);
+    info!(in_flight = connections.len(), "mTLS server shutting down");
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// One accepted TCP connection.
+struct Connection {
+    info: ConnectionInfo,
+    tls: ServerTls,
+    router: Router,
+    stop: watch::Receiver<bool>,
+    /// Held for the connection's lifetime: this is the connection cap.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Connection {
+    async fn run(mut self, tcp: TcpStream) {
+        let peer = self.info.remote_addr;
+        let handshake =
+            tokio::time::timeout(self.tls.handshake_timeout, self.tls.acceptor.accept(tcp));
+        let stream = tokio::select! {
+            result = handshake => match result {
+                Err(_) => return refuse(peer, &Refusal::HandshakeTimeout),
+                Ok(Err(error)) => return refuse(peer, &Refusal::from_handshake_error(&error)),
+                Ok(Ok(stream)) => stream,
+            },
+            _ = self.stop.changed() => return,
+        };
+
+        // The verifier has already checked chain, validity, EKU and CVR; read the identity.
+        let identity = match stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+        {
+            None => return refuse(peer, &Refusal::NoClientCertificate),
+            Some(leaf) => match identify(leaf) {
+                Ok(identity) => identity,
+                Err(e) => return refuse(peer, &Refusal::NoCvr(e.to_string())),
+            },
+        };
+        let denial = match &self.tls.allowed_cvrs {
+            Some(allowed) if !allowed.contains(&identity.cvr) => {
+                let refusal = Refusal::CvrNotAllowed(identity.cvr.clone());
+                refuse_identified(peer, &identity, &refusal);
+                Some(refusal)
+            }
+            _ => None,
+        };
+        if denial.is_none() {
+            debug!(%peer, cvr = %identity.cvr, holder = %identity.holder, "caller identified");
+        }
+
+        let info = self.info;
+        let router = self.router.clone();
+        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            let mut router = router.clone();
+            let identity = identity.clone();
+            let denial = denial.clone();
+            async move {
+                if let Some(refusal) = denial {
+                    return Ok(forbidden(&refusal));
+                }
+                req.extensions_mut().insert(identity);
+                req.extensions_mut().insert(info);
+                router.call(req).await
+            }
+        });
+
+        let mut http = hyper::server::conn::http1::Builder::new();
+        // The timer enables hyper's header-read timeout, so an idle or stalled client cannot
+        // keep its connection slot forever.
+        http.timer(TokioTimer::new());
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        let result = tokio::select! {
+            result = conn.as_mut() => result,
+            _ = self.stop.changed() => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        if let Err(error) = result {
+            debug!(%peer, %error, "connection ended with an error");
+        }
+    }
+}
+
+fn refuse(peer: SocketAddr, refusal: &Refusal) {
+    warn!(%peer, reason = %refusal.code(), detail = %refusal, "refused connection");
+}
+
+fn refuse_identified(peer: SocketAddr, identity: &SystemIdentity, refusal: &Refusal) {
+    warn!(
+        %peer,
+        reason = %refusal.code(),
+        detail = %refusal,
+        cvr = %identity.cvr,
+        subject = %identity.subject,
+        "refused request (HTTP 403)"
+    );
+}
+
+fn forbidden(refusal: &Refusal) -> Response<Body> {
+    let mut response = Response::new(Body::from(format!("{refusal}\n")));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
