@@ -312,6 +312,36 @@ pub struct SoapFault {
 }
 
 impl SoapFault {
+    /// A platform fault (rule SP-4 and friends): `ServiceplatformFault` detail whose
+    /// `ErrorCode` is the rule ID and whose text ends with the CallUUID and the time received,
+    /// as the real platform words it, so the call can be found in the platform's journal.
+    /// `client` chooses `soap:Client` (the caller must fix something) over `soap:Server`.
+    pub fn serviceplatform(
+        client: bool,
+        rule: crate::rules::Rule,
+        text: &str,
+        call_uuid: Uuid,
+        received: DatoTid,
+    ) -> SoapFault {
+        SoapFault {
+            fault_code: if client { "soap:Client" } else { "soap:Server" }.into(),
+            fault_string: format!("{text} CallUUID: {call_uuid}"),
+            fault_actor: None,
+            serviceplatform_fault: Some(ServiceplatformFault {
+                errors: vec![ServiceplatformError {
+                    error_code: rule.id().into(),
+                    error_text: format!("{text} CallUUID: {call_uuid} Received: {received}"),
+                }],
+            }),
+        }
+    }
+
+    /// The rule a platform fault names in its first `ErrorCode`, if it is one of ours.
+    pub fn rule(&self) -> Option<crate::rules::Rule> {
+        let e = self.serviceplatform_fault.as_ref()?.errors.first()?;
+        crate::rules::Rule::from_id(&e.error_code)
+    }
+
     /// The CallUUID a platform fault carries in its text (`... CallUUID: <uuid> ...`).
     pub fn call_uuid(&self) -> Option<Uuid> {
         let texts = std::iter::once(self.fault_string.as_str()).chain(
@@ -339,4 +369,20 @@ pub enum Message {
     Response(Response),
     /// A SOAP fault.
     Fault(SoapFault),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_platform_fault_carries_its_call_uuid_and_rule_sp4() {
+        let id: Uuid = "7d3e2f1a-0b9c-4d8e-a7f6-5e4d3c2b1a09".parse().unwrap();
+        let at: DatoTid = "2026-11-23T09:15:02+01:00".parse().unwrap();
+        let f = SoapFault::serviceplatform(true, crate::Rule::Sp4, "No route.", id, at);
+        assert_eq!(f.call_uuid(), Some(id));
+        assert_eq!(f.rule(), Some(crate::Rule::Sp4));
+        let back = crate::read(crate::write_fault(&f).as_bytes(), None).unwrap();
+        assert_eq!(back.message, Some(Message::Fault(f)));
+    }
 }
