@@ -38,6 +38,15 @@ pub struct Decoded {
     pub message: Option<Message>,
     /// Every problem found, errors and warnings.
     pub problems: Vec<Problem>,
+    /// The security context's municipality, when it could be read — even if the payload
+    /// could not: the platform routes and journals by it.
+    pub authority_context: Option<AuthorityContext>,
+    /// The payload header's TransaktionIdentifikator, when it could be read.
+    pub transaktion_id: Option<Uuid>,
+    /// The payload header's Myndighed, when it could be read (rule KSD-8 compares it).
+    pub myndighed: Option<Cvr>,
+    /// The payload header's SygemeldtePart, when it could be read (for journals).
+    pub sygemeldte_part: Option<Cpr>,
 }
 
 impl Decoded {
@@ -219,6 +228,10 @@ type Spec<const N: usize> = [(&'static str, Option<KnownNs>); N];
 #[derive(Default)]
 struct Ctx {
     problems: Vec<Problem>,
+    authority_context: Option<AuthorityContext>,
+    transaktion_id: Option<Uuid>,
+    myndighed: Option<Cvr>,
+    sygemeldte_part: Option<Cpr>,
     /// (found namespace, expected namespace, first path) — one warning each, at the end.
     foreign: Vec<(String, &'static str, String)>,
 }
@@ -256,6 +269,10 @@ impl Ctx {
             kind,
             message,
             problems: self.problems,
+            authority_context: self.authority_context,
+            transaktion_id: self.transaktion_id,
+            myndighed: self.myndighed,
+            sygemeldte_part: self.sygemeldte_part,
         }
     }
 
@@ -459,6 +476,11 @@ impl Ctx {
         let kmd_sag_identifikator = self.opt_text(f[13]);
         let kmd_delsag_identifikator = self.opt_text(f[14]);
         let forretning_haendelse_dato_tid = self.req(f[15], r, p, SPEC[15].0);
+        if self.transaktion_id.is_none() {
+            self.transaktion_id = transaktion_identifikator;
+            self.myndighed = myndighed;
+            self.sygemeldte_part = sygemeldte_part;
+        }
         let foerste_fravaersdag = self.req(f[16], r, p, SPEC[16].0);
         Some(Header {
             transaktion_identifikator: transaktion_identifikator?,
@@ -856,6 +878,7 @@ impl Ctx {
                     .map(|municipality_cvr| AuthorityContext { municipality_cvr })
             }
         };
+        self.authority_context.clone_from(&authority_context);
         (call_context, authority_context, present)
     }
 

@@ -73,3 +73,25 @@ fn the_published_contract_examples_decode_cleanly() {
     }
     assert!(n >= 20, "only {n} contract examples found");
 }
+
+/// The platform routes and journals even a message whose payload is broken: the security
+/// context and the header's ids are read on their own (rules SP-2, SP-4).
+#[test]
+fn security_context_and_ids_survive_a_broken_payload() {
+    let xml = write(&examples::opdatering_fravaer_request()).replace(
+        "<sft:OphoersStartDato>2026-11-23</sft:OphoersStartDato>",
+        "",
+    );
+    let d = read(xml.as_bytes(), None).unwrap();
+    assert!(d.message.is_none());
+    assert_eq!(
+        d.authority_context.unwrap().municipality_cvr.to_string(),
+        "29189846"
+    );
+    assert_eq!(
+        d.transaktion_id.unwrap().to_string(),
+        "3f2b8c1e-6a4d-4e8f-9b1a-2c7d5e9f0a13"
+    );
+    assert_eq!(d.myndighed.unwrap().to_string(), "29189846");
+    assert_eq!(d.sygemeldte_part.unwrap().to_string(), "0101701234");
+}
