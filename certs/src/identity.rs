@@ -107,7 +107,7 @@ pub fn identify(der: &[u8]) -> Result<SystemIdentity, IdentityError> {
     let (_, cert) =
         X509Certificate::from_der(der).map_err(|e| IdentityError::Unparsable(e.to_string()))?;
     let subject_name = cert.subject();
-    let subject = subject_name.to_string();
+    let subject = subject_text(subject_name);
 
     let mut organisation = None;
     let mut common_name = None;
@@ -202,6 +202,13 @@ fn is_uuid(s: &str) -> bool {
             .iter()
             .zip([8, 4, 4, 4, 12])
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The subject as RFC 4514-like text, with `organizationIdentifier` named (x509-parser
+/// prints unknown attribute types as `OID(2.5.4.97)`, which nobody recognises in a log).
+pub fn subject_text(name: &x509_parser::x509::X509Name<'_>) -> String {
+    name.to_string()
+        .replace("OID(2.5.4.97)=", "organizationIdentifier=")
 }
 
 /// Dotted text of an OID, as x509-parser prints it.
@@ -307,6 +314,60 @@ mod tests {
             }
             other => panic!("expected NoCvr, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn odd_subjects() {
+        use crate::subject::{OID_COMMON_NAME, OID_ORGANIZATION_IDENTIFIER, OID_SERIAL_NUMBER};
+        let pki = pki();
+        let now = datetime!(2026-03-01 12:00 UTC);
+        let check = |attrs: &[(&'static [u64], &str)]| {
+            let attrs: Vec<_> = attrs.iter().map(|(o, v)| (*o, v.to_string())).collect();
+            identify(&pki.issue_client_with(&attrs, now).unwrap().cert_der)
+        };
+        let cn = (OID_COMMON_NAME, "x");
+
+        // organizationIdentifier alone is enough for a CVR.
+        let id = check(&[cn, (OID_ORGANIZATION_IDENTIFIER, "NTRDK-11111111")]).unwrap();
+        assert_eq!(
+            (id.cvr.as_str(), id.holder),
+            ("11111111", Holder::Unspecified)
+        );
+        assert!(
+            id.subject.contains("organizationIdentifier=NTRDK-11111111"),
+            "{}",
+            id.subject
+        );
+        // VOCES-style UID.
+        let id = check(&[cn, (OID_SERIAL_NUMBER, "CVR:22222222-UID:abc")]).unwrap();
+        assert_eq!(id.holder, Holder::Uid("abc".into()));
+        // Both places, agreeing.
+        assert!(check(&[
+            (OID_ORGANIZATION_IDENTIFIER, "NTRDK-22222222"),
+            (OID_SERIAL_NUMBER, "CVR:22222222-FID:1")
+        ])
+        .is_ok());
+        // Both places, disagreeing.
+        assert!(matches!(
+            check(&[
+                (OID_ORGANIZATION_IDENTIFIER, "NTRDK-11111111"),
+                (OID_SERIAL_NUMBER, "CVR:22222222-FID:1")
+            ]),
+            Err(IdentityError::ConflictingCvr { .. })
+        ));
+        // A Danish register prefix with a broken number.
+        assert!(matches!(
+            check(&[cn, (OID_ORGANIZATION_IDENTIFIER, "NTRDK-1234")]),
+            Err(IdentityError::Malformed {
+                attribute: "organizationIdentifier",
+                ..
+            })
+        ));
+        // Another country's register is not a CVR.
+        assert!(matches!(
+            check(&[cn, (OID_ORGANIZATION_IDENTIFIER, "NTRSE-5560000000")]),
+            Err(IdentityError::NoCvr { .. })
+        ));
     }
 
     #[test]

@@ -39,8 +39,8 @@ pub fn facts(der: &[u8]) -> Option<CertFacts> {
         attributes,
         not_before: cert.validity().not_before.to_datetime(),
         not_after: cert.validity().not_after.to_datetime(),
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
+        subject: crate::identity::subject_text(cert.subject()),
+        issuer: crate::identity::subject_text(cert.issuer()),
     })
 }
 

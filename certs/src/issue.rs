@@ -361,6 +361,21 @@ impl TestPki {
         }
     }
 
+    /// Issues a client certificate with arbitrary subject attributes (tests of odd subjects).
+    #[cfg(test)]
+    pub(crate) fn issue_client_with(
+        &self,
+        attrs: &[(&'static [u64], String)],
+        now: OffsetDateTime,
+    ) -> Result<Issued, PkiError> {
+        self.issue_leaf(
+            attrs,
+            &[],
+            Usage::Client,
+            (now - BACKDATE, now + LEAF_LIFETIME),
+        )
+    }
+
     /// A CA that no verifier is configured with.
     fn generate_unknown_root(now: OffsetDateTime) -> Result<Ca, PkiError> {
         Ca::self_signed(ca_params(

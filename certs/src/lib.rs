@@ -39,3 +39,7 @@ pub use identity::{identify, Holder, IdentityError, SystemIdentity};
 pub use issue::{BadKind, Issued, PkiError, ServerSpec, TestPki};
 pub use spec::{parse_vendors_csv, PkiSpec, SystemEntry, VendorInstance};
 pub use subject::{OrgSubject, SubjectShape};
+
+/// The time type every `now` parameter takes, re-exported so callers need no direct `time`
+/// dependency to pass the current time in.
+pub use time::OffsetDateTime;
