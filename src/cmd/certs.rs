@@ -1,10 +1,169 @@
-//! `sim certs`: placeholder until the PKI lands.
+//! `sim certs`: make the test PKI, or issue a certificate for a vendor's own system.
+//!
+//! The library (`sim-certs`) does the work; this file reads the command line, reads the
+//! clock once, embeds the scenario's vendor list, and prints what was done.
+//!
+//! Exit codes: 0 done (files created, renewed or kept), 2 error (message on stderr).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use sim_certs::store::{self, layout, Action, Report, DEFAULT_P12_PASSWORD};
+use sim_certs::{
+    parse_vendors_csv, Cvr, OffsetDateTime, OrgSubject, PkiSpec, SubjectShape, SystemEntry,
+};
+
+/// The vendor instances of the default scenario: one system certificate each.
+const VENDORS_CSV: &str = include_str!("../../scenarios/vendors.csv");
 
 /// Arguments of `sim certs`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    /// State directory of the simulator; certificates go to `<state-dir>/certs`.
+    #[arg(long, global = true, default_value = ".sim", value_name = "DIR")]
+    state_dir: PathBuf,
+    /// Where to write the PKI (default `<state-dir>/certs`).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Re-issue everything, CAs included (peers must then trust the new root).
+    #[arg(long)]
+    force: bool,
+    /// Also issue every system certificate in the legacy FOCES subject shape (`legacy/`;
+    /// kept up to date on later runs until that directory is removed).
+    #[arg(long)]
+    legacy: bool,
+    #[command(subcommand)]
+    command: Option<CertsCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum CertsCommand {
+    /// Issue a system certificate for a vendor's own system (PEM, chain, PKCS#12).
+    Issue(IssueArgs),
+}
+
+/// Arguments of `sim certs issue`.
+#[derive(Debug, clap::Args)]
+struct IssueArgs {
+    /// The organisation's CVR number (8 digits).
+    #[arg(long)]
+    cvr: String,
+    /// The system's name (certificate CN); also names the files.
+    #[arg(long)]
+    name: String,
+    /// The organisation's name (certificate O); defaults to the system name.
+    #[arg(long)]
+    organisation: Option<String>,
+    /// Where to write the files (default `<pki>/issued/<name as file stem>`).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The PKI whose CA signs (default `<state-dir>/certs`; created if missing).
+    #[arg(long, value_name = "DIR")]
+    pki: Option<PathBuf>,
+    /// Use the legacy FOCES subject shape (`serialNumber=CVR:<cvr>-FID:<n>`).
+    #[arg(long)]
+    legacy: bool,
+    /// Password of the PKCS#12 file (test material: the default is printed).
+    #[arg(long, default_value = DEFAULT_P12_PASSWORD)]
+    p12_password: String,
+    /// Re-issue even if a fit certificate exists there.
+    #[arg(long)]
+    force: bool,
+}
 
 /// Runs `sim certs`.
-pub fn run(_args: Args) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("sim certs is not built yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let now = OffsetDateTime::now_utc();
+    let vendors = parse_vendors_csv(VENDORS_CSV).context("embedded scenarios/vendors.csv")?;
+    match args.command {
+        None => {
+            let dir = args.out.unwrap_or_else(|| args.state_dir.join("certs"));
+            // Once issued, the legacy set is kept up to date until its directory is removed,
+            // so that manifest.json never omits files that are on disk.
+            let legacy = args.legacy || dir.join("legacy").is_dir();
+            let report = store::ensure(&dir, &PkiSpec::standard(&vendors, legacy), now, args.force)
+                .with_context(|| format!("writing the test PKI to {}", dir.display()))?;
+            print_report(&report);
+            println!("trust anchor: {}", layout::root_ca(&dir).display());
+            println!("described in: {}", dir.join("README.txt").display());
+        }
+        Some(CertsCommand::Issue(issue)) => {
+            let pki_dir = issue
+                .pki
+                .clone()
+                .unwrap_or_else(|| args.state_dir.join("certs"));
+            // Make sure the CA exists (and the rest of the PKI: it is idempotent).
+            let legacy = pki_dir.join("legacy").is_dir();
+            let report = store::ensure(&pki_dir, &PkiSpec::standard(&vendors, legacy), now, false)
+                .with_context(|| format!("preparing the test PKI in {}", pki_dir.display()))?;
+            if !report.all_kept() {
+                print_report(&report);
+            }
+            let ca = store::load_ca(&pki_dir, now)?;
+            let entry = system_entry(&issue)?;
+            let out = issue
+                .out
+                .clone()
+                .unwrap_or_else(|| pki_dir.join("issued").join(&entry.stem));
+            let report =
+                store::issue_into(&ca, &out, &entry, now, issue.force, &issue.p12_password)
+                    .with_context(|| format!("issuing into {}", out.display()))?;
+            print_report(&report);
+            print_issued(&out, &entry, &issue.p12_password);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn system_entry(issue: &IssueArgs) -> anyhow::Result<SystemEntry> {
+    let cvr = Cvr::new(&issue.cvr)?;
+    let organisation = issue
+        .organisation
+        .clone()
+        .unwrap_or_else(|| issue.name.clone());
+    let mut subject = OrgSubject::oces3(&organisation, cvr, &issue.name);
+    if issue.legacy {
+        subject.shape = SubjectShape::Foces;
+    }
+    Ok(SystemEntry {
+        stem: sim_certs::spec::slug(&issue.name),
+        role: format!("system of {organisation} (issued with `sim certs issue`)"),
+        subject,
+    })
+}
+
+fn print_report(report: &Report) {
+    for line in &report.lines {
+        match &line.action {
+            Action::Kept => println!("kept     {}", line.id),
+            Action::Created => println!("created  {}", line.id),
+            Action::Replaced { reason } => println!("renewed  {} ({reason})", line.id),
+        }
+    }
+}
+
+fn print_issued(out: &Path, entry: &SystemEntry, password: &str) {
+    let base = out.join(&entry.stem);
+    println!("certificate: {}.cert.pem", base.display());
+    println!(
+        "chain:       {}.chain.pem (present this with the key)",
+        base.display()
+    );
+    println!("key:         {}.key.pem", base.display());
+    println!("PKCS#12:     {}.p12 (password: {password})", base.display());
+    println!("trust:       {}", out.join("root-ca.cert.pem").display());
+    match &entry.subject.shape {
+        SubjectShape::Oces3 => println!(
+            "identity:    CVR {} UUID {}",
+            entry.subject.cvr,
+            entry.subject.uuid()
+        ),
+        SubjectShape::Foces => println!(
+            "identity:    CVR {} FID {}",
+            entry.subject.cvr,
+            entry.subject.fid()
+        ),
+    }
 }
