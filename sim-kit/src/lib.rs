@@ -5,7 +5,7 @@
 //! caller's identity: the CVR in it decides agreements and routing. So the server here does
 //! its own accept loop, verifies the client certificate (chain, validity, clientAuth, CVR),
 //! and hands every request to an axum `Router` with the caller's
-//! [`SystemIdentity`](sim_certs::SystemIdentity) in its extensions. The client presents a
+//! [`SystemIdentity`] in its extensions. The client presents a
 //! chosen identity and keeps connections alive.
 //!
 //! **Invariants**: only the `ring` rustls provider is used ([`install_crypto_provider`] at
@@ -17,7 +17,7 @@
 //! # Layout
 //! - [`crypto`]: installing and handing out the `ring` provider.
 //! - [`tls`]: PEM files → [`Identity`] (chain + key) and [`TrustAnchors`]; [`TransportError`].
-//! - [`verifier`] (private): webpki client verification plus "names an organisation".
+//! - `verifier` (private): webpki client verification plus "names an organisation".
 //! - [`refusal`]: [`Refusal`], naming why a caller was turned away.
 //! - [`server`]: [`serve`] — the mTLS accept loop for an axum `Router`, [`ServerTls`].
 //! - [`client`]: [`HttpsClient`] — pooled mTLS client with `post(url, headers, body)`.

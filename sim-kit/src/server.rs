@@ -89,7 +89,7 @@ impl std::fmt::Debug for ServerTls {
 
 impl ServerTls {
     /// Builds the rustls server config: TLS 1.2 and 1.3 with the `ring` provider, client
-    /// certificate mandatory and verified by [`OrganisationCertVerifier`], ALPN `http/1.1`.
+    /// certificate mandatory and verified by webpki plus a CVR check (the private `verifier` module), ALPN `http/1.1`.
     pub fn new(config: ServerTlsConfig) -> Result<Self, TransportError> {
         let verifier = OrganisationCertVerifier::new(&config.client_trust)?;
         let mut tls = ServerConfig::builder_with_provider(crate::provider())

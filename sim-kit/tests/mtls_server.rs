@@ -271,3 +271,31 @@ async fn the_connection_cap_holds_further_connections_back() {
     assert!(String::from_utf8_lossy(&second.body).ends_with("conn=2"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn several_trust_anchors_admit_callers_from_each_pki() {
+    let _logs = capture_logs();
+    let ours = Pki::new();
+    let theirs = Pki::new(); // stands in for a vendor's own test CA
+    let mut config = ours.server_config();
+    config.client_trust =
+        sim_kit::TrustAnchors::from_pem_files(&[ours.root(), theirs.root()]).unwrap();
+    assert_eq!(config.client_trust.len(), 2);
+    let server = start(ServerTls::new(config).unwrap(), echo_router()).await;
+
+    // Their client trusts our server's CA, presents a certificate of their own CA.
+    let their_client = sim_kit::HttpsClient::new(sim_kit::ClientTlsConfig::new(
+        Some(theirs.system("acme-jc")),
+        ours.anchors(),
+    ))
+    .unwrap();
+    let response = their_client.get(&server.url("/whoami"), &[]).await.unwrap();
+    assert_eq!(response.status, 200);
+    let ours_response = ours
+        .client(Some(ours.system("ksd")))
+        .get(&server.url("/whoami"), &[])
+        .await
+        .unwrap();
+    assert_eq!(ours_response.status, 200);
+    server.stop().await;
+}
