@@ -150,6 +150,45 @@ fn out_overrides_the_directory_and_issue_writes_a_vendor_kit() {
     );
     assert!(String::from_utf8_lossy(&again.stdout).contains("kept     acme-jc"));
 
+    // The global --state-dir works before and after `issue`; the default kit location is
+    // <state-dir>/certs/issued/<name as file stem>.
+    sim(
+        &[
+            "certs",
+            "--state-dir",
+            "st1",
+            "issue",
+            "--cvr",
+            "12345678",
+            "--name",
+            "Y Y",
+        ],
+        &scratch.0,
+    );
+    sim(
+        &[
+            "certs",
+            "issue",
+            "--state-dir",
+            "st2",
+            "--cvr",
+            "12345678",
+            "--name",
+            "Y Y",
+        ],
+        &scratch.0,
+    );
+    for st in ["st1", "st2"] {
+        assert!(
+            scratch
+                .0
+                .join(st)
+                .join("certs/issued/y-y/y-y.p12")
+                .is_file(),
+            "{st}"
+        );
+    }
+
     let bad = Command::new(env!("CARGO_BIN_EXE_sim"))
         .args([
             "certs", "issue", "--cvr", "1234", "--name", "x", "--pki", "pki",

@@ -19,7 +19,6 @@ const VENDORS_CSV: &str = include_str!("../../scenarios/vendors.csv");
 
 /// Arguments of `sim certs`.
 #[derive(Debug, clap::Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
     /// State directory of the simulator; certificates go to `<state-dir>/certs`.
     #[arg(long, global = true, default_value = ".sim", value_name = "DIR")]
@@ -90,6 +89,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("described in: {}", dir.join("README.txt").display());
         }
         Some(CertsCommand::Issue(issue)) => {
+            // clap's own conflict check would also reject the global --state-dir.
+            if args.out.is_some() || args.force || args.legacy {
+                anyhow::bail!(
+                    "--out, --force and --legacy go after `issue` (see `sim certs issue --help`)"
+                );
+            }
             let pki_dir = issue
                 .pki
                 .clone()
