@@ -21,11 +21,19 @@
 //! - [`refusal`]: [`Refusal`], naming why a caller was turned away.
 //! - [`server`]: [`serve`] — the mTLS accept loop for an axum `Router`, [`ServerTls`].
 //! - [`client`]: [`HttpsClient`] — pooled mTLS client with `post(url, headers, body)`.
+//! - [`soap`]: SOAP 1.1 on top: the [`soap::SoapCall`] a handler receives, fault/OK
+//!   responses, and [`soap::SoapClient`] that sends a document and reads the reply with sim-wire.
+//! - [`config`]: configuration pieces all programs share (identity files, system references,
+//!   endpoints, listeners) and builders for server TLS and clients from them.
+//! - [`ids`]: deterministic UUID streams (seed, stream name, start epoch).
 
 pub mod client;
+pub mod config;
 pub mod crypto;
+pub mod ids;
 pub mod refusal;
 pub mod server;
+pub mod soap;
 pub mod tls;
 mod verifier;
 

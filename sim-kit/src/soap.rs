@@ -1,0 +1,190 @@
+//! SOAP 1.1 over the mutual-TLS transport: what a handler receives, what it answers, and a
+//! client that sends a document and reads the reply with `sim-wire`.
+//!
+//! Kept apart from the transport so the transport stays protocol-agnostic and every program
+//! handles SOAP the same way (content type, SOAPAction quoting, HTTP 500 for faults).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sim_certs::SystemIdentity;
+use sim_wire::{Decoded, Message, ResponseBody, SoapFault, TransportKvittering, WireError};
+
+use crate::client::{ClientError, HttpsClient};
+use crate::server::ConnectionInfo;
+
+/// The content type of every SOAP 1.1 message (wire.md §1).
+pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+/// The largest request body accepted: real messages are a few KiB; anything near this is
+/// an attack or an accident, and is refused before it is read into memory.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// One SOAP call as a handler sees it: who called, with which SOAPAction, and the bytes.
+#[derive(Debug, Clone)]
+pub struct SoapCall {
+    /// The `SOAPAction` header without quotes; `None` when absent.
+    pub soap_action: Option<String>,
+    /// The raw request body.
+    pub body: Bytes,
+    /// The caller, from its verified client certificate.
+    pub peer: Option<SystemIdentity>,
+    /// The connection the call arrived on.
+    pub connection: Option<ConnectionInfo>,
+}
+
+impl SoapCall {
+    /// The body as text (lossy: invalid UTF-8 is reported by the reader, not here).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Reads the body with `sim-wire`.
+    pub fn read(&self) -> Result<Decoded, WireError> {
+        sim_wire::read(&self.body, self.soap_action.as_deref())
+    }
+}
+
+/// Why a request is not a SOAP call at all (too large, unreadable body).
+#[derive(Debug)]
+pub struct SoapRejection(StatusCode, String);
+
+impl IntoResponse for SoapRejection {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for SoapCall {
+    type Rejection = SoapRejection;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let soap_action = req
+            .headers()
+            .get("soapaction")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().trim_matches('"').to_string());
+        let peer = req.extensions().get::<SystemIdentity>().cloned();
+        let connection = req.extensions().get::<ConnectionInfo>().copied();
+        let body = axum::body::to_bytes(req.into_body(), MAX_BODY)
+            .await
+            .map_err(|e| {
+                SoapRejection(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body refused: {e} (limit {MAX_BODY} bytes)"),
+                )
+            })?;
+        Ok(SoapCall {
+            soap_action,
+            body,
+            peer,
+            connection,
+        })
+    }
+}
+
+/// A 200 response carrying a SOAP document.
+pub fn ok_response(xml: String) -> Response {
+    xml_response(StatusCode::OK, xml)
+}
+
+/// A 500 response carrying a SOAP fault (SOAP 1.1 answers faults with HTTP 500).
+pub fn fault_response(fault: &SoapFault) -> Response {
+    xml_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        sim_wire::write_fault(fault),
+    )
+}
+
+fn xml_response(status: StatusCode, xml: String) -> Response {
+    let mut r = (status, xml).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    r
+}
+
+/// What came back from a SOAP call.
+#[derive(Debug)]
+pub struct SoapReply {
+    /// HTTP status.
+    pub status: u16,
+    /// The raw body.
+    pub body: String,
+    /// The body read with `sim-wire`.
+    pub decoded: Result<Decoded, WireError>,
+}
+
+impl SoapReply {
+    /// The transport receipt, if the reply is a response carrying one.
+    pub fn transport_kvittering(&self) -> Option<&TransportKvittering> {
+        match self.decoded.as_ref().ok()?.message.as_ref()? {
+            Message::Response(r) => match &r.body {
+                ResponseBody::TransportKvittering(k) => Some(k),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The fault, if the reply is one.
+    pub fn fault(&self) -> Option<&SoapFault> {
+        match self.decoded.as_ref().ok()?.message.as_ref()? {
+            Message::Fault(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// A one-word outcome for journals: the receipt code, `FAULT:<rule or code>`, or
+    /// `UNREADABLE`.
+    pub fn outcome(&self) -> String {
+        if let Some(k) = self.transport_kvittering() {
+            return k.kode.to_string();
+        }
+        if let Some(f) = self.fault() {
+            return match f.rule() {
+                Some(r) => format!("FAULT:{r}"),
+                None => format!("FAULT:{}", f.fault_code),
+            };
+        }
+        match &self.decoded {
+            Ok(_) => format!("HTTP {}", self.status),
+            Err(e) => format!("UNREADABLE:{}", e.kind()),
+        }
+    }
+}
+
+/// Sends SOAP documents over a pooled mutual-TLS client.
+#[derive(Clone, Debug)]
+pub struct SoapClient {
+    http: HttpsClient,
+}
+
+impl SoapClient {
+    /// Wraps an HTTPS client (which carries the identity presented and the anchors trusted).
+    pub fn new(http: HttpsClient) -> Self {
+        SoapClient { http }
+    }
+
+    /// POSTs `xml` with `SOAPAction: "<action>"` and reads the reply.
+    pub async fn call(
+        &self,
+        url: &str,
+        soap_action: &str,
+        xml: String,
+    ) -> Result<SoapReply, ClientError> {
+        let quoted = format!("\"{soap_action}\"");
+        let headers = [
+            ("content-type", CONTENT_TYPE),
+            ("soapaction", quoted.as_str()),
+        ];
+        let resp = self.http.post(url, &headers, xml).await?;
+        let body = String::from_utf8_lossy(&resp.body).into_owned();
+        let decoded = sim_wire::read(body.as_bytes(), None);
+        Ok(SoapReply {
+            status: resp.status.as_u16(),
+            body,
+            decoded,
+        })
+    }
+}
