@@ -4,6 +4,8 @@
 //! (DOCTYPE, undefined entities, non-UTF-8 encodings, nesting deeper than [`MAX_DEPTH`]) and
 //! tells a truncated document apart from one that is not XML at all.
 
+use std::borrow::Cow;
+
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
@@ -34,15 +36,35 @@ impl Ns {
 }
 
 /// One element: namespace, local name, its text (concatenated), its element children.
+/// Names and text borrow from the input wherever they can, so a typical message allocates
+/// little beyond the tree's vectors.
 #[derive(Debug, Clone)]
-pub(crate) struct Element {
+pub(crate) struct Element<'i> {
     pub ns: Ns,
-    pub name: Box<str>,
-    pub text: String,
-    pub children: Vec<Element>,
+    pub name: Cow<'i, str>,
+    pub text: Cow<'i, str>,
+    pub children: Vec<Element<'i>>,
 }
 
-impl Element {
+/// The same text as `part`, but borrowed from `input` when `part` lies inside it (quick-xml
+/// hands out names borrowed from the event, whose bytes are the input's when reading a slice).
+fn from_input<'i>(input: &'i str, part: &str) -> Cow<'i, str> {
+    let start = (part.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+    match input.get(start..start.wrapping_add(part.len())) {
+        Some(s) if s.as_ptr() == part.as_ptr() => Cow::Borrowed(s),
+        _ => Cow::Owned(part.to_string()),
+    }
+}
+
+fn append<'i>(text: &mut Cow<'i, str>, part: Cow<'i, str>) {
+    if text.is_empty() {
+        *text = part;
+    } else {
+        text.to_mut().push_str(&part);
+    }
+}
+
+impl Element<'_> {
     pub(crate) fn is(&self, ns: KnownNs, name: &str) -> bool {
         self.ns == Ns::Known(ns) && &*self.name == name
     }
@@ -81,7 +103,7 @@ fn predefined_entity(name: &str) -> Option<char> {
 }
 
 /// Parses a whole document into its root element.
-pub(crate) fn parse(input: &[u8]) -> Result<Element, WireError> {
+pub(crate) fn parse(input: &[u8]) -> Result<Element<'_>, WireError> {
     let xml = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let first = xml.iter().position(|b| !b.is_ascii_whitespace());
     match first {
@@ -102,21 +124,21 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element, WireError> {
         }
         Some(_) => {}
     }
-    if std::str::from_utf8(xml).is_err() {
-        let valid = std::str::from_utf8(xml)
-            .map_err(|e| e.valid_up_to())
-            .unwrap_err();
-        let (line, column) = line_col(xml, valid as u64);
-        return Err(WireError::NotXml {
-            detail: "the document is not valid UTF-8".into(),
-            line,
-            column,
-        });
-    }
+    let input = match std::str::from_utf8(xml) {
+        Ok(s) => s,
+        Err(e) => {
+            let (line, column) = line_col(xml, e.valid_up_to() as u64);
+            return Err(WireError::NotXml {
+                detail: "the document is not valid UTF-8".into(),
+                line,
+                column,
+            });
+        }
+    };
 
     let mut reader = NsReader::from_reader(xml);
-    let mut stack: Vec<Element> = Vec::with_capacity(16);
-    let mut root: Option<Element> = None;
+    let mut stack: Vec<Element<'_>> = Vec::with_capacity(16);
+    let mut root: Option<Element<'_>> = None;
     let not_xml = |detail: String, pos: u64| {
         let (line, column) = line_col(xml, pos);
         WireError::NotXml {
@@ -147,20 +169,20 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element, WireError> {
                         pos,
                     ));
                 }
-                let name = Box::<str>::from(e.local_name().as_ref());
+                let name = from_input(input, e.local_name().as_ref());
                 stack.push(Element {
                     ns: res,
                     name,
-                    text: String::new(),
+                    text: Cow::Borrowed(""),
                     children: Vec::new(),
                 });
             }
             Event::Empty(e) => {
-                let name = Box::<str>::from(e.local_name().as_ref());
+                let name = from_input(input, e.local_name().as_ref());
                 let el = Element {
                     ns: res,
                     name,
-                    text: String::new(),
+                    text: Cow::Borrowed(""),
                     children: Vec::new(),
                 };
                 match stack.last_mut() {
@@ -176,17 +198,21 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element, WireError> {
                 }
             }
             Event::Text(t) => {
-                let text = t.xml10_content();
+                // Whitespace-only text is indentation between elements or around a value:
+                // readers trim values, so it is kept only where it separates two pieces of
+                // text (`&amp; &amp;`). Skipping it saves most text allocations.
+                let blank = t.as_ref().bytes().all(|b| b.is_ascii_whitespace());
                 match stack.last_mut() {
-                    Some(top) => top.text.push_str(&text),
-                    None if text.trim().is_empty() => {}
+                    Some(top) if blank && (top.text.is_empty() || !top.children.is_empty()) => {}
+                    Some(top) => append(&mut top.text, t.xml10_content()),
+                    None if blank => {}
                     None => return Err(not_xml("text outside the root element".into(), pos)),
                 }
             }
             Event::CData(c) => {
                 let text = c.into_inner();
                 match stack.last_mut() {
-                    Some(top) => top.text.push_str(&text),
+                    Some(top) => append(&mut top.text, text),
                     None => return Err(not_xml("CDATA outside the root element".into(), pos)),
                 }
             }
@@ -200,7 +226,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element, WireError> {
                     Err(e) => return Err(not_xml(format!("bad character reference: {e}"), pos)),
                 };
                 match stack.last_mut() {
-                    Some(top) => top.text.push(ch),
+                    Some(top) => top.text.to_mut().push(ch),
                     None => {
                         return Err(not_xml("a reference outside the root element".into(), pos))
                     }
@@ -321,5 +347,18 @@ mod tests {
     fn a_bom_is_accepted() {
         assert!(parse(b"\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>").is_ok());
         assert!(parse(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>").is_err());
+    }
+}
+
+#[cfg(test)]
+mod whitespace_tests {
+    use super::*;
+
+    #[test]
+    fn whitespace_between_references_is_kept_and_indentation_dropped() {
+        let e = parse(b"<a>\n  <b>&amp; &amp;</b>\n  <c>  x  </c>\n</a>").unwrap();
+        assert_eq!(e.text, "");
+        assert_eq!(e.children[0].text, "& &");
+        assert_eq!(e.children[1].text.trim(), "x");
     }
 }

@@ -148,7 +148,7 @@ pub fn read(xml: &[u8], soap_action: Option<&str>) -> Result<Decoded, WireError>
 
 /// Which operation the Body's element names, and whether it is a request or a response.
 fn detect(
-    el: &Element,
+    el: &Element<'_>,
     action: Option<Operation>,
     ctx: &mut Ctx,
 ) -> Result<(Operation, MessageKind), WireError> {
@@ -276,7 +276,7 @@ impl Ctx {
         }
     }
 
-    fn note_ns(&mut self, el: &Element, expected: Option<KnownNs>, path: &str) {
+    fn note_ns(&mut self, el: &Element<'_>, expected: Option<KnownNs>, path: &str) {
         let ok = match expected {
             Some(k) => el.ns == Ns::Known(k),
             None => el.ns == Ns::None,
@@ -293,13 +293,13 @@ impl Ctx {
 
     /// Maps an element's children onto the expected ones; reports unknown, repeated and
     /// out-of-order children and foreign namespaces.
-    fn fields<'e, const N: usize>(
+    fn fields<'e, 'x, const N: usize>(
         &mut self,
-        parent: &'e Element,
+        parent: &'e Element<'x>,
         path: &str,
         spec: &Spec<N>,
-    ) -> [Option<&'e Element>; N] {
-        let mut found: [Option<&'e Element>; N] = [None; N];
+    ) -> [Option<&'e Element<'x>>; N] {
+        let mut found: [Option<&'e Element<'x>>; N] = [None; N];
         let mut last = 0usize;
         let mut order_reported = false;
         for child in &parent.children {
@@ -354,7 +354,7 @@ impl Ctx {
 
     fn req<T: FromStr<Err = ValueError>>(
         &mut self,
-        el: Option<&Element>,
+        el: Option<&Element<'_>>,
         rule: Rule,
         path: &str,
         name: &str,
@@ -368,7 +368,7 @@ impl Ctx {
 
     fn opt<T: FromStr<Err = ValueError>>(
         &mut self,
-        el: Option<&Element>,
+        el: Option<&Element<'_>>,
         rule: Rule,
         path: &str,
         name: &str,
@@ -388,7 +388,7 @@ impl Ctx {
 
     fn parse<T: FromStr<Err = ValueError>>(
         &mut self,
-        el: &Element,
+        el: &Element<'_>,
         rule: Rule,
         path: &str,
         name: &str,
@@ -414,7 +414,7 @@ impl Ctx {
 
     fn req_text(
         &mut self,
-        el: Option<&Element>,
+        el: Option<&Element<'_>>,
         rule: Rule,
         path: &str,
         name: &str,
@@ -428,12 +428,12 @@ impl Ctx {
         }
     }
 
-    fn opt_text(&mut self, el: Option<&Element>) -> Option<String> {
+    fn opt_text(&mut self, el: Option<&Element<'_>>) -> Option<String> {
         el.map(|e| e.text.trim().to_string())
             .filter(|t| !t.is_empty())
     }
 
-    fn header(&mut self, el: Option<&Element>, parent: &str) -> Option<Header> {
+    fn header(&mut self, el: Option<&Element<'_>>, parent: &str) -> Option<Header> {
         const SPEC: Spec<17> = [
             ("TransaktionIdentifikator", Some(Sft)),
             ("BeskedForsendelsesDatoTid", Some(Sft)),
@@ -505,7 +505,7 @@ impl Ctx {
 
     fn opdatering_fravaer(
         &mut self,
-        el: &Element,
+        el: &Element<'_>,
         p: &str,
         from_outside: bool,
     ) -> Option<OpdateringFravaer> {
@@ -535,7 +535,7 @@ impl Ctx {
         })
     }
 
-    fn fejl_liste(&mut self, el: Option<&Element>, p: &str) -> Vec<Fejl> {
+    fn fejl_liste(&mut self, el: Option<&Element<'_>>, p: &str) -> Vec<Fejl> {
         let Some(el) = el else { return Vec::new() };
         let p = &join(p, "FejlListe");
         let mut out = Vec::new();
@@ -576,7 +576,7 @@ impl Ctx {
         out
     }
 
-    fn transport_kvittering(&mut self, el: &Element, p: &str) -> Option<TransportKvittering> {
+    fn transport_kvittering(&mut self, el: &Element<'_>, p: &str) -> Option<TransportKvittering> {
         const SPEC: Spec<3> = [
             ("TransportValideringsKode", Some(Kvit)),
             ("Begrundelse", Some(Kvit)),
@@ -596,7 +596,7 @@ impl Ctx {
 
     fn forretningskvittering(
         &mut self,
-        el: Option<&Element>,
+        el: Option<&Element<'_>>,
         parent: &str,
     ) -> Option<Forretningskvittering> {
         const SPEC: Spec<3> = [
@@ -621,7 +621,7 @@ impl Ctx {
         })
     }
 
-    fn sag(&mut self, el: Option<&Element>, parent: &str, from_ksd: bool) -> Option<Sag> {
+    fn sag(&mut self, el: Option<&Element<'_>>, parent: &str, from_ksd: bool) -> Option<Sag> {
         const SPEC: Spec<12> = [
             ("SagIdentifikator", Some(Sft)),
             ("NemRefusionIdentifier", Some(Sft)),
@@ -683,7 +683,7 @@ impl Ctx {
     fn payload(
         &mut self,
         kind: PayloadKind,
-        el: &Element,
+        el: &Element<'_>,
         op: Operation,
     ) -> Option<(Payload, Option<Cvr>)> {
         let p = &*el.name;
@@ -834,8 +834,8 @@ impl Ctx {
 
     fn context(
         &mut self,
-        cc: Option<&Element>,
-        ac: Option<&Element>,
+        cc: Option<&Element<'_>>,
+        ac: Option<&Element<'_>>,
         op: Operation,
         path: &str,
     ) -> (Option<CallContext>, Option<AuthorityContext>, bool) {
@@ -882,7 +882,7 @@ impl Ctx {
         (call_context, authority_context, present)
     }
 
-    fn request(&mut self, op: Operation, el: &Element) -> Option<Request> {
+    fn request(&mut self, op: Operation, el: &Element<'_>) -> Option<Request> {
         let path = "";
         let kind = op.payload_kind();
         match kind {
@@ -1018,7 +1018,7 @@ impl Ctx {
         }
     }
 
-    fn response(&mut self, op: Operation, el: &Element) -> Option<Response> {
+    fn response(&mut self, op: Operation, el: &Element<'_>) -> Option<Response> {
         let path = "";
         let body = match op.payload_kind() {
             PayloadKind::HentSagsListe => {
@@ -1085,7 +1085,7 @@ impl Ctx {
         })
     }
 
-    fn fault(&mut self, el: &Element) -> Option<SoapFault> {
+    fn fault(&mut self, el: &Element<'_>) -> Option<SoapFault> {
         let p = "Fault";
         let f = self.fields(
             el,
