@@ -1,0 +1,191 @@
+//! The admin API: JSON over plain HTTP on its own port (never a vendor's mTLS port).
+//!
+//! - `GET /health` — instances and their municipalities.
+//! - `POST /send` — body: an [`UpdateSpec`] (`{}` for all defaults) → [`crate::SendOutcome`].
+//! - `GET /updates?instance=&status=&limit=` — updates, newest first.
+//! - `GET /updates/{tid}` — one update with its business receipt, if any.
+//! - `POST /updates/{tid}/resend` — sends a stored, not yet accepted update again (JC-1).
+//! - `GET /updates/{tid}/wait?timeout_ms=N` — long-polls until the business receipt is
+//!   stored: 200 with the update, 408 on timeout, 404 for an unknown TransaktionIdentifikator.
+//! - `GET /receipts?instance=` — business receipts received.
+//! - `GET /journal?...` — the journal, filtered as `sim_store::JournalFilter` allows.
+//! - `GET /counters` — journal counts, updates by instance and status, receipts.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use sim_store::JournalFilter;
+
+use crate::model::{UpdateSpec, UpdateStatus};
+use crate::state::Jobcenter;
+use crate::JobcenterError;
+
+/// The longest long poll accepted, so a forgotten client cannot hold a task forever.
+const MAX_WAIT: Duration = Duration::from_secs(300);
+/// The long poll's wait when `timeout_ms` is not given.
+const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+type S = State<Jobcenter>;
+
+pub fn router(jc: Jobcenter) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/send", post(send))
+        .route("/updates", get(updates))
+        .route("/updates/{tid}", get(update))
+        .route("/updates/{tid}/resend", post(resend))
+        .route("/updates/{tid}/wait", get(wait))
+        .route("/receipts", get(receipts))
+        .route("/journal", get(journal))
+        .route("/counters", get(counters))
+        .with_state(jc)
+}
+
+fn error(status: StatusCode, text: impl std::fmt::Display) -> Response {
+    (status, Json(json!({ "error": text.to_string() }))).into_response()
+}
+
+/// Maps an API error to its HTTP status: the caller's mistakes are 4xx.
+fn failed(e: JobcenterError) -> Response {
+    let status = match &e {
+        JobcenterError::UnknownInstance(_) | JobcenterError::UnknownUpdate(_) => {
+            StatusCode::NOT_FOUND
+        }
+        JobcenterError::NotServed { .. } | JobcenterError::Spec(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, e)
+}
+
+async fn health(State(jc): S) -> Response {
+    let instances: serde_json::Map<String, serde_json::Value> = jc
+        .inner
+        .order
+        .iter()
+        .filter_map(|name| {
+            let v = jc.inner.vendors.get(name)?;
+            let ms: Vec<String> = v.municipalities.iter().map(|m| m.to_string()).collect();
+            Some((
+                name.clone(),
+                json!({ "vendor": v.vendor, "system_uuid": v.system_uuid, "municipalities": ms }),
+            ))
+        })
+        .collect();
+    Json(json!({ "status": "ok", "component": "sim-jobcenter", "instances": instances }))
+        .into_response()
+}
+
+async fn send(State(jc): S, Json(spec): Json<UpdateSpec>) -> Response {
+    match jc.send_update(spec).await {
+        Ok(o) => Json(o).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct UpdatesQuery {
+    instance: Option<String>,
+    status: Option<UpdateStatus>,
+    limit: Option<u32>,
+}
+
+async fn updates(State(jc): S, Query(q): Query<UpdatesQuery>) -> Response {
+    match jc
+        .updates(q.instance, q.status, q.limit.unwrap_or(1000))
+        .await
+    {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+async fn update(State(jc): S, Path(tid): Path<String>) -> Response {
+    match jc.update(&tid).await {
+        Ok(Some(u)) => Json(u).into_response(),
+        Ok(None) => failed(JobcenterError::UnknownUpdate(tid)),
+        Err(e) => failed(e),
+    }
+}
+
+async fn resend(State(jc): S, Path(tid): Path<String>) -> Response {
+    match jc.resend(&tid).await {
+        Ok(o) => Json(o).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    timeout_ms: Option<u64>,
+}
+
+async fn wait(State(jc): S, Path(tid): Path<String>, Query(q): Query<WaitQuery>) -> Response {
+    let known = match (jc.update(&tid).await, jc.receipt(&tid).await) {
+        (Ok(u), Ok(r)) => u.is_some() || r.is_some(),
+        (Err(e), _) | (_, Err(e)) => return failed(e),
+    };
+    if !known {
+        return failed(JobcenterError::UnknownUpdate(tid));
+    }
+    let timeout = q
+        .timeout_ms
+        .map_or(DEFAULT_WAIT, Duration::from_millis)
+        .min(MAX_WAIT);
+    match jc.wait_for_receipt(&tid, timeout).await {
+        Some(receipt) => match jc.update(&tid).await {
+            Ok(Some(u)) => Json(u).into_response(),
+            // A receipt for a TransaktionIdentifikator we never sent: show the receipt.
+            Ok(None) => Json(json!({ "transaktion_id": tid, "receipt": receipt })).into_response(),
+            Err(e) => failed(e),
+        },
+        None => {
+            let status = jc
+                .update(&tid)
+                .await
+                .ok()
+                .flatten()
+                .map(|u| u.status.as_str());
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                Json(json!({
+                    "error": format!("no business receipt for {tid} within {} ms", timeout.as_millis()),
+                    "transaktion_id": tid,
+                    "status": status,
+                })),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ReceiptsQuery {
+    instance: Option<String>,
+}
+
+async fn receipts(State(jc): S, Query(q): Query<ReceiptsQuery>) -> Response {
+    match jc.receipts(q.instance).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+async fn journal(State(jc): S, Query(filter): Query<JournalFilter>) -> Response {
+    match jc.inner.journal.query(filter).await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => failed(e.into()),
+    }
+}
+
+async fn counters(State(jc): S) -> Response {
+    match jc.counters().await {
+        Ok(c) => Json(c).into_response(),
+        Err(e) => failed(e),
+    }
+}

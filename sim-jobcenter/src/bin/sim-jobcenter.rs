@@ -1,0 +1,106 @@
+//! `sim-jobcenter`: the simulated jobcenter vendor solutions as a program of their own, so
+//! they can run beside a real platform or KSD. Reads a YAML config (see
+//! `sim_jobcenter::Config`), binds one mTLS listener per vendor instance and the admin port,
+//! and runs until Ctrl-C.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+/// Where each standard instance listens unless `--listen` says otherwise.
+const DEFAULT_LISTEN: [(&str, &str); 3] = [
+    ("kmd-jc", "127.0.0.1:8445"),
+    ("schultz-jc", "127.0.0.1:8446"),
+    ("netcompany-jc", "127.0.0.1:8447"),
+];
+
+/// Simulated jobcenter vendor solutions (Sygefravaer v2).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// YAML configuration file.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// `instance=ADDR` for a vendor instance's mTLS listener; repeat per instance. Defaults:
+    /// kmd-jc=127.0.0.1:8445, schultz-jc=127.0.0.1:8446, netcompany-jc=127.0.0.1:8447.
+    #[arg(long, value_parser = parse_listen)]
+    listen: Vec<(String, SocketAddr)>,
+    /// Admin API address (plain HTTP, JSON).
+    #[arg(long, default_value = "127.0.0.1:8082")]
+    admin: SocketAddr,
+    /// Overrides the config's state directory.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+}
+
+fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
+    let (name, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}': expected instance=ADDR"))?;
+    let addr = addr
+        .parse()
+        .map_err(|e| format!("'{s}': bad address: {e}"))?;
+    Ok((name.to_string(), addr))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {}", args.config.display()))?;
+    let mut config: sim_jobcenter::Config = serde_saphyr::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
+    if let Some(dir) = args.state_dir {
+        config.state_dir = dir;
+    }
+
+    let mut addrs: BTreeMap<String, SocketAddr> = BTreeMap::new();
+    for (name, addr) in args.listen {
+        addrs.insert(name, addr);
+    }
+    let mut vendors = BTreeMap::new();
+    for v in &config.vendors {
+        let addr = match addrs.remove(&v.instance) {
+            Some(a) => a,
+            None => match DEFAULT_LISTEN.iter().find(|(n, _)| *n == v.instance) {
+                Some((_, a)) => a.parse()?,
+                None => bail!(
+                    "no --listen {}=ADDR given and '{}' has no default address",
+                    v.instance,
+                    v.instance
+                ),
+            },
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr} for {}", v.instance))?;
+        vendors.insert(v.instance.clone(), listener);
+    }
+    if let Some(name) = addrs.keys().next() {
+        bail!("--listen names '{name}', which is not a vendor instance in the config");
+    }
+    let listeners = sim_jobcenter::Listeners {
+        vendors,
+        admin: tokio::net::TcpListener::bind(args.admin)
+            .await
+            .with_context(|| format!("binding {}", args.admin))?,
+    };
+    let (vendor_addrs, admin) = listeners.addrs()?;
+    for (name, addr) in &vendor_addrs {
+        tracing::info!(instance = %name, %addr, "vendor instance listening");
+    }
+    tracing::info!(%admin, "sim-jobcenter admin API listening");
+    sim_jobcenter::run(listeners, config, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
