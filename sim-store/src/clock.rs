@@ -1,0 +1,219 @@
+//! The one clock of the project: the only place that reads the system time.
+//!
+//! Every timestamp a program writes (journal, outbox, messages) and every wait it makes goes
+//! through a [`Clock`], so a whole simulation can run on wall time, on compressed time (a day
+//! of sick leave in seconds) or on a manual clock that a test moves by hand.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+/// A source of virtual time. Cheap to clone; clones share the same time line.
+#[derive(Clone)]
+pub struct Clock {
+    /// Which time line this is; shared so clones of a manual clock advance together.
+    kind: Kind,
+}
+
+#[derive(Clone)]
+enum Kind {
+    /// Wall time.
+    Real,
+    /// `virtual = virtual_start + (tokio now - real_start) * factor`.
+    Compressed {
+        /// The virtual instant that corresponds to `real_start`.
+        virtual_start: OffsetDateTime,
+        /// Taken from tokio's clock, so tests on tokio's paused clock are exact.
+        real_start: tokio::time::Instant,
+        /// Virtual seconds per real second; finite and positive.
+        factor: f64,
+    },
+    /// Time moves only by [`Clock::advance`]. The watch channel is both the current time and
+    /// the wake-up signal for sleepers: every advance notifies every receiver, and each
+    /// sleeper re-checks its own deadline.
+    Manual(Arc<watch::Sender<OffsetDateTime>>),
+}
+
+impl Clock {
+    /// Wall time, from `OffsetDateTime::now_utc`.
+    pub fn real() -> Clock {
+        Clock { kind: Kind::Real }
+    }
+
+    /// Virtual time that starts at `virtual_start` now and runs `factor` times faster than
+    /// real time (measured on tokio's clock).
+    ///
+    /// A factor that is not a finite positive number would make time stand still or run
+    /// backwards; it is replaced by 1.0 (with a warning) rather than panicking.
+    pub fn compressed(virtual_start: OffsetDateTime, factor: f64) -> Clock {
+        let factor = if factor.is_finite() && factor > 0.0 {
+            factor
+        } else {
+            tracing::warn!(
+                factor,
+                "compressed clock: factor must be finite and > 0; using 1.0"
+            );
+            1.0
+        };
+        Clock {
+            kind: Kind::Compressed {
+                virtual_start: virtual_start.to_offset(time::UtcOffset::UTC),
+                real_start: tokio::time::Instant::now(),
+                factor,
+            },
+        }
+    }
+
+    /// Virtual time that stands still at `start` until [`Clock::advance`] moves it.
+    pub fn manual(start: OffsetDateTime) -> Clock {
+        let (tx, _) = watch::channel(start.to_offset(time::UtcOffset::UTC));
+        Clock {
+            kind: Kind::Manual(Arc::new(tx)),
+        }
+    }
+
+    /// Moves a manual clock forward by `by` and wakes every sleeper whose deadline has passed.
+    ///
+    /// On a real or compressed clock time cannot be moved, so this does nothing (and logs).
+    pub fn advance(&self, by: Duration) {
+        match &self.kind {
+            Kind::Manual(tx) => tx.send_modify(|now| *now = add(*now, by)),
+            Kind::Real | Kind::Compressed { .. } => {
+                tracing::debug!(?by, "Clock::advance ignored: not a manual clock")
+            }
+        }
+    }
+
+    /// The current virtual time, in UTC.
+    pub fn now(&self) -> OffsetDateTime {
+        match &self.kind {
+            Kind::Real => OffsetDateTime::now_utc(),
+            Kind::Compressed {
+                virtual_start,
+                real_start,
+                factor,
+            } => {
+                let real = real_start.elapsed();
+                add(*virtual_start, scale(real, *factor))
+            }
+            Kind::Manual(tx) => *tx.borrow(),
+        }
+    }
+
+    /// Virtual seconds per real second: 1.0 for real time, the factor for compressed time,
+    /// and infinity for a manual clock (no real time passes between two virtual instants).
+    pub fn factor(&self) -> f64 {
+        match &self.kind {
+            Kind::Real => 1.0,
+            Kind::Compressed { factor, .. } => *factor,
+            Kind::Manual(_) => f64::INFINITY,
+        }
+    }
+
+    /// Waits `virtual_duration` of virtual time.
+    ///
+    /// The deadline is fixed when this is called, not when the future is first polled (as
+    /// with `tokio::time::sleep`), and the future borrows nothing, so it can be spawned.
+    pub fn sleep(&self, virtual_duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        self.sleep_until(add(self.now(), virtual_duration))
+    }
+
+    /// Waits until the virtual time is at or past `t`; returns at once if it already is.
+    pub fn sleep_until(&self, t: OffsetDateTime) -> impl Future<Output = ()> + Send + 'static {
+        // Computed now, so a late first poll does not shift a real-time deadline.
+        let deadline = match &self.kind {
+            Kind::Real => match positive(t - OffsetDateTime::now_utc()) {
+                None => Deadline::Passed,
+                Some(d) => Deadline::real(tokio::time::Instant::now(), d),
+            },
+            Kind::Compressed {
+                virtual_start,
+                real_start,
+                factor,
+            } => match positive(t - *virtual_start) {
+                None => Deadline::Passed,
+                Some(d) => Deadline::real(*real_start, scale(d, 1.0 / factor)),
+            },
+            Kind::Manual(tx) => Deadline::Manual(Arc::clone(tx)),
+        };
+        async move {
+            match deadline {
+                Deadline::Passed => {}
+                Deadline::At(at) => tokio::time::sleep_until(at).await,
+                Deadline::Never => std::future::pending::<()>().await,
+                Deadline::Manual(tx) => {
+                    let mut rx = tx.subscribe();
+                    // The sender is held by this future, so `wait_for` cannot see a closed
+                    // channel; if it ever did, returning is the harmless answer.
+                    let _ = rx.wait_for(|now| *now >= t).await;
+                }
+            }
+        }
+    }
+}
+
+/// When a sleep ends, decided when the sleep is created.
+enum Deadline {
+    /// The virtual deadline is already reached.
+    Passed,
+    /// At this instant of tokio's clock.
+    At(tokio::time::Instant),
+    /// Too far ahead to represent as an instant: in practice never.
+    Never,
+    /// When the manual clock has been advanced to the deadline.
+    Manual(Arc<watch::Sender<OffsetDateTime>>),
+}
+
+impl Deadline {
+    fn real(base: tokio::time::Instant, after: Duration) -> Deadline {
+        base.checked_add(after)
+            .map_or(Deadline::Never, Deadline::At)
+    }
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Real => f.write_str("Clock::Real"),
+            Kind::Compressed {
+                virtual_start,
+                factor,
+                ..
+            } => f
+                .debug_struct("Clock::Compressed")
+                .field("virtual_start", virtual_start)
+                .field("factor", factor)
+                .finish(),
+            Kind::Manual(tx) => f
+                .debug_struct("Clock::Manual")
+                .field("now", &*tx.borrow())
+                .finish(),
+        }
+    }
+}
+
+/// `t + by`, saturating at the largest representable time instead of panicking.
+fn add(t: OffsetDateTime, by: Duration) -> OffsetDateTime {
+    time::Duration::try_from(by)
+        .ok()
+        .and_then(|d| t.checked_add(d))
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
+}
+
+/// `d * factor` without the panics of `Duration::mul_f64` (saturates at `Duration::MAX`).
+fn scale(d: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
+}
+
+/// A positive `time::Duration` as `std::time::Duration`; `None` if zero or negative.
+fn positive(d: time::Duration) -> Option<Duration> {
+    if d.is_positive() {
+        Duration::try_from(d).ok()
+    } else {
+        None
+    }
+}

@@ -1,0 +1,295 @@
+//! The journal: every message a program sent or received, with what became of it.
+//!
+//! It is the history that checkers judge after a run and that the admin API shows, so it
+//! keeps the raw XML next to the fields a question is usually asked about (transaction,
+//! citizen, municipality, operation, time).
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, Row, ToSql, Transaction};
+use time::OffsetDateTime;
+
+use crate::db::{from_unix_millis, unix_millis, Db, StoreError};
+
+/// Creates table `journal` and its indexes. Give it to [`Db::open`] before using a [`Journal`].
+///
+/// `id` is AUTOINCREMENT so ids are never reused, which makes `after_id` paging safe.
+/// `at` is Unix milliseconds of virtual time. The `(operation, direction, outcome)` index
+/// serves both the operation filter and [`Journal::counters`].
+pub const JOURNAL_MIGRATION: &str = "
+CREATE TABLE IF NOT EXISTS journal (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    at             INTEGER NOT NULL,
+    direction      TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+    operation      TEXT    NOT NULL,
+    transaktion_id TEXT,
+    call_uuid      TEXT,
+    peer           TEXT,
+    municipality   TEXT,
+    cpr            TEXT,
+    outcome        TEXT    NOT NULL,
+    detail         TEXT,
+    raw            TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_transaktion_id ON journal (transaktion_id);
+CREATE INDEX IF NOT EXISTS journal_call_uuid ON journal (call_uuid);
+CREATE INDEX IF NOT EXISTS journal_cpr ON journal (cpr);
+CREATE INDEX IF NOT EXISTS journal_municipality ON journal (municipality);
+CREATE INDEX IF NOT EXISTS journal_operation ON journal (operation, direction, outcome);
+CREATE INDEX IF NOT EXISTS journal_at ON journal (at);
+";
+
+/// Rows returned by [`Journal::query`] when the filter sets no limit.
+pub const DEFAULT_QUERY_LIMIT: u32 = 1000;
+
+/// Whether the program received the message or sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Received from a peer (a request to us, or the answer to our request).
+    In,
+    /// Sent to a peer.
+    Out,
+}
+
+impl Direction {
+    /// The stored and serialized spelling: `in` or `out`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+impl ToSql for Direction {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(
+            self.as_str().as_bytes(),
+        )))
+    }
+}
+
+impl FromSql for Direction {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        match value.as_str()? {
+            "in" => Ok(Direction::In),
+            "out" => Ok(Direction::Out),
+            other => Err(FromSqlError::Other(
+                format!("journal direction {other:?} is neither 'in' nor 'out'").into(),
+            )),
+        }
+    }
+}
+
+/// One message sent or received.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JournalEntry {
+    /// Virtual time from the program's `Clock`; stored with millisecond precision.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Sent or received.
+    pub direction: Direction,
+    /// Service and operation, e.g. `KSD/SendOpdateringFravaer`; answers add `#response`.
+    pub operation: String,
+    /// The message's TransaktionIdentifikator: what ties a message to its receipts.
+    pub transaktion_id: Option<String>,
+    /// The platform's call UUID, which ties the legs of one routed call together.
+    pub call_uuid: Option<String>,
+    /// The other side: identity text such as `CVR 19435075 UUID ...`, or a URL.
+    pub peer: Option<String>,
+    /// The municipality's 8-digit CVR, for per-municipality questions.
+    pub municipality: Option<String>,
+    /// The citizen's CPR, for per-citizen questions.
+    pub cpr: Option<String>,
+    /// What became of it: `OK`, `ADVARSEL`, `FEJL`, `FAULT`, `ERROR:...`, `ACCEPTERET` ...
+    pub outcome: String,
+    /// Why, briefly: rule IDs broken, error text.
+    pub detail: Option<String>,
+    /// The raw XML, so any question not foreseen here can still be answered.
+    pub raw: String,
+}
+
+/// A stored entry with its id (ascending in insertion order, never reused).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct JournalRow {
+    /// Row id: the order entries were committed in, and the cursor for `after_id`.
+    pub id: i64,
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: JournalEntry,
+}
+
+/// Which entries [`Journal::query`] returns: every field set must match (AND).
+///
+/// Deserializes from a query string (axum `Query`); times are RFC 3339 (`Z` rather than
+/// `+00:00` there, since a `+` in a query string means a space).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct JournalFilter {
+    /// Exact TransaktionIdentifikator.
+    pub transaktion_id: Option<String>,
+    /// Exact call UUID.
+    pub call_uuid: Option<String>,
+    /// Exact CPR.
+    pub cpr: Option<String>,
+    /// Exact municipality CVR.
+    pub municipality: Option<String>,
+    /// Exact operation (with `#response` for answers).
+    pub operation: Option<String>,
+    /// Sent or received only.
+    pub direction: Option<Direction>,
+    /// Exact outcome.
+    pub outcome: Option<String>,
+    /// Entries at or after this time.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub since: Option<OffsetDateTime>,
+    /// Entries before this time (exclusive, so `since..until` windows tile).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub until: Option<OffsetDateTime>,
+    /// Entries with a larger id: the cursor for paging and for tailing the journal.
+    pub after_id: Option<i64>,
+    /// At most this many rows; [`DEFAULT_QUERY_LIMIT`] if unset.
+    pub limit: Option<u32>,
+}
+
+/// How many entries share an operation, direction and outcome.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Counter {
+    /// The operation.
+    pub operation: String,
+    /// Sent or received.
+    pub direction: Direction,
+    /// The outcome.
+    pub outcome: String,
+    /// Number of entries.
+    pub count: u64,
+}
+
+/// The journal of one program, in its database.
+#[derive(Clone)]
+pub struct Journal {
+    /// Opened with [`JOURNAL_MIGRATION`].
+    db: Db,
+}
+
+impl Journal {
+    /// A journal in `db`, which must have been opened with [`JOURNAL_MIGRATION`].
+    pub fn new(db: Db) -> Journal {
+        Journal { db }
+    }
+
+    /// Records `e` inside a caller's transaction, so a program's own state change and the
+    /// journal entry about it commit together or not at all.
+    pub fn record_in(tx: &Transaction<'_>, e: &JournalEntry) -> rusqlite::Result<i64> {
+        tx.prepare_cached(
+            "INSERT INTO journal (at, direction, operation, transaktion_id, call_uuid, peer,
+                                  municipality, cpr, outcome, detail, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(rusqlite::params![
+            unix_millis(e.at),
+            e.direction,
+            e.operation,
+            e.transaktion_id,
+            e.call_uuid,
+            e.peer,
+            e.municipality,
+            e.cpr,
+            e.outcome,
+            e.detail,
+            e.raw,
+        ])?;
+        Ok(tx.last_insert_rowid())
+    }
+
+    /// Records `e` in a transaction of its own; returns its id.
+    pub async fn record(&self, e: JournalEntry) -> Result<i64, StoreError> {
+        self.db.write(move |tx| Journal::record_in(tx, &e)).await
+    }
+
+    /// The entries that match `f`, ordered by id.
+    pub async fn query(&self, f: JournalFilter) -> Result<Vec<JournalRow>, StoreError> {
+        self.db.read(move |conn| query(conn, &f)).await
+    }
+
+    /// Entry counts grouped by operation, direction and outcome, ordered by those.
+    pub async fn counters(&self) -> Result<Vec<Counter>, StoreError> {
+        self.db
+            .read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT operation, direction, outcome, COUNT(*) FROM journal
+                     GROUP BY operation, direction, outcome
+                     ORDER BY operation, direction, outcome",
+                )?;
+                let rows = stmt.query_map([], |r| {
+                    Ok(Counter {
+                        operation: r.get(0)?,
+                        direction: r.get(1)?,
+                        outcome: r.get(2)?,
+                        // COUNT(*) is never negative.
+                        count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    })
+                })?;
+                rows.collect()
+            })
+            .await
+    }
+}
+
+fn query(conn: &Connection, f: &JournalFilter) -> rusqlite::Result<Vec<JournalRow>> {
+    let mut sql = String::from(
+        "SELECT id, at, direction, operation, transaktion_id, call_uuid, peer, municipality,
+                cpr, outcome, detail, raw
+         FROM journal WHERE 1 = 1",
+    );
+    let mut args: Vec<Value> = Vec::new();
+    let mut eq = |column: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            args.push(Value::Text(v.clone()));
+            sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+        }
+    };
+    eq("transaktion_id", &f.transaktion_id);
+    eq("call_uuid", &f.call_uuid);
+    eq("cpr", &f.cpr);
+    eq("municipality", &f.municipality);
+    eq("operation", &f.operation);
+    eq("outcome", &f.outcome);
+    eq("direction", &f.direction.map(|d| d.as_str().to_string()));
+    let mut cmp = |clause: &str, value: Option<i64>| {
+        if let Some(v) = value {
+            args.push(Value::Integer(v));
+            sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+        }
+    };
+    cmp("at >=", f.since.map(unix_millis));
+    cmp("at <", f.until.map(unix_millis));
+    cmp("id >", f.after_id);
+    args.push(Value::Integer(i64::from(
+        f.limit.unwrap_or(DEFAULT_QUERY_LIMIT),
+    )));
+    sql.push_str(&format!(" ORDER BY id LIMIT ?{}", args.len()));
+
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), row)?;
+    rows.collect()
+}
+
+fn row(r: &Row<'_>) -> rusqlite::Result<JournalRow> {
+    Ok(JournalRow {
+        id: r.get(0)?,
+        entry: JournalEntry {
+            at: from_unix_millis(r.get(1)?)?,
+            direction: r.get(2)?,
+            operation: r.get(3)?,
+            transaktion_id: r.get(4)?,
+            call_uuid: r.get(5)?,
+            peer: r.get(6)?,
+            municipality: r.get(7)?,
+            cpr: r.get(8)?,
+            outcome: r.get(9)?,
+            detail: r.get(10)?,
+            raw: r.get(11)?,
+        },
+    })
+}
