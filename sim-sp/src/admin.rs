@@ -1,0 +1,192 @@
+//! The platform's admin API: JSON over plain HTTP on its own port (never the mTLS port).
+//!
+//! - `GET /health`
+//! - `GET /routing`, `PUT /routing` (whole table), `PUT /routing/{cvr}` `{"instance": ..}`,
+//!   `DELETE /routing/{cvr}` — SP-3: a municipality can change vendor while traffic flows.
+//! - `GET /agreements`, `PUT /agreements` (whole list) — SP-5.
+//! - `GET /journal?transaktion_id=&call_uuid=&cpr=&municipality=&operation=&direction=&outcome=&since=&until=&after_id=&limit=`
+//! - `GET /counters` — journal counts by operation/direction/outcome and the outbox backlog.
+//! - `GET /outbox` — pending deliveries.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde_json::json;
+use sim_store::JournalFilter;
+use sim_wire::Cvr;
+
+use crate::config::Agreement;
+use crate::state::Platform;
+
+type S = State<Arc<Platform>>;
+
+pub fn router(p: Arc<Platform>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/routing", get(get_routing).put(put_routing))
+        .route("/routing/{cvr}", put(put_route).delete(delete_route))
+        .route("/agreements", get(get_agreements).put(put_agreements))
+        .route("/journal", get(journal))
+        .route("/counters", get(counters))
+        .route("/outbox", get(outbox))
+        .with_state(p)
+}
+
+fn bad(text: String) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": text }))).into_response()
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({ "error": e.to_string() })),
+    )
+        .into_response()
+}
+
+async fn health(State(p): S) -> Response {
+    let pending = p.outbox.pending().await.unwrap_or(u64::MAX);
+    Json(json!({ "status": "ok", "component": "sim-sp", "outbox_pending": pending }))
+        .into_response()
+}
+
+async fn get_routing(State(p): S) -> Response {
+    Json(p.routing.read().expect("routing lock").clone()).into_response()
+}
+
+fn check_route(p: &Platform, cvr: &str, instance: &str) -> Result<(), String> {
+    cvr.parse::<Cvr>()
+        .map_err(|e| format!("municipality: {e}"))?;
+    if !p.instances.contains_key(instance) {
+        return Err(format!(
+            "unknown instance '{instance}'; known: {:?}",
+            p.instances.keys().collect::<Vec<_>>()
+        ));
+    }
+    Ok(())
+}
+
+async fn store_routing(
+    p: &Platform,
+    table: BTreeMap<String, String>,
+) -> Result<(), sim_store::StoreError> {
+    let copy = table.clone();
+    p.db.write(move |tx| {
+        tx.execute("DELETE FROM sp_routing", [])?;
+        for (m, i) in &copy {
+            tx.execute(
+                "INSERT INTO sp_routing (municipality, instance) VALUES (?1, ?2)",
+                (m, i),
+            )?;
+        }
+        Ok(())
+    })
+    .await?;
+    *p.routing.write().expect("routing lock") = table;
+    Ok(())
+}
+
+async fn put_routing(State(p): S, Json(table): Json<BTreeMap<String, String>>) -> Response {
+    for (m, i) in &table {
+        if let Err(e) = check_route(&p, m, i) {
+            return bad(e);
+        }
+    }
+    match store_routing(&p, table.clone()).await {
+        Ok(()) => Json(table).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RouteBody {
+    instance: String,
+}
+
+async fn put_route(State(p): S, Path(cvr): Path<String>, Json(body): Json<RouteBody>) -> Response {
+    if let Err(e) = check_route(&p, &cvr, &body.instance) {
+        return bad(e);
+    }
+    let mut table = p.routing.read().expect("routing lock").clone();
+    let previous = table.insert(cvr.clone(), body.instance.clone());
+    tracing::info!(municipality = %cvr, from = ?previous, to = %body.instance, "route changed");
+    match store_routing(&p, table).await {
+        Ok(()) => {
+            Json(json!({ "municipality": cvr, "instance": body.instance, "previous": previous }))
+                .into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+async fn delete_route(State(p): S, Path(cvr): Path<String>) -> Response {
+    let mut table = p.routing.read().expect("routing lock").clone();
+    let previous = table.remove(&cvr);
+    match store_routing(&p, table).await {
+        Ok(()) => Json(json!({ "municipality": cvr, "previous": previous })).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn get_agreements(State(p): S) -> Response {
+    Json(p.agreements.read().expect("agreements lock").clone()).into_response()
+}
+
+async fn put_agreements(State(p): S, Json(list): Json<Vec<Agreement>>) -> Response {
+    for a in &list {
+        if a.municipality != "*" && a.municipality.parse::<Cvr>().is_err() {
+            return bad(format!(
+                "agreement municipality '{}' is neither * nor a CVR",
+                a.municipality
+            ));
+        }
+    }
+    let rows: Vec<String> = list
+        .iter()
+        .map(|a| serde_json::to_string(a).expect("serialises"))
+        .collect();
+    let r =
+        p.db.write(move |tx| {
+            tx.execute("DELETE FROM sp_agreements", [])?;
+            for j in &rows {
+                tx.execute("INSERT INTO sp_agreements (json) VALUES (?1)", [j])?;
+            }
+            Ok(())
+        })
+        .await;
+    match r {
+        Ok(()) => {
+            *p.agreements.write().expect("agreements lock") = list.clone();
+            Json(list).into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+async fn journal(State(p): S, Query(filter): Query<JournalFilter>) -> Response {
+    match p.journal.query(filter).await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn counters(State(p): S) -> Response {
+    let counters = match p.journal.counters().await {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    let pending = p.outbox.pending().await.unwrap_or(u64::MAX);
+    Json(json!({ "journal": counters, "outbox_pending": pending })).into_response()
+}
+
+async fn outbox(State(p): S) -> Response {
+    match p.outbox.list(1000).await {
+        Ok(items) => Json(items).into_response(),
+        Err(e) => internal(e),
+    }
+}

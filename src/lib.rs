@@ -1,0 +1,10 @@
+//! The `sim` command's library: everything the CLI does, testable without the CLI.
+//!
+//! # Layout
+//! - [`refdata`]: the embedded reference data (municipalities, vendors, routing).
+//! - [`ecosystem`]: the three programs wired together and started in one process.
+//! - [`admin_client`]: a small HTTP client for the programs' admin APIs.
+
+pub mod admin_client;
+// pub mod ecosystem; (enabled once sim-ksd and sim-jobcenter land)
+pub mod refdata;
