@@ -112,6 +112,9 @@ impl Db {
     ///
     /// `synchronous=NORMAL` in WAL mode means a commit survives the process crashing (the
     /// case simulated here) but the last commits may be lost if the machine loses power.
+    ///
+    /// Blocking (file IO and migrations): call it at startup, before serving, or from
+    /// `spawn_blocking`.
     pub fn open(path: &Path, migrations: &[&str]) -> Result<Db, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
