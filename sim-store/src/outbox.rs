@@ -205,6 +205,30 @@ impl Outbox {
         Ok(tx.last_insert_rowid())
     }
 
+    /// Enqueues `item` inside a caller's transaction, first due at `due_at` (KSD's business
+    /// receipt is sent a configurable while after the update). Call [`Outbox::notify`] after
+    /// the commit; the worker also wakes by itself when `due_at` comes.
+    pub fn enqueue_in_at(
+        tx: &Transaction<'_>,
+        item: &NewOutboxItem,
+        now: OffsetDateTime,
+        due_at: OffsetDateTime,
+    ) -> rusqlite::Result<i64> {
+        tx.prepare_cached(
+            "INSERT INTO outbox (created_at, due_at, attempts, target, key, payload, meta)
+             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(rusqlite::params![
+            unix_millis(now),
+            unix_millis(due_at.max(now)),
+            item.target,
+            item.key,
+            item.payload,
+            item.meta
+        ])?;
+        Ok(tx.last_insert_rowid())
+    }
+
     /// Wakes the worker: call after a transaction with [`Outbox::enqueue_in`] committed.
     pub fn notify(&self) {
         self.shared.wake.notify_one();

@@ -365,3 +365,41 @@ async fn a_panicking_deliver_counts_as_a_failed_attempt() {
     stop.send(()).unwrap();
     worker.await.unwrap();
 }
+
+/// A delayed item (KSD's receipt delay) is not delivered before its time, and is delivered
+/// when the clock reaches it without any other wake-up.
+#[tokio::test]
+async fn an_item_enqueued_for_later_waits_for_its_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let db = Db::open(&dir.path().join("o.db"), &[OUTBOX_MIGRATION]).unwrap();
+    let outbox = Outbox::new(db.clone(), clock.clone());
+    let mut events = outbox.events();
+    let delivered: Arc<Mutex<Vec<OffsetDateTime>>> = Arc::default();
+    let deliver = {
+        let (delivered, clock) = (Arc::clone(&delivered), clock.clone());
+        move |_it: sim_store::OutboxItem| {
+            delivered.lock().unwrap().push(clock.now());
+            async { Ok(()) }
+        }
+    };
+    let (stop, worker) = start(&outbox, 1, deliver);
+    let due = T0 + Duration::from_secs(5);
+    db.write(move |tx| Outbox::enqueue_in_at(tx, &item("later"), T0, due))
+        .await
+        .unwrap();
+    outbox.notify();
+    clock.advance(Duration::from_secs(4));
+    tokio::task::yield_now().await;
+    assert!(
+        delivered.lock().unwrap().is_empty(),
+        "delivered before it was due"
+    );
+    assert_eq!(outbox.pending().await.unwrap(), 1);
+    clock.advance(Duration::from_secs(1));
+    let OutboxEvent { outcome, .. } = next(&mut events).await;
+    assert!(matches!(outcome, Attempt::Delivered), "{outcome:?}");
+    assert_eq!(delivered.lock().unwrap().as_slice(), &[due]);
+    let _ = stop.send(());
+    worker.await.unwrap();
+}
