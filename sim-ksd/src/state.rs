@@ -1,0 +1,204 @@
+//! The running KSD: its store, id streams and outgoing client, and the helpers every handler
+//! uses to journal a call and to refuse one with a fault.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::Response;
+use sim_kit::config::{Endpoint, SystemRef};
+use sim_kit::ids::IdStream;
+use sim_kit::soap::{fault_response, SoapClient};
+use sim_store::{
+    Clock, Db, Direction, Journal, JournalEntry, Outbox, JOURNAL_MIGRATION, OUTBOX_MIGRATION,
+};
+use sim_wire::{DatoTid, Rule, SoapFault, Uuid};
+use time::OffsetDateTime;
+
+use crate::cases::KSD_MIGRATION;
+use crate::config::Config;
+use crate::KsdError;
+
+/// Everything a request handler or the receipt delivery needs.
+pub struct Ksd {
+    /// Virtual time: journal stamps, receipt due times, header send times.
+    pub clock: Clock,
+    /// `ksd.sqlite`: cases, updates, journal and outbox in one file, so one transaction
+    /// covers a case change, its journal entries and its business receipt.
+    pub db: Db,
+    /// The journal view of `db`, for the admin API.
+    pub journal: Journal,
+    /// Business receipts waiting to be delivered.
+    pub outbox: Outbox,
+    /// SagIdentifikator of new cases; shared with write closures, which draw from it only when
+    /// a case is really created, so ids follow commit order.
+    pub case_ids: Arc<IdStream>,
+    /// One id per incoming call: ties a request to its answer and to its business receipt in
+    /// the journal, and is the CallUUID of KSD's faults.
+    pub call_ids: IdStream,
+    /// Presents KSD's system certificate to the platform.
+    pub client: SoapClient,
+    /// The platform's JC exposure.
+    pub platform: Endpoint,
+    /// The only caller accepted (SP-7).
+    pub platform_system: SystemRef,
+    /// `RegistreringITsystem` of the headers KSD writes.
+    pub ksd_system: Uuid,
+    /// Virtual delay before a business receipt is due.
+    pub receipt_delay: Duration,
+}
+
+/// KSD's meta table: a start counter (epoch) that keeps generated ids unique across restarts.
+const META_MIGRATION: &str =
+    "CREATE TABLE IF NOT EXISTS ksd_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);";
+
+impl Ksd {
+    /// Opens (or creates) the state directory and bumps the start counter.
+    pub async fn open(config: &Config, client: SoapClient) -> Result<Ksd, KsdError> {
+        let ksd_system: Uuid = config.ksd_system_uuid.parse().map_err(|e| {
+            KsdError::Config(format!("ksd_system_uuid '{}': {e}", config.ksd_system_uuid))
+        })?;
+        if !config.platform.url.starts_with("https://") {
+            return Err(KsdError::Config(format!(
+                "platform.url '{}' must be an https:// URL",
+                config.platform.url
+            )));
+        }
+        std::fs::create_dir_all(&config.state_dir)?;
+        let db = Db::open(
+            &config.state_dir.join("ksd.sqlite"),
+            &[
+                JOURNAL_MIGRATION,
+                OUTBOX_MIGRATION,
+                META_MIGRATION,
+                KSD_MIGRATION,
+            ],
+        )?;
+        let epoch = db
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO ksd_meta (k, v) VALUES ('epoch', 1)
+                     ON CONFLICT(k) DO UPDATE SET v = v + 1",
+                    [],
+                )?;
+                tx.query_row("SELECT v FROM ksd_meta WHERE k = 'epoch'", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .await?;
+        let epoch = u64::try_from(epoch).unwrap_or(0);
+        Ok(Ksd {
+            clock: config.clock.clone(),
+            journal: Journal::new(db.clone()),
+            outbox: Outbox::new(db.clone(), config.clock.clone()),
+            db,
+            case_ids: Arc::new(IdStream::new(config.seed, "ksd/sag", epoch)),
+            call_ids: IdStream::new(config.seed, "ksd/call", epoch),
+            client,
+            platform: config.platform.clone(),
+            platform_system: config.platform_system.clone(),
+            ksd_system,
+            receipt_delay: Duration::from_millis(config.receipt_delay_ms),
+        })
+    }
+
+    /// Virtual now, truncated to milliseconds: the precision the journal keeps, so a time
+    /// written into a message and the time journaled for it are the same instant.
+    pub fn now(&self) -> OffsetDateTime {
+        let t = self.clock.now();
+        t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+            .unwrap_or(t)
+    }
+
+    /// Journals entries in one commit; a failure is logged, never turned into a second error
+    /// for the caller (the answer is already decided).
+    pub async fn journal_all(&self, entries: Vec<JournalEntry>) {
+        let r = self
+            .db
+            .write(move |tx| {
+                for e in &entries {
+                    Journal::record_in(tx, e)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "journal write failed");
+        }
+    }
+
+    /// Refuses a call with a SOAP fault whose faultstring starts with the rule broken and
+    /// whose detail names it as `ErrorCode`, journals the request and the fault, and returns
+    /// the HTTP 500 response. `client`: the caller must fix something (`soap:Client`), rather
+    /// than KSD failing (`soap:Server`, worth resending).
+    pub async fn refuse(
+        &self,
+        seen: &Seen,
+        raw: String,
+        client: bool,
+        rule: Rule,
+        text: String,
+    ) -> Response {
+        let now = self.now();
+        let text = format!("{rule}: {text}");
+        let fault = SoapFault::serviceplatform(client, rule, &text, seen.call_id, DatoTid(now));
+        tracing::info!(call = %seen.call_id, rule = rule.id(), %text, "refused");
+        let outcome = format!("FAULT:{rule}");
+        let request = seen.entry(now, Direction::In, "", &outcome, Some(text), raw);
+        let answer = seen.entry(
+            now,
+            Direction::Out,
+            "#fault",
+            &outcome,
+            None,
+            sim_wire::write_fault(&fault),
+        );
+        self.journal_all(vec![request, answer]).await;
+        fault_response(&fault)
+    }
+}
+
+/// What KSD knows about one incoming call before deciding on it: enough to journal every
+/// leg of it under the same call id, whatever is later decided.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// This call's id.
+    pub call_id: Uuid,
+    /// Operation label, `KSD/ModtagOpdateringFravaer` (or a placeholder when unreadable).
+    pub operation: String,
+    /// The TransaktionIdentifikator, when it could be read.
+    pub transaktion_id: Option<Uuid>,
+    /// The security context's municipality, else the header's Myndighed.
+    pub municipality: Option<String>,
+    /// The citizen, when it could be read.
+    pub cpr: Option<String>,
+    /// The caller as its certificate says.
+    pub peer: Option<String>,
+}
+
+impl Seen {
+    /// A journal entry for a leg of this call; `suffix` is appended to the operation
+    /// (`#response`, `#fault`).
+    pub fn entry(
+        &self,
+        at: OffsetDateTime,
+        direction: Direction,
+        suffix: &str,
+        outcome: &str,
+        detail: Option<String>,
+        raw: String,
+    ) -> JournalEntry {
+        JournalEntry {
+            at,
+            direction,
+            operation: format!("{}{suffix}", self.operation),
+            transaktion_id: self.transaktion_id.map(|t| t.to_string()),
+            call_uuid: Some(self.call_id.to_string()),
+            peer: self.peer.clone(),
+            municipality: self.municipality.clone(),
+            cpr: self.cpr.clone(),
+            outcome: outcome.to_string(),
+            detail,
+            raw,
+        }
+    }
+}
