@@ -383,3 +383,38 @@ async fn a_context_that_disagrees_with_myndighed_is_fejl_rule_ksd8() {
     ksd.stop().await;
     platform.stop().await;
 }
+
+// rule KSD-1 (ADVARSEL): warnings only — here an element the contract does not have — are
+// reported in the FejlListe, and the update is processed like an OK one.
+#[tokio::test]
+async fn warnings_only_give_advarsel_and_the_update_is_processed_rule_ksd1() {
+    let pki = Pki::new();
+    let state = tempfile::tempdir().unwrap();
+    let platform = FakePlatform::bind(&pki).await;
+    let ksd = common::start_ksd(common::config(&pki, state.path(), &platform.url())).await;
+    let tid = "4c5d6e7f-8a9b-4c0d-9e1f-3a4b5c6d7e8f";
+    let xml = sim_wire::write_request(&update(tid, 20));
+    let end = "</sft:OpdateringFravaer>";
+    assert!(xml.contains(end), "{xml}");
+    let xml = xml.replace(end, &format!("<sft:Ekstra>x</sft:Ekstra>{end}"));
+
+    let reply = ksd.send(&pki.client("kombit"), xml).await;
+    let k = kvittering(&reply);
+    assert_eq!(k.kode, TransportValideringsKode::Advarsel, "{k:?}");
+    assert!(k.begrundelse.is_some());
+    assert!(
+        k.fejl_liste
+            .iter()
+            .any(|f| f.fejl_kode.starts_with("WIRE-3")),
+        "{k:?}"
+    );
+    let (status, _) = ksd.get(&format!("/updates/{tid}")).await;
+    assert_eq!(status, 200, "processed");
+    let got = receipts(&ksd, &platform, 1).await;
+    assert_eq!(
+        got[0].svar.as_ref().unwrap().kvittering.kode,
+        ForretningsValideringsKode::Accepteret
+    );
+    ksd.stop().await;
+    platform.stop().await;
+}
