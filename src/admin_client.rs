@@ -27,7 +27,10 @@ impl Default for AdminClient {
 impl AdminClient {
     /// A client whose calls give up after `timeout` (long enough for long-poll endpoints).
     pub fn new(timeout: Duration) -> AdminClient {
-        AdminClient { client: Client::builder(TokioExecutor::new()).build_http(), timeout }
+        AdminClient {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            timeout,
+        }
     }
 
     /// GET → (status, JSON body).
@@ -45,7 +48,12 @@ impl AdminClient {
         self.send(Method::PUT, url, Some(body)).await
     }
 
-    async fn send(&self, method: Method, url: &str, body: Option<&Value>) -> anyhow::Result<(u16, Value)> {
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(u16, Value)> {
         let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         let req = Request::builder()
             .method(method.clone())
@@ -54,12 +62,28 @@ impl AdminClient {
             .body(Full::new(bytes))
             .with_context(|| format!("bad URL {url}"))?;
         let call = async {
-            let resp = self.client.request(req).await.with_context(|| format!("{method} {url}"))?;
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .with_context(|| format!("{method} {url}"))?;
             let status = resp.status().as_u16();
-            let body = resp.into_body().collect().await.with_context(|| format!("reading {url}"))?.to_bytes();
-            let value = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())) };
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .with_context(|| format!("reading {url}"))?
+                .to_bytes();
+            let value = if body.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+            };
             Ok::<_, anyhow::Error>((status, value))
         };
-        tokio::time::timeout(self.timeout, call).await.with_context(|| format!("{method} {url} timed out"))?
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .with_context(|| format!("{method} {url} timed out"))?
     }
 }

@@ -6,5 +6,5 @@
 //! - [`admin_client`]: a small HTTP client for the programs' admin APIs.
 
 pub mod admin_client;
-// pub mod ecosystem; (enabled once sim-ksd and sim-jobcenter land)
+pub mod ecosystem;
 pub mod refdata;

@@ -21,6 +21,20 @@ enum Command {
     Validate(cmd::validate::Args),
     /// Generate the test PKI (CAs, system certificates, a bad set) or issue a vendor certificate.
     Certs(cmd::certs::Args),
+    /// Start the whole ecosystem (platform, KSD, jobcenter vendors) over loopback mTLS.
+    Up(cmd::up::Args),
+    /// Send one realistic SF2095 update through a running `sim up` and show the exchange.
+    Send(cmd::send::Args),
+}
+
+/// Logs to stderr; `RUST_LOG` overrides `default`.
+pub(crate) fn init_tracing(default: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +42,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Validate(args) => cmd::validate::run(args),
         Command::Certs(args) => cmd::certs::run(args),
+        Command::Up(args) => cmd::up::run(args),
+        Command::Send(args) => cmd::send::run(args),
     };
     match result {
         Ok(code) => code,

@@ -38,7 +38,11 @@ pub struct RefData {
 }
 
 fn rows(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
-    text.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| (i + 1, l.split(',').map(str::trim).collect()))
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l.split(',').map(str::trim).collect()))
 }
 
 impl RefData {
@@ -55,32 +59,50 @@ impl RefData {
                 bail!("municipalities.csv line {line}: expected kommunekode,cvr,navn");
             }
             ms.push(Municipality {
-                kode: f[0].parse().with_context(|| format!("municipalities.csv line {line}: kommunekode"))?,
-                cvr: f[1].parse().map_err(|e| anyhow::anyhow!("municipalities.csv line {line}: {e}"))?,
+                kode: f[0]
+                    .parse()
+                    .with_context(|| format!("municipalities.csv line {line}: kommunekode"))?,
+                cvr: f[1]
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("municipalities.csv line {line}: {e}"))?,
                 navn: f[2..].join(","),
             });
         }
-        let vendors = sim_certs::parse_vendors_csv(vendors).map_err(|e| anyhow::anyhow!("vendors.csv: {e}"))?;
+        let vendors = sim_certs::parse_vendors_csv(vendors)
+            .map_err(|e| anyhow::anyhow!("vendors.csv: {e}"))?;
         let mut table = BTreeMap::new();
         for (line, f) in rows(routing) {
             if f.len() != 3 {
                 bail!("routing.csv line {line}: expected kommunekode,cvr,instance");
             }
-            let cvr: Cvr = f[1].parse().map_err(|e| anyhow::anyhow!("routing.csv line {line}: {e}"))?;
+            let cvr: Cvr = f[1]
+                .parse()
+                .map_err(|e| anyhow::anyhow!("routing.csv line {line}: {e}"))?;
             if !ms.iter().any(|m| m.cvr == cvr) {
                 bail!("routing.csv line {line}: {cvr} is not a municipality of municipalities.csv");
             }
             if !vendors.iter().any(|v| v.instance == f[2]) {
-                bail!("routing.csv line {line}: instance '{}' is not in vendors.csv", f[2]);
+                bail!(
+                    "routing.csv line {line}: instance '{}' is not in vendors.csv",
+                    f[2]
+                );
             }
             table.insert(cvr, f[2].to_string());
         }
-        Ok(RefData { municipalities: ms, vendors, routing: table })
+        Ok(RefData {
+            municipalities: ms,
+            vendors,
+            routing: table,
+        })
     }
 
     /// The municipalities an instance serves, by CVR.
     pub fn municipalities_of(&self, instance: &str) -> Vec<Cvr> {
-        self.routing.iter().filter(|(_, i)| *i == instance).map(|(c, _)| *c).collect()
+        self.routing
+            .iter()
+            .filter(|(_, i)| *i == instance)
+            .map(|(c, _)| *c)
+            .collect()
     }
 
     /// A municipality by CVR.
@@ -97,12 +119,20 @@ mod tests {
     fn the_embedded_data_has_98_municipalities_all_routed() {
         let r = RefData::embedded().unwrap();
         assert_eq!(r.municipalities.len(), 98);
-        assert_eq!(r.routing.len(), 98, "rule SP-3: every municipality has a route");
+        assert_eq!(
+            r.routing.len(),
+            98,
+            "rule SP-3: every municipality has a route"
+        );
         assert!(r.vendors.len() >= 3, "rule JC-4: several vendors");
         let viborg: Cvr = "29189846".parse().unwrap();
         assert_eq!(r.municipality(&viborg).unwrap().navn, "Viborg Kommune");
         for v in &r.vendors {
-            assert!(!r.municipalities_of(&v.instance).is_empty(), "{} serves nobody", v.instance);
+            assert!(
+                !r.municipalities_of(&v.instance).is_empty(),
+                "{} serves nobody",
+                v.instance
+            );
         }
     }
 }

@@ -10,6 +10,8 @@
 //! - `GET /receipts?instance=` — business receipts received.
 //! - `GET /journal?...` — the journal, filtered as `sim_store::JournalFilter` allows.
 //! - `GET /counters` — journal counts, updates by instance and status, receipts.
+//! - `PUT /vendors/{instance}/municipalities/{cvr}`, `DELETE ...` — the instance starts or
+//!   stops serving a municipality (a municipality changing vendor, SP-3; JC-3 follows it).
 
 use std::time::Duration;
 
@@ -36,6 +38,10 @@ type S = State<Jobcenter>;
 pub fn router(jc: Jobcenter) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route(
+            "/vendors/{instance}/municipalities/{cvr}",
+            axum::routing::put(serve_municipality).delete(drop_municipality),
+        )
         .route("/send", post(send))
         .route("/updates", get(updates))
         .route("/updates/{tid}", get(update))
@@ -63,6 +69,37 @@ fn failed(e: JobcenterError) -> Response {
     error(status, e)
 }
 
+async fn set_serves(jc: &Jobcenter, instance: &str, cvr: &str, serves: bool) -> Response {
+    let m: sim_wire::Cvr = match cvr.parse() {
+        Ok(m) => m,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": format!("municipality: {e}") })),
+            )
+                .into_response()
+        }
+    };
+    match jc.set_serves(instance, m, serves) {
+        Ok(changed) => Json(json!({ "instance": instance, "municipality": cvr, "serves": serves, "changed": changed })).into_response(),
+        Err(e) => (StatusCode::NOT_FOUND, Json(json!({ "error": e.to_string() }))).into_response(),
+    }
+}
+
+async fn serve_municipality(
+    State(jc): S,
+    Path((instance, cvr)): Path<(String, String)>,
+) -> Response {
+    set_serves(&jc, &instance, &cvr, true).await
+}
+
+async fn drop_municipality(
+    State(jc): S,
+    Path((instance, cvr)): Path<(String, String)>,
+) -> Response {
+    set_serves(&jc, &instance, &cvr, false).await
+}
+
 async fn health(State(jc): S) -> Response {
     let instances: serde_json::Map<String, serde_json::Value> = jc
         .inner
@@ -70,7 +107,7 @@ async fn health(State(jc): S) -> Response {
         .iter()
         .filter_map(|name| {
             let v = jc.inner.vendors.get(name)?;
-            let ms: Vec<String> = v.municipalities.iter().map(|m| m.to_string()).collect();
+            let ms: Vec<String> = v.municipalities().iter().map(|m| m.to_string()).collect();
             Some((
                 name.clone(),
                 json!({ "vendor": v.vendor, "system_uuid": v.system_uuid, "municipalities": ms }),

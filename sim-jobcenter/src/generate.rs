@@ -43,7 +43,7 @@ where
 pub fn build(v: &Vendor, spec: &UpdateSpec, now: OffsetDateTime) -> Result<Draft, JobcenterError> {
     let municipality = match &spec.municipality {
         Some(m) => parse::<Cvr>("municipality", m)?,
-        None => *v.municipalities.first().ok_or_else(|| {
+        None => *v.municipalities().first().ok_or_else(|| {
             JobcenterError::Config(format!("instance '{}' serves no municipality", v.instance))
         })?,
     };

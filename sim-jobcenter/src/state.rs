@@ -66,8 +66,9 @@ pub(crate) struct Vendor {
     pub vendor: String,
     /// `RegistreringITsystem` in its headers.
     pub system_uuid: Uuid,
-    /// The municipalities it serves (JC-2, JC-3), in configured order.
-    pub municipalities: Vec<Cvr>,
+    /// The municipalities it serves (JC-2, JC-3), in configured order. Changeable at run time:
+    /// a municipality moving to another vendor (SP-3) moves here too.
+    pub municipalities: std::sync::RwLock<Vec<Cvr>>,
     /// Calls the platform presenting this instance's own certificate (SP-6).
     pub client: SoapClient,
     /// TransaktionIdentifikatorer of its updates.
@@ -83,7 +84,18 @@ pub(crate) struct Vendor {
 impl Vendor {
     /// Whether the instance serves the municipality (JC-2, JC-3).
     pub fn serves(&self, m: &Cvr) -> bool {
-        self.municipalities.contains(m)
+        self.municipalities
+            .read()
+            .expect("municipalities lock")
+            .contains(m)
+    }
+
+    /// The municipalities it serves now.
+    pub fn municipalities(&self) -> Vec<Cvr> {
+        self.municipalities
+            .read()
+            .expect("municipalities lock")
+            .clone()
     }
 }
 
@@ -184,7 +196,7 @@ impl Jobcenter {
                     instance: v.instance.clone(),
                     vendor: v.vendor.clone(),
                     system_uuid,
-                    municipalities,
+                    municipalities: std::sync::RwLock::new(municipalities),
                     client: SoapClient::new(http),
                     tids: IdStream::new(config.seed, &stream("tid"), epoch),
                     ids: IdStream::new(config.seed, &stream("ids"), epoch),
@@ -209,6 +221,25 @@ impl Jobcenter {
                 receipts,
             }),
         })
+    }
+
+    /// Makes `instance` serve `municipality` or stop serving it (a municipality changing
+    /// vendor, SP-3); returns whether anything changed.
+    pub fn set_serves(
+        &self,
+        instance: &str,
+        municipality: Cvr,
+        serves: bool,
+    ) -> Result<bool, JobcenterError> {
+        let v = self.vendor(instance)?;
+        let mut ms = v.municipalities.write().expect("municipalities lock");
+        let had = ms.contains(&municipality);
+        if serves && !had {
+            ms.push(municipality);
+        } else if !serves && had {
+            ms.retain(|m| *m != municipality);
+        }
+        Ok(had != serves)
     }
 
     /// The configured instance names, in configured order.

@@ -1,7 +1,10 @@
 //! The JC exposure (`/service/JC/Sygefravaer/2`): KSD calls, the platform routes by the
 //! municipality of the *security context* (SP-2, KSD-8), persists the message in the outbox
 //! before answering (at least once, survives a crash) and delivers it to the jobcenter
-//! solution with KOMBIT's certificate (SP-7), retrying with backoff until it answers OK.
+//! solution with KOMBIT's certificate (SP-7), retrying with backoff on transport errors and
+//! faults until the receiver answers with a TransportKvittering. OK and ADVARSEL end the
+//! delivery; so does FEJL ("fix and resend": identical bytes would be refused again), which is
+//! journaled for the sender to see.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -278,7 +281,13 @@ async fn deliver(p: Arc<Platform>, item: OutboxItem) -> Result<(), String> {
             p.journal_all(vec![out, back]).await;
             match reply.transport_kvittering().map(|k| k.kode) {
                 Some(TransportValideringsKode::Ok | TransportValideringsKode::Advarsel) => Ok(()),
-                _ => Err(format!("{} answered {outcome}", item.target)),
+                // FEJL: the receiver read the message and refused its content; the same bytes
+                // can never succeed, so the delivery ends here (journaled with its FejlListe).
+                Some(TransportValideringsKode::Fejl) => {
+                    tracing::warn!(target = %item.target, key = %item.key, "receiver answered FEJL; not retried");
+                    Ok(())
+                }
+                None => Err(format!("{} answered {outcome}", item.target)),
             }
         }
     }

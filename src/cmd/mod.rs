@@ -1,4 +1,6 @@
 //! One module per subcommand of `sim`.
 
 pub mod certs;
+pub mod send;
+pub mod up;
 pub mod validate;

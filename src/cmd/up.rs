@@ -1,0 +1,109 @@
+//! `sim up`: the whole ecosystem with one command — certificates if missing, then the
+//! platform, KSD and the jobcenter vendors over real loopback mTLS, until Ctrl-C.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sim::ecosystem::{self, EcosystemConfig, Endpoints};
+use sim::refdata::RefData;
+
+/// Arguments of `sim up`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// State directory: certificates, each program's SQLite file, `ecosystem.json`.
+    #[arg(long, default_value = ".sim")]
+    state_dir: PathBuf,
+    /// Seed of every id stream.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// KSD's delay before it sends the business receipt, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    receipt_delay_ms: u64,
+    /// Bind every port to 0 (free ports) instead of the documented defaults.
+    #[arg(long)]
+    ephemeral_ports: bool,
+}
+
+/// Prints what a vendor needs to point a real system at the ecosystem.
+pub fn print_endpoints(e: &Endpoints, refdata: &RefData, state_dir: &std::path::Path) {
+    println!(
+        "Simulated Sygefravaer ecosystem is up (state: {})\n",
+        state_dir.display()
+    );
+    println!("Platform (Serviceplatformen)");
+    println!(
+        "  KSD exposure, jobcenters send here:  {}",
+        e.sp_ksd_exposure
+    );
+    println!(
+        "  JC exposure, KSD sends here:         {}",
+        e.sp_jc_exposure
+    );
+    println!("  admin:                               {}", e.sp_admin);
+    println!("KSD");
+    println!("  receiver (ModtagOpdateringFravaer):  {}", e.ksd);
+    println!("  admin:                               {}", e.ksd_admin);
+    println!("Jobcenter vendor solutions (admin {})", e.jobcenter_admin);
+    for (instance, url) in &e.vendors {
+        println!(
+            "  {instance:<15} {url}   ({} municipalities)",
+            refdata.municipalities_of(instance).len()
+        );
+    }
+    println!("Certificates: {}", e.certs_dir.display());
+    println!("  trust anchor:       {}", e.root_ca.display());
+    println!(
+        "  KOMBIT (calls you): {}",
+        e.certs_dir.join("systems/kombit.chain.pem").display()
+    );
+    println!("  your own system:    sim certs issue --cvr <CVR> --name <name>");
+    println!("\nTry `sim send` in another terminal. Stop with Ctrl-C.");
+}
+
+/// Runs `sim up`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::init_tracing("warn,sim_sp=info,sim_ksd=info,sim_jobcenter=info");
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let refdata = RefData::embedded()?;
+        let mut cfg = EcosystemConfig::new(&args.state_dir, refdata.clone());
+        cfg.seed = args.seed;
+        cfg.receipt_delay_ms = args.receipt_delay_ms;
+        if args.ephemeral_ports {
+            cfg.ports = ecosystem::Ports::ephemeral();
+        }
+        let mut running = ecosystem::start(cfg).await?;
+        print_endpoints(&running.endpoints, &refdata, &args.state_dir);
+        let failed = {
+            let programs = running.programs();
+            let any_stopped = futures_like_select(programs);
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => None,
+                name = any_stopped => Some(name),
+            }
+        };
+        if let Some(name) = failed {
+            eprintln!("sim up: {name} stopped unexpectedly; stopping the others");
+        }
+        running.stop().await?;
+        Ok(if failed.is_some() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+/// Completes with the name of the first program whose task ends.
+async fn futures_like_select(
+    programs: &mut [(&'static str, tokio::task::JoinHandle<anyhow::Result<()>>)],
+) -> &'static str {
+    loop {
+        for (name, t) in programs.iter() {
+            if t.is_finished() {
+                return name;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
