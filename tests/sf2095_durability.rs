@@ -1,0 +1,146 @@
+//! Durability of the platform's asynchronous leg: KSD's business receipts sit in the
+//! platform's outbox (their vendor is unreachable), the platform *process* is killed
+//! (SIGKILL, no graceful stop) and restarted on the same state directory; every receipt is
+//! then delivered, none lost (at least once: SP-4, KSD-2, KSD-7).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use sim_jobcenter::{UpdateSpec, UpdateStatus};
+
+/// The `sim-sp` binary, built by `cargo test --workspace` next to `sim` (its own package's
+/// tests exercise it, so cargo builds it).
+fn sim_sp_binary() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_BIN_EXE_sim"))
+        .with_file_name(format!("sim-sp{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.exists(),
+        "{} is missing: run the workspace's tests (`cargo test --workspace`)",
+        p.display()
+    );
+    p
+}
+
+struct Platform(Child);
+
+impl Platform {
+    fn start(config: &sim_sp::Config, dir: &std::path::Path, data: &str, admin: &str) -> Platform {
+        // JSON is YAML: the binary reads it with its YAML parser.
+        let file = dir.join("sp-config.yaml");
+        std::fs::write(&file, serde_json::to_string_pretty(config).unwrap()).unwrap();
+        let child = Command::new(sim_sp_binary())
+            .args([
+                "--config",
+                file.to_str().unwrap(),
+                "--listen",
+                data,
+                "--admin",
+                admin,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Platform(child)
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    fn kill(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_in_the_outbox_survive_a_killed_platform() {
+    // kmd-jc's seat points at a closed port, so the platform cannot deliver to it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let eco = Eco::start_with(|c| {
+        c.run_platform = false;
+        c.instance_urls.insert(
+            "kmd-jc".into(),
+            format!("https://{closed}/jobcenter/Sygefravaer/2"),
+        );
+    })
+    .await;
+    let e = eco.running.endpoints.clone();
+    let data = e
+        .sp_ksd_exposure
+        .trim_start_matches("https://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let admin = e.sp_admin.trim_start_matches("http://").to_string();
+    let mut config = eco.running.sp_config.clone();
+    let platform = Platform::start(&config, eco.dir.path(), &data, &admin);
+    eco.eventually("the platform process to answer", || {
+        let a = eco.admin.clone();
+        let url = format!("{}/health", e.sp_admin);
+        async move { a.get(&url).await.ok().filter(|(s, _)| *s == 200) }
+    })
+    .await;
+
+    const N: usize = 12;
+    let jc = eco.running.jobcenter.clone();
+    let m = eco.municipality_of("kmd-jc");
+    let mut tids = Vec::new();
+    for _ in 0..N {
+        let sent = jc
+            .send_update(UpdateSpec {
+                instance: Some("kmd-jc".into()),
+                municipality: Some(m.to_string()),
+                ..UpdateSpec::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(sent.status, UpdateStatus::Accepted, "{sent:?}");
+        tids.push(sent.transaktion_id);
+    }
+    // All N receipts have reached the platform and wait in its outbox.
+    let counters = format!("{}/counters", e.sp_admin);
+    eco.eventually("N receipts in the platform's outbox", || {
+        let (a, url) = (eco.admin.clone(), counters.clone());
+        async move {
+            let (_, v) = a.get(&url).await.ok()?;
+            (v["outbox_pending"].as_u64()? as usize == N).then_some(())
+        }
+    })
+    .await;
+    platform.kill();
+
+    // Restart on the same state directory, the seat now pointing at the real vendor.
+    config.instances.get_mut("kmd-jc").unwrap().url = e.vendors["kmd-jc"].clone();
+    let _platform = Platform::start(&config, eco.dir.path(), &data, &admin);
+    for tid in &tids {
+        let r = jc.wait_for_receipt(tid, Duration::from_secs(60)).await;
+        let r = r.unwrap_or_else(|| panic!("receipt {tid} lost after the platform was killed"));
+        assert_eq!(
+            (r.instance.as_str(), r.code.as_str()),
+            ("kmd-jc", "ACCEPTERET")
+        );
+    }
+    eco.eventually("an empty outbox", || {
+        let (a, url) = (eco.admin.clone(), counters.clone());
+        async move {
+            let (_, v) = a.get(&url).await.ok()?;
+            (v["outbox_pending"].as_u64()? == 0).then_some(())
+        }
+    })
+    .await;
+    eco.running.stop().await.unwrap();
+}
