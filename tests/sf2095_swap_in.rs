@@ -91,7 +91,7 @@ async fn a_foreign_server_in_a_vendor_seat_receives_that_vendors_receipts() {
     let seen: Seen = Arc::default();
     let tls = sim_kit::config::server_tls(
         &sim_kit::config::IdentityFiles { cert: chain, key },
-        &[eco.running.endpoints.root_ca.clone()],
+        std::slice::from_ref(&eco.running.endpoints.root_ca),
     )
     .unwrap();
     let router = axum::Router::new()
