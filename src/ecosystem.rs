@@ -97,6 +97,12 @@ pub struct EcosystemConfig {
     pub instance_urls: BTreeMap<String, String>,
     /// More CAs the platform trusts for receivers' server certificates (a swapped-in system's CA).
     pub extra_server_trust: Vec<PathBuf>,
+    /// More CAs every program trusts for callers' client certificates (a swapped-in system's CA).
+    pub extra_client_trust: Vec<PathBuf>,
+    /// KSD's receiver URL, replacing the simulated KSD's (a real KSD takes the seat).
+    pub ksd_url: Option<String>,
+    /// Who may call the JC exposure as KSD (default: the simulated KSD's certificate).
+    pub ksd_system: Option<SystemRef>,
 }
 
 impl EcosystemConfig {
@@ -114,6 +120,9 @@ impl EcosystemConfig {
             run_platform: true,
             instance_urls: BTreeMap::new(),
             extra_server_trust: Vec::new(),
+            extra_client_trust: Vec::new(),
+            ksd_url: None,
+            ksd_system: None,
         }
     }
 }
@@ -212,7 +221,9 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
     .with_context(|| format!("making certificates in {}", cfg.certs_dir.display()))?;
     let dir = &cfg.certs_dir;
     let root = layout::root_ca(dir);
-    let trust = vec![root.clone()];
+    let trust: Vec<PathBuf> = std::iter::once(root.clone())
+        .chain(cfg.extra_client_trust.iter().cloned())
+        .collect();
 
     let sp_l = Listeners {
         data: bind(cfg.host, cfg.ports.sp).await?,
@@ -250,7 +261,10 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
     };
 
     let kombit = system_ref(&spec, "kombit")?;
-    let ksd_system = system_ref(&spec, "ksd")?;
+    let ksd_system = match &cfg.ksd_system {
+        Some(s) => s.clone(),
+        None => system_ref(&spec, "ksd")?,
+    };
     let mut agreements = vec![sim_sp::Agreement {
         system: ksd_system.clone(),
         municipality: "*".into(),
@@ -313,7 +327,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
             url: endpoints.sp_jc_exposure.clone(),
         },
         platform_system: kombit.clone(),
-        ksd_system_uuid: ksd_system.uuid.clone().unwrap_or_default(),
+        ksd_system_uuid: system_ref(&spec, "ksd")?.uuid.unwrap_or_default(),
         receipt_delay_ms: cfg.receipt_delay_ms,
         call_timeout_ms: 10_000,
         seed: cfg.seed,

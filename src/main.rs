@@ -25,6 +25,8 @@ enum Command {
     Up(cmd::up::Args),
     /// Send one realistic SF2095 update through a running `sim up` and show the exchange.
     Send(cmd::send::Args),
+    /// Measure the ecosystem (prints figures; separate from the tests).
+    Bench(cmd::bench::Args),
 }
 
 /// Logs to stderr; `RUST_LOG` overrides `default`.
@@ -44,6 +46,7 @@ fn main() -> std::process::ExitCode {
         Command::Certs(args) => cmd::certs::run(args),
         Command::Up(args) => cmd::up::run(args),
         Command::Send(args) => cmd::send::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(code) => code,

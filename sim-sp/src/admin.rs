@@ -3,7 +3,8 @@
 //! - `GET /health`
 //! - `GET /routing`, `PUT /routing` (whole table), `PUT /routing/{cvr}` `{"instance": ..}`,
 //!   `DELETE /routing/{cvr}` — SP-3: a municipality can change vendor while traffic flows.
-//! - `GET /agreements`, `PUT /agreements` (whole list) — SP-5.
+//! - `GET /agreements`, `PUT /agreements` (whole list), `POST /agreements` (add one, e.g. for
+//!   a vendor's own system swapped in) — SP-5.
 //! - `GET /journal?transaktion_id=&call_uuid=&cpr=&municipality=&operation=&direction=&outcome=&since=&until=&after_id=&limit=`
 //! - `GET /counters` — journal counts by operation/direction/outcome and the outbox backlog.
 //! - `GET /outbox` — pending deliveries.
@@ -30,7 +31,10 @@ pub fn router(p: Arc<Platform>) -> Router {
         .route("/health", get(health))
         .route("/routing", get(get_routing).put(put_routing))
         .route("/routing/{cvr}", put(put_route).delete(delete_route))
-        .route("/agreements", get(get_agreements).put(put_agreements))
+        .route(
+            "/agreements",
+            get(get_agreements).put(put_agreements).post(add_agreement),
+        )
         .route("/journal", get(journal))
         .route("/counters", get(counters))
         .route("/outbox", get(outbox))
@@ -135,6 +139,14 @@ async fn delete_route(State(p): S, Path(cvr): Path<String>) -> Response {
 
 async fn get_agreements(State(p): S) -> Response {
     Json(p.agreements.read().expect("agreements lock").clone()).into_response()
+}
+
+async fn add_agreement(state: S, Json(a): Json<Agreement>) -> Response {
+    let mut list = state.0.agreements.read().expect("agreements lock").clone();
+    if !list.contains(&a) {
+        list.push(a);
+    }
+    put_agreements(state, Json(list)).await
 }
 
 async fn put_agreements(State(p): S, Json(list): Json<Vec<Agreement>>) -> Response {

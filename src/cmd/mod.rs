@@ -1,5 +1,6 @@
 //! One module per subcommand of `sim`.
 
+pub mod bench;
 pub mod certs;
 pub mod send;
 pub mod up;

@@ -22,6 +22,18 @@ pub struct Args {
     /// Bind every port to 0 (free ports) instead of the documented defaults.
     #[arg(long)]
     ephemeral_ports: bool,
+    /// Give a seat to your own system: `kmd-jc=https://host:port/path` (a vendor instance's
+    /// receiver) or `ksd=https://host:port/path` (KSD's receiver). Repeatable.
+    #[arg(long, value_name = "NAME=URL")]
+    seat: Vec<String>,
+    /// A CA file (PEM) your system's certificates chain to; trusted for its server and client
+    /// certificates. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    trust: Vec<PathBuf>,
+    /// The system allowed to call the JC exposure as KSD, when your KSD takes the seat:
+    /// `CVR` or `CVR:UUID` of its certificate.
+    #[arg(long, value_name = "CVR[:UUID]")]
+    ksd_system: Option<String>,
 }
 
 /// Prints what a vendor needs to point a real system at the ecosystem.
@@ -71,6 +83,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cfg.receipt_delay_ms = args.receipt_delay_ms;
         if args.ephemeral_ports {
             cfg.ports = ecosystem::Ports::ephemeral();
+        }
+        for seat in &args.seat {
+            let (name, url) = seat.split_once('=').ok_or_else(|| anyhow::anyhow!("--seat {seat}: expected NAME=URL"))?;
+            anyhow::ensure!(url.starts_with("https://"), "--seat {seat}: the URL must be https://");
+            if name == "ksd" {
+                cfg.ksd_url = Some(url.to_string());
+            } else if refdata.vendors.iter().any(|v| v.instance == name) {
+                cfg.instance_urls.insert(name.to_string(), url.to_string());
+            } else {
+                anyhow::bail!("--seat {seat}: '{name}' is neither ksd nor a vendor instance of scenarios/vendors.csv");
+            }
+        }
+        cfg.extra_server_trust.clone_from(&args.trust);
+        cfg.extra_client_trust.clone_from(&args.trust);
+        if let Some(s) = &args.ksd_system {
+            let (cvr, uuid) = match s.split_once(':') {
+                Some((c, u)) => (c.to_string(), Some(u.to_string())),
+                None => (s.clone(), None),
+            };
+            cvr.parse::<sim_wire::Cvr>().map_err(|e| anyhow::anyhow!("--ksd-system: {e}"))?;
+            cfg.ksd_system = Some(sim_kit::config::SystemRef { cvr, uuid });
         }
         let mut running = ecosystem::start(cfg).await?;
         print_endpoints(&running.endpoints, &refdata, &args.state_dir);
