@@ -1,0 +1,174 @@
+//! The report of one scenario run. Plain data: the runner and the checkers fill it, the
+//! renderers only read it, and JSON round-trips it (`sim report` can re-render a saved run).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Which family a check belongs to: safety holds at every moment, liveness once faults stop,
+/// SLA is about response times, expectations come from the scenario file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// Never violated, whatever the faults (nothing misrouted, processed exactly once ...).
+    Safety,
+    /// Eventually true once faults stop (the backlog drains).
+    Liveness,
+    /// Response times per complexity class (SP-8), outside service windows.
+    Sla,
+    /// A scenario expectation (`max_lost: 0`, `p99_roundtrip: 2s` ...).
+    Expectation,
+}
+
+/// The verdict of one checker or expectation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// Stable, human-readable name, e.g. `processed-exactly-once`.
+    pub name: String,
+    /// Safety, liveness, SLA or expectation.
+    pub kind: CheckKind,
+    /// The rule ID it checks, e.g. `KSD-7`, when there is one.
+    pub rule: Option<String>,
+    /// Whether it held.
+    pub passed: bool,
+    /// One line: what was checked and what was found.
+    pub summary: String,
+    /// Up to 20 counterexamples (TransaktionIdentifikatorer, CallUUIDs ...) when it failed.
+    pub examples: Vec<String>,
+    /// The measured value, for numeric checks.
+    pub measured: Option<f64>,
+    /// The limit it was compared with, for numeric checks.
+    pub limit: Option<f64>,
+}
+
+/// Which scenario ran, reproducibly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    /// The scenario's name.
+    pub name: String,
+    /// The file it came from.
+    pub file: String,
+    /// A hash of the scenario text (after flags were applied).
+    pub hash: String,
+    /// The seed all randomness came from.
+    pub seed: u64,
+    /// The git commit of the simulator, when known.
+    pub git_commit: Option<String>,
+    /// The speed: a factor like `60`, or `max`.
+    pub speed: String,
+    /// Virtual start of the run.
+    #[serde(with = "time::serde::rfc3339")]
+    pub virtual_start: OffsetDateTime,
+    /// Virtual end of the run.
+    #[serde(with = "time::serde::rfc3339")]
+    pub virtual_end: OffsetDateTime,
+}
+
+/// Counts over the whole run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Arrivals the load model produced.
+    pub arrivals: u64,
+    /// Updates sent by the vendors (first attempts).
+    pub sent: u64,
+    /// Updates answered OK or ADVARSEL.
+    pub accepted: u64,
+    /// Updates answered FEJL.
+    pub rejected: u64,
+    /// Updates never answered with a transport receipt.
+    pub undelivered: u64,
+    /// Business receipts stored at the vendors.
+    pub receipts: u64,
+    /// Faults injected, all kinds.
+    pub faults_injected: u64,
+}
+
+/// A latency distribution, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// How many samples.
+    pub count: u64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 90th percentile.
+    pub p90_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Largest.
+    pub max_ms: f64,
+    /// Histogram buckets for plotting: (upper bound in ms, count).
+    pub buckets: Vec<(f64, u64)>,
+}
+
+/// Traffic in one bucket of virtual time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrafficPoint {
+    /// Start of the bucket.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Updates sent.
+    pub sent: u64,
+    /// Updates accepted.
+    pub accepted: u64,
+    /// Business receipts stored.
+    pub receipts: u64,
+    /// Faults injected.
+    pub faults: u64,
+}
+
+/// A fault as it happened (an interval, or an instant when `end` is `None`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultEvent {
+    /// The fault kind, as the scenario names it (`duplicate_update`, `crash` ...).
+    pub kind: String,
+    /// The program or vendor it hit, if any.
+    pub target: Option<String>,
+    /// When it started (virtual time).
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    /// When it ended (virtual time).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub end: Option<OffsetDateTime>,
+    /// How many messages it touched.
+    pub count: u64,
+    /// Anything worth saying.
+    pub note: String,
+}
+
+/// What one program cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramStats {
+    /// `sim-sp`, `sim-ksd`, `sim-jobcenter`.
+    pub name: String,
+    /// Peak resident memory, when measured.
+    pub peak_rss_bytes: Option<u64>,
+    /// Journal rows it wrote.
+    pub messages_journaled: u64,
+}
+
+/// Everything a run found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Which scenario, seed and commit.
+    pub scenario: ScenarioInfo,
+    /// Wall-clock duration of the run.
+    pub wall_seconds: f64,
+    /// Counts.
+    pub totals: Totals,
+    /// Round trip: intended send time → business receipt stored at the vendor.
+    pub latency: LatencySummary,
+    /// Traffic over virtual time.
+    pub traffic: Vec<TrafficPoint>,
+    /// Faults over virtual time.
+    pub faults: Vec<FaultEvent>,
+    /// Every checker's and expectation's verdict.
+    pub checks: Vec<CheckResult>,
+    /// Per program.
+    pub programs: Vec<ProgramStats>,
+}
+
+impl RunReport {
+    /// The run passes when every check and expectation held.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+}
