@@ -103,6 +103,8 @@ pub struct EcosystemConfig {
     pub ksd_url: Option<String>,
     /// Who may call the JC exposure as KSD (default: the simulated KSD's certificate).
     pub ksd_system: Option<SystemRef>,
+    /// Fault injection for all three programs (scenario runs).
+    pub faults: sim_kit::faults::Faults,
 }
 
 impl EcosystemConfig {
@@ -123,6 +125,7 @@ impl EcosystemConfig {
             extra_client_trust: Vec::new(),
             ksd_url: None,
             ksd_system: None,
+            faults: sim_kit::faults::Faults::none(),
         }
     }
 }
@@ -316,6 +319,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         call_timeout_ms: 10_000,
         seed: cfg.seed,
         clock: cfg.clock.clone(),
+        faults: cfg.faults.clone(),
     };
     let ksd_config = sim_ksd::Config {
         state_dir: cfg.state_dir.join("ksd"),
@@ -332,6 +336,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         call_timeout_ms: 10_000,
         seed: cfg.seed,
         clock: cfg.clock.clone(),
+        faults: cfg.faults.clone(),
     };
     let mut vendors = Vec::new();
     for v in &cfg.refdata.vendors {
@@ -362,6 +367,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         max_send_attempts: 5,
         seed: cfg.seed,
         clock: cfg.clock.clone(),
+        faults: cfg.faults.clone(),
     };
 
     let (stop, rx) = tokio::sync::watch::channel(false);

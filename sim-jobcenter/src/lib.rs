@@ -163,7 +163,11 @@ pub async fn start(
 
     let mut tasks = tokio::task::JoinSet::new();
     for (instance, listener) in listeners.vendors {
-        let router = receiver::router(jc.clone(), instance);
+        let router = sim_kit::faults::apply(
+            receiver::router(jc.clone(), instance.clone()),
+            &instance,
+            &config.faults,
+        );
         let tls = server_tls.clone();
         let stop = stopped();
         tasks.spawn(async move {

@@ -26,10 +26,13 @@
 //! - [`config`]: configuration pieces all programs share (identity files, system references,
 //!   endpoints, listeners) and builders for server TLS and clients from them.
 //! - [`ids`]: deterministic UUID streams (seed, stream name, start epoch).
+//! - [`faults`]: the fault layer every program puts in front of its handlers, driven by a
+//!   [`faults::FaultHook`] from the scenario runner.
 
 pub mod client;
 pub mod config;
 pub mod crypto;
+pub mod faults;
 pub mod ids;
 pub mod refusal;
 pub mod server;

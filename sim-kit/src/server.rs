@@ -235,11 +235,24 @@ impl Connection {
             let denial = denial.clone();
             async move {
                 if let Some(refusal) = denial {
-                    return Ok(forbidden(&refusal));
+                    return Ok::<_, InjectedReset>(forbidden(&refusal));
                 }
                 req.extensions_mut().insert(identity);
                 req.extensions_mut().insert(info);
-                router.call(req).await
+                let response = match router.call(req).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                };
+                // An injected connection reset: failing the service makes hyper drop the
+                // connection without writing a response.
+                if response
+                    .extensions()
+                    .get::<crate::faults::ResetConnection>()
+                    .is_some()
+                {
+                    return Err(InjectedReset);
+                }
+                Ok(response)
             }
         });
 
@@ -261,6 +274,18 @@ impl Connection {
         }
     }
 }
+
+/// The error that makes hyper drop a connection unanswered (fault injection).
+#[derive(Debug)]
+struct InjectedReset;
+
+impl std::fmt::Display for InjectedReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by fault injection")
+    }
+}
+
+impl std::error::Error for InjectedReset {}
 
 fn refuse(peer: SocketAddr, refusal: &Refusal) {
     warn!(%peer, reason = %refusal.code(), detail = %refusal, "refused connection");

@@ -92,6 +92,7 @@ pub async fn run(
         .route(KSD_PATH, post(port::handle))
         .fallback(port::no_such_endpoint)
         .with_state(ksd.clone());
+    let data = sim_kit::faults::apply(data, "ksd", &config.faults);
     let admin = admin::router(ksd.clone());
 
     let outbox = tokio::spawn(receipt::deliver_forever(ksd.clone(), stopped()));

@@ -59,6 +59,9 @@ pub struct Config {
     /// Time source; virtual in scenario runs.
     #[serde(skip, default = "Clock::real")]
     pub clock: Clock,
+    /// Fault injection (scenario runs); none by default.
+    #[serde(skip)]
+    pub faults: sim_kit::faults::Faults,
 }
 
 fn default_call_timeout_ms() -> u64 {

@@ -280,7 +280,31 @@ async fn deliver(p: Arc<Platform>, item: OutboxItem) -> Result<(), String> {
             );
             p.journal_all(vec![out, back]).await;
             match reply.transport_kvittering().map(|k| k.kode) {
-                Some(TransportValideringsKode::Ok | TransportValideringsKode::Advarsel) => Ok(()),
+                Some(TransportValideringsKode::Ok | TransportValideringsKode::Advarsel) => {
+                    // Injected duplicate (at-least-once delivery): the receiver must absorb it.
+                    if p.faults.duplicate_delivery("sp", &item.key) {
+                        let again = p
+                            .client
+                            .call(&endpoint.url, &meta.soap_action, item.payload.clone())
+                            .await;
+                        let outcome = again
+                            .as_ref()
+                            .map_or_else(|e| format!("UNREACHABLE: {e}"), |r| r.outcome());
+                        let dup = p.entry(
+                            Direction::Out,
+                            meta.operation.clone(),
+                            tid,
+                            call_uuid,
+                            Some(item.target.clone()),
+                            Some(meta.municipality.clone()),
+                            outcome,
+                            Some("injected duplicate delivery".into()),
+                            item.payload.clone(),
+                        );
+                        p.journal_all(vec![dup]).await;
+                    }
+                    Ok(())
+                }
                 // FEJL: the receiver read the message and refused its content; the same bytes
                 // can never succeed, so the delivery ends here (journaled with its FejlListe).
                 Some(TransportValideringsKode::Fejl) => {

@@ -84,6 +84,7 @@ pub async fn run(
         .route(Port::Jc.platform_path(), post(jc_port::handle))
         .fallback(ksd_port::no_such_endpoint)
         .with_state(platform.clone());
+    let data = sim_kit::faults::apply(data, "sp", &config.faults);
     let admin = admin::router(platform.clone());
 
     let outbox = tokio::spawn(jc_port::deliver_forever(platform.clone(), stopped()));

@@ -38,6 +38,7 @@ pub struct Platform {
     pub ksd: Endpoint,
     pub ksd_system: SystemRef,
     pub client: SoapClient,
+    pub faults: sim_kit::faults::Faults,
 }
 
 pub use sim_kit::config::peer_text;
@@ -119,6 +120,7 @@ impl Platform {
             ksd: config.ksd.clone(),
             ksd_system: config.ksd_system.clone(),
             client,
+            faults: config.faults.clone(),
         })
     }
 

@@ -345,6 +345,7 @@ pub fn config(pki: &Pki, platform_url: &str, state_dir: &Path, seed: u64) -> Con
         max_send_attempts: 5,
         seed,
         clock: sim_store::Clock::real(),
+        faults: sim_kit::faults::Faults::none(),
     }
 }
 

@@ -124,6 +124,7 @@ pub fn config(pki: &Pki, state_dir: &Path, platform_url: &str) -> Config {
         call_timeout_ms: 5_000,
         seed: 7,
         clock: Clock::real(),
+        faults: sim_kit::faults::Faults::none(),
     }
 }
 
