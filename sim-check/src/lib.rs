@@ -1,0 +1,153 @@
+//! `sim-check`: judges a finished run from the history the three programs wrote.
+//!
+//! Every program journals each message it sent or received (`sim_store::Journal`). After a run,
+//! the checkers here read those journals — read-only, never calling a program — and say
+//! whether the run kept the rules, as [`CheckResult`]s for the run report. As in Jepsen or
+//! TigerBeetle's VOPR, *safety* (never violated, whatever the faults: nothing misrouted,
+//! nothing processed twice, nothing broken accepted) is kept apart from *liveness* (once faults
+//! end, the backlog drains) and from the platform's response-time *SLA*.
+//!
+//! Journals answer nearly everything. Where they cannot, a checker reads the program's own
+//! tables, and says so in its docs: KSD's `ksd_updates`/`ksd_case_history` (what KSD recorded,
+//! not only what it answered) and the jobcenter's `jc_updates`/`jc_receipts` (which vendor
+//! instance sent an update or stored a receipt: no jobcenter journal row names the instance).
+//!
+//! # Layout
+//! - [`conventions`]: the operation labels, directions and outcomes relied upon, in one place.
+//! - `history`: opens the three SQLite files read-only and loads the journals (without raw XML)
+//!   and the few own-table columns needed.
+//! - `routing`: a municipality's route at a virtual time, from the final table and the changes.
+//! - `verdict`: builds a [`CheckResult`] the same way for every checker (at most 20 examples).
+//! - One module per checker: [`misrouting`] (`no-misrouting`), [`exactly_once`]
+//!   (`processed-exactly-once`), [`refused`] (`refused-what-must-be-refused`), [`receipts`]
+//!   (`no-receipt-without-update`), [`backlog`] (`backlog-drains`), [`sla`]
+//!   (`platform-response-times`).
+//! - [`mod@stats`]: counts for the report's totals.
+
+pub mod backlog;
+pub mod conventions;
+pub mod exactly_once;
+mod history;
+pub mod misrouting;
+pub mod receipts;
+pub mod refused;
+mod routing;
+pub mod sla;
+pub mod stats;
+mod verdict;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use sim_report::{CheckKind, CheckResult};
+use time::OffsetDateTime;
+
+pub use backlog::backlog_drains;
+pub use exactly_once::processed_exactly_once;
+pub use misrouting::no_misrouting;
+pub use receipts::no_receipt_without_update;
+pub use refused::refused_what_must_be_refused;
+pub use sla::platform_response_times;
+pub use stats::{stats, JournalRows, Stats, VendorStats};
+pub use verdict::MAX_EXAMPLES;
+
+/// The liveness deadline [`CheckInput::for_state_dir`] starts with: generous for a loopback
+/// run with KSD's receipt delay 0; scenarios set their own.
+pub const DEFAULT_LIVENESS_DEADLINE: Duration = Duration::from_secs(60);
+
+/// What the checkers need besides the journals: where they are, and what the runner did.
+#[derive(Debug, Clone)]
+pub struct CheckInput {
+    /// The platform's file, `<state>/sp/sp.sqlite`.
+    pub sp_db: PathBuf,
+    /// KSD's file, `<state>/ksd/ksd.sqlite`.
+    pub ksd_db: PathBuf,
+    /// The jobcenter vendors' file, `<state>/jobcenter/jobcenter.sqlite`.
+    pub jobcenter_db: PathBuf,
+    /// Municipality CVR → vendor instance, as routed at the end of the run (final table).
+    pub routing: BTreeMap<String, String>,
+    /// Routing changes made during the run: (virtual time, CVR, new instance), an empty
+    /// instance for a removed route. Before a municipality's first change its route is unknown
+    /// (the final table is after the changes), so messages judged only then are not judged.
+    pub routing_changes: Vec<(OffsetDateTime, String, String)>,
+    /// Messages the runner deliberately broke, so safety can demand they were refused:
+    /// (TransaktionIdentifikator, kind), kind one of `cvr_mismatch_agreement`,
+    /// `cvr_mismatch_header`, `forbidden_code`, `malformed_xml`.
+    pub injected: Vec<(String, String)>,
+    /// When the last fault ended (virtual); liveness is judged after it.
+    pub faults_end: Option<OffsetDateTime>,
+    /// How long after `faults_end` (or after an update was accepted, whichever is later) its
+    /// business receipt may take.
+    pub liveness_deadline: Duration,
+    /// Platform service windows (SP-9): the SLA is not judged for calls made inside them.
+    pub service_windows: Vec<(OffsetDateTime, OffsetDateTime)>,
+    /// When the run's traffic ended (virtual); the history reaches at least this far.
+    pub run_end: OffsetDateTime,
+}
+
+impl CheckInput {
+    /// The files of a state directory laid out as `sim up` and the tests do, with no routing,
+    /// nothing injected, no faults, no service windows and [`DEFAULT_LIVENESS_DEADLINE`].
+    pub fn for_state_dir(state_dir: &Path, run_end: OffsetDateTime) -> CheckInput {
+        CheckInput {
+            sp_db: state_dir.join("sp").join("sp.sqlite"),
+            ksd_db: state_dir.join("ksd").join("ksd.sqlite"),
+            jobcenter_db: state_dir.join("jobcenter").join("jobcenter.sqlite"),
+            routing: BTreeMap::new(),
+            routing_changes: Vec::new(),
+            injected: Vec::new(),
+            faults_end: None,
+            liveness_deadline: DEFAULT_LIVENESS_DEADLINE,
+            service_windows: Vec::new(),
+            run_end,
+        }
+    }
+}
+
+/// Why the history could not be judged at all (a check that *fails* is a result, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// A program's SQLite file is not there.
+    #[error("{program}: no database at {path}")]
+    Missing {
+        /// `sim-sp`, `sim-ksd` or `sim-jobcenter`.
+        program: &'static str,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// SQLite could not open or read a file (not a database, no `journal` table, locked ...).
+    #[error("{program}: reading {path}: {source}")]
+    Sqlite {
+        /// `sim-sp`, `sim-ksd` or `sim-jobcenter`.
+        program: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: sim_store::rusqlite::Error,
+    },
+}
+
+/// Runs every checker over one load of the three files, in a fixed order: safety first, then
+/// liveness, then SLA.
+pub fn check_all(input: &CheckInput) -> Result<Vec<CheckResult>, CheckError> {
+    run_checks(&history::History::load(input)?, input)
+}
+
+/// [`check_all`] and [`stats()`] over one load of the files, for a runner that wants both.
+pub fn check_all_with_stats(input: &CheckInput) -> Result<(Vec<CheckResult>, Stats), CheckError> {
+    let h = history::History::load(input)?;
+    Ok((run_checks(&h, input)?, stats::compute(&h)))
+}
+
+fn run_checks(h: &history::History, input: &CheckInput) -> Result<Vec<CheckResult>, CheckError> {
+    Ok(vec![
+        misrouting::check(h, input),
+        exactly_once::check(h),
+        refused::check(h, input)?,
+        receipts::check(h),
+        backlog::check(h, input),
+        sla::check(h, input),
+    ])
+}

@@ -1,0 +1,111 @@
+//! Safety `no-misrouting` (SP-2, SP-3, JC-3): a business receipt only ever goes to, and is only
+//! ever stored by, the vendor instance routed for its security context's municipality.
+//!
+//! Two sides are judged:
+//! - the platform: every delivery attempt it journaled ([`RECEIPT_RECEIVE`] out, whatever the
+//!   answer, since sending the bytes to the wrong vendor is the harm) names the instance in
+//!   `peer` and the context in `municipality`;
+//! - the vendors: every receipt stored in `jc_receipts` (the journal row of a stored receipt
+//!   does not name the receiving instance, so the table is read).
+//!
+//! A delivery is right if its instance was the route at the platform's routing decision (when
+//! it accepted KSD's call, same CallUUID) or at the delivery itself: a receipt in flight across
+//! a routing change may rightly land on either side of it.
+
+use std::collections::HashMap;
+
+use sim_report::{CheckKind, CheckResult};
+
+use crate::conventions::{is_accepting, RECEIPT_RECEIVE, RECEIPT_SEND};
+use crate::history::History;
+use crate::routing::{Judgement, Routes};
+use crate::verdict::{n, Examples, Verdict};
+use crate::{CheckError, CheckInput};
+
+/// The check's stable name.
+pub const NAME: &str = "no-misrouting";
+
+/// See the module docs.
+pub fn no_misrouting(input: &CheckInput) -> Result<CheckResult, CheckError> {
+    Ok(check(&History::load(input)?, input))
+}
+
+pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
+    let routes = Routes::new(input);
+    // The platform's routing decisions: accepted SendForretningsSvar, by call and by receipt.
+    let mut decided_by_call: HashMap<&str, i64> = HashMap::new();
+    let mut decided_by_tid: HashMap<&str, Vec<i64>> = HashMap::new();
+    for r in &h.sp.rows {
+        if r.is(true, RECEIPT_SEND) && is_accepting(&r.outcome) {
+            if let Some(c) = &r.call {
+                decided_by_call.entry(c).or_insert(r.at);
+            }
+            if let Some(t) = &r.tid {
+                decided_by_tid.entry(t).or_default().push(r.at);
+            }
+        }
+    }
+
+    let mut bad = Examples::default();
+    let (mut deliveries, mut stored, mut unjudged) = (0u64, 0u64, 0u64);
+    for r in h.sp.rows.iter().filter(|r| r.is(false, RECEIPT_RECEIVE)) {
+        deliveries += 1;
+        let (Some(m), Some(instance)) = (&r.municipality, &r.peer) else {
+            // A delivery that names no municipality or no receiver cannot have been routed.
+            bad.push(r.example());
+            continue;
+        };
+        let mut times = vec![r.at];
+        if let Some(t) = r.call.as_deref().and_then(|c| decided_by_call.get(c)) {
+            times.push(*t);
+        }
+        match routes.judge(m, instance, &times) {
+            Judgement::Right => {}
+            Judgement::Wrong => bad.push(r.example()),
+            Judgement::Unknown => unjudged += 1,
+        }
+    }
+    let vendor_side = match &h.jc_tables {
+        Some(jc) => {
+            for (tid, rec) in &jc.receipts {
+                stored += 1;
+                let mut times = vec![rec.received_at];
+                times.extend(decided_by_tid.get(tid.as_str()).into_iter().flatten());
+                match routes.judge(&rec.municipality, &rec.instance, &times) {
+                    Judgement::Right => {}
+                    Judgement::Wrong => bad.push(tid.clone()),
+                    Judgement::Unknown => unjudged += 1,
+                }
+            }
+            String::new()
+        }
+        None => "; the vendors' jc_receipts table is missing, so only the platform side was judged"
+            .to_string(),
+    };
+    let passed = bad.is_empty();
+    let summary = format!(
+        "{} by the platform and {} at vendors judged against the routing at the time: {} misrouted{}{vendor_side}",
+        n(deliveries, "receipt delivery"),
+        n(stored, "stored receipt"),
+        bad.count,
+        if unjudged > 0 {
+            format!(
+                ", {} not judged (before its municipality's first routing change the route is unknown)",
+                unjudged
+            )
+        } else {
+            String::new()
+        },
+    );
+    Verdict {
+        name: NAME,
+        kind: CheckKind::Safety,
+        rule: "SP-2, SP-3, JC-3",
+        passed,
+        summary,
+        examples: bad,
+        measured: None,
+        limit: None,
+    }
+    .into_result()
+}
