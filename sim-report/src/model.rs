@@ -172,3 +172,46 @@ impl RunReport {
         self.checks.iter().all(|c| c.passed)
     }
 }
+
+impl CheckKind {
+    /// The lowercase name, as in JSON and as the JUnit classname.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Safety => "safety",
+            CheckKind::Liveness => "liveness",
+            CheckKind::Sla => "sla",
+            CheckKind::Expectation => "expectation",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ScenarioInfo {
+    /// Virtual time the run covered, in seconds (0 when the end is not after the start).
+    pub fn virtual_seconds(&self) -> f64 {
+        (self.virtual_end - self.virtual_start)
+            .as_seconds_f64()
+            .max(0.0)
+    }
+}
+
+impl RunReport {
+    /// The checks that did not hold, in report order.
+    pub fn failed_checks(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+
+    /// Updates sent per second of wall time: how fast the simulator drove the ecosystem. An
+    /// exchange is one update with everything it causes (transport receipt, business receipt),
+    /// so this is the figure to compare between runs and machines. `None` when no wall time was
+    /// measured.
+    pub fn exchanges_per_second(&self) -> Option<f64> {
+        (self.wall_seconds.is_finite() && self.wall_seconds > 0.0)
+            .then(|| self.totals.sent as f64 / self.wall_seconds)
+    }
+}

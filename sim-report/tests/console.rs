@@ -1,0 +1,42 @@
+//! The console summary, as a person reads it at the end of `sim run`.
+
+mod fixture;
+
+use expect_test::expect;
+use sim_report::console;
+
+#[test]
+fn summary_of_a_failing_run() {
+    let summary = console::summary(&fixture::report());
+    expect![[r#"
+        sim run: sf2095-faults (scenarios/sf2095-faults.yaml)
+          seed 42  scenario hash sha256:9f86d081884c7d65  commit e2923b7  speed 60
+          virtual 2025-03-03T08:00:00+01:00 .. 2025-03-03T10:00:00+01:00 (2h 00m) in 2m 01s wall
+        totals: arrivals 2900, sent 2892, accepted 2750, rejected 12, undelivered 3, receipts 2600, faults 14
+        rate: 24.0 exchanges/s (updates sent per wall second)
+        latency (n=2600): p50 180 ms  p90 420 ms  p99 1.25 s  max 4.01 s
+        checks: 2 passed, 2 failed
+          PASS safety      never-misrouted [SP-4]    2600 business receipts, each to the vendor serving its municipality
+          FAIL liveness    backlog-drains            3 updates still undelivered 10 min after the last fault healed; measured 3 (limit 0)
+               e.g. tid <7> & "quoted", tid-8\u{1}with-a-control-char, tid-9\nsecond line
+          PASS sla         sp8-response-time [SP-8]  p99 transport receipt within the class limit; measured 0.3 (limit 2)
+          FAIL expectation max_lost                  8 updates lost, expected at most 0; measured 8 (limit 0)
+               e.g. urn:uuid:0000-1, urn:uuid:0000-2, urn:uuid:0000-3, urn:uuid:0000-4, urn:uuid:0000-5 (+3 more)
+        verdict: FAIL (2 of 4 checks failed)
+    "#]]
+    .assert_eq(&summary);
+}
+
+#[test]
+fn summary_of_an_empty_run_says_nothing_was_judged() {
+    let summary = console::summary(&fixture::empty());
+    assert!(
+        summary.contains("latency: no round trips completed"),
+        "{summary}"
+    );
+    assert!(summary.contains("rate: n/a"), "{summary}");
+    assert_eq!(
+        summary.lines().last(),
+        Some("verdict: PASS (no checks ran: nothing was judged)")
+    );
+}

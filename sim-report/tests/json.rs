@@ -1,0 +1,92 @@
+//! The JSON form round-trips exactly: a saved run re-renders to the same pages.
+
+mod fixture;
+
+use sim_report::json;
+
+#[test]
+fn round_trip_is_exact() {
+    for report in [fixture::report(), fixture::empty()] {
+        let text = json::render(&report);
+        let back = json::parse(&text).expect("our own JSON parses");
+        assert_eq!(back, report);
+        // And rendering again gives the same bytes.
+        assert_eq!(json::render(&back), text);
+    }
+}
+
+#[test]
+fn floats_that_are_hard_to_print_survive() {
+    let mut report = fixture::report();
+    let awkward = [
+        0.1 + 0.2,
+        1.0 / 3.0,
+        f64::MIN_POSITIVE,
+        5e-324,
+        1.7976931348623157e308,
+        123_456_789.123_456_78,
+    ];
+    report.latency.buckets = awkward.iter().map(|&x| (x, 1)).collect();
+    report.wall_seconds = 2.0_f64.sqrt();
+    let back = json::parse(&json::render(&report)).unwrap();
+    for (got, want) in back.latency.buckets.iter().zip(awkward) {
+        assert_eq!(got.0.to_bits(), want.to_bits(), "{want:e}");
+    }
+    assert_eq!(back, report);
+}
+
+#[test]
+fn many_pseudo_random_floats_survive_bit_for_bit() {
+    // xorshift64: deterministic, so a failure names the same values every time.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut report = fixture::empty();
+    // Half arbitrary bit patterns (any exponent), half decimal-looking ratios.
+    for _ in 0..5000 {
+        let bits = f64::from_bits(next());
+        if bits.is_finite() {
+            report.latency.buckets.push((bits, 1));
+        }
+        let ratio = (next() % 1_000_000_007) as f64 / 997.0;
+        report.latency.buckets.push((ratio, 2));
+    }
+    let back = json::parse(&json::render(&report)).unwrap();
+    for (got, want) in back.latency.buckets.iter().zip(&report.latency.buckets) {
+        assert_eq!(got.0.to_bits(), want.0.to_bits(), "{:e}", want.0);
+    }
+}
+
+#[test]
+fn is_pretty_with_the_model_field_names() {
+    let text = json::render(&fixture::report());
+    assert!(text.starts_with("{\n  \"scenario\": {\n"), "{text}");
+    assert!(text.ends_with("}\n"));
+    for field in [
+        "\"seed\": 42",
+        "\"git_commit\": \"e2923b7\"",
+        "\"virtual_start\": \"2025-03-03T08:00:00+01:00\"",
+        "\"kind\": \"liveness\"",
+        "\"end\": null",
+    ] {
+        assert!(text.contains(field), "{field} missing");
+    }
+}
+
+#[test]
+fn non_finite_measurements_read_back_as_absent() {
+    let mut report = fixture::report();
+    report.checks[0].measured = Some(f64::NAN);
+    let back = json::parse(&json::render(&report)).unwrap();
+    assert_eq!(back.checks[0].measured, None);
+}
+
+#[test]
+fn errors_name_line_and_column() {
+    let err = json::parse("{\n  \"scenario\": 3\n}").unwrap_err();
+    assert_eq!((err.line(), err.column()), (2, 15), "{err}");
+}
