@@ -87,7 +87,7 @@ async fn a_clean_run_of_the_real_programs_passes_every_check() {
     assert_eq!(checks.len(), 6);
     for c in &checks {
         // Shown when the test fails: what each check saw.
-        eprintln!("{} ({}): {}", c.name, c.kind, c.summary);
+        eprintln!("{} ({:?}): {}", c.name, c.kind, c.summary);
         if c.kind == CheckKind::Sla {
             // Real response times depend on the machine: the SLA check must have judged the
             // platform's calls, but its verdict is not asserted (no timing assertions).
