@@ -1,0 +1,83 @@
+//! The 98 municipalities (kommunekode and CVR), so a scenario can name them either way and a
+//! CVR that is no municipality is refused with its position.
+//!
+//! The table is `scenarios/municipalities.csv`, compiled in (the same file the `sim` crate
+//! embeds), so there is one source and no file is read at run time.
+
+use std::sync::OnceLock;
+
+use sim_wire::Cvr;
+
+/// `scenarios/municipalities.csv`: `kommunekode,cvr,navn`.
+const MUNICIPALITIES_CSV: &str = include_str!("../../scenarios/municipalities.csv");
+
+/// How many municipalities Denmark has; the national volume (rule KSD-13) is shared among
+/// them.
+pub const MUNICIPALITY_COUNT: usize = 98;
+
+/// One municipality.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Municipality {
+    /// The three-digit kommunekode (101 København ... 860 Hjørring).
+    pub kode: u16,
+    /// The municipality's CVR: what the AuthorityContext and routing use (rule SP-3).
+    pub cvr: Cvr,
+    /// The name, for messages.
+    pub navn: String,
+}
+
+/// All municipalities of the table, in file order. Lines that do not parse are skipped (a
+/// test checks that there are 98).
+pub fn municipalities() -> &'static [Municipality] {
+    static TABLE: OnceLock<Vec<Municipality>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        MUNICIPALITIES_CSV
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let mut f = line.splitn(3, ',');
+                let kode = f.next()?.trim().parse().ok()?;
+                let cvr = f.next()?.trim().parse().ok()?;
+                let navn = f.next()?.trim().to_string();
+                Some(Municipality { kode, cvr, navn })
+            })
+            .collect()
+    })
+}
+
+/// The municipality with this CVR.
+pub fn by_cvr(cvr: Cvr) -> Option<&'static Municipality> {
+    municipalities().iter().find(|m| m.cvr == cvr)
+}
+
+/// The municipality with this kommunekode.
+pub fn by_kode(kode: u16) -> Option<&'static Municipality> {
+    municipalities().iter().find(|m| m.kode == kode)
+}
+
+/// Whether the 8 digits of `cvr` pass the CVR modulus-11 check (weights 2 7 6 5 4 3 2 1).
+pub fn cvr_check_digit_ok(cvr: Cvr) -> bool {
+    let digits = cvr.to_string();
+    let sum: u32 = digits
+        .bytes()
+        .zip([2u32, 7, 6, 5, 4, 3, 2, 1])
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    sum % 11 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ninety_eight_municipalities_with_valid_cvrs() {
+        let all = municipalities();
+        assert_eq!(all.len(), MUNICIPALITY_COUNT);
+        assert!(all.iter().all(|m| cvr_check_digit_ok(m.cvr)));
+        assert_eq!(
+            by_kode(101).map(|m| m.cvr.to_string()).as_deref(),
+            Some("64942212")
+        );
+    }
+}
