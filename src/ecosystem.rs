@@ -105,6 +105,10 @@ pub struct EcosystemConfig {
     pub ksd_system: Option<SystemRef>,
     /// Fault injection for all three programs (scenario runs).
     pub faults: sim_kit::faults::Faults,
+    /// How often a vendor sends an update before it gives up for this run (JC-1).
+    pub max_send_attempts: u32,
+    /// How long any program waits for an answer (milliseconds).
+    pub call_timeout_ms: u64,
 }
 
 impl EcosystemConfig {
@@ -126,6 +130,8 @@ impl EcosystemConfig {
             ksd_url: None,
             ksd_system: None,
             faults: sim_kit::faults::Faults::none(),
+            max_send_attempts: 5,
+            call_timeout_ms: 10_000,
         }
     }
 }
@@ -316,7 +322,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
             .map(|(c, i)| (c.to_string(), i.clone()))
             .collect(),
         agreements,
-        call_timeout_ms: 10_000,
+        call_timeout_ms: cfg.call_timeout_ms,
         seed: cfg.seed,
         clock: cfg.clock.clone(),
         faults: cfg.faults.clone(),
@@ -333,7 +339,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         platform_system: kombit.clone(),
         ksd_system_uuid: system_ref(&spec, "ksd")?.uuid.unwrap_or_default(),
         receipt_delay_ms: cfg.receipt_delay_ms,
-        call_timeout_ms: 10_000,
+        call_timeout_ms: cfg.call_timeout_ms,
         seed: cfg.seed,
         clock: cfg.clock.clone(),
         faults: cfg.faults.clone(),
@@ -364,7 +370,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         kombit_system: kombit,
         vendors,
         call_timeout_ms: 10_000,
-        max_send_attempts: 5,
+        max_send_attempts: cfg.max_send_attempts,
         seed: cfg.seed,
         clock: cfg.clock.clone(),
         faults: cfg.faults.clone(),

@@ -27,6 +27,8 @@ enum Command {
     Send(cmd::send::Args),
     /// Measure the ecosystem (prints figures; separate from the tests).
     Bench(cmd::bench::Args),
+    /// Run a scenario: traffic, faults, checks over the journals, reports; exit 1 if any fails.
+    Run(cmd::run::Args),
 }
 
 /// Logs to stderr; `RUST_LOG` overrides `default`.
@@ -47,6 +49,7 @@ fn main() -> std::process::ExitCode {
         Command::Up(args) => cmd::up::run(args),
         Command::Send(args) => cmd::send::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Run(args) => cmd::run::run(args),
     };
     match result {
         Ok(code) => code,

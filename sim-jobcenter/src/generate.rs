@@ -132,7 +132,12 @@ pub fn build(v: &Vendor, spec: &UpdateSpec, now: OffsetDateTime) -> Result<Draft
     };
     drop(guard);
 
-    let tid = v.tids.next_uuid();
+    let tid = match &spec.transaktion_id {
+        Some(t) => t
+            .parse()
+            .map_err(|e| JobcenterError::Spec(format!("transaktion_id: {e}")))?,
+        None => v.tids.next_uuid(),
+    };
     let stamp = DatoTid(now);
     let request = Request {
         operation: Operation::SendOpdateringFravaer,

@@ -23,6 +23,11 @@ pub struct UpdateSpec {
     pub cpr: Option<String>,
     /// The employer's CVR; default: generated.
     pub arbejdsgiver: Option<String>,
+    /// The TransaktionIdentifikator; default: the instance's next from its seeded stream. A
+    /// scenario run gives its own so the same seed gives the same messages whatever the
+    /// order of sending.
+    #[serde(default)]
+    pub transaktion_id: Option<String>,
     /// The employer's P-number; default: generated.
     pub produktionsenhed: Option<String>,
     /// Ophoersaarsag code from the value list; default: one an outsider may send (not 10,

@@ -373,6 +373,19 @@ impl Jobcenter {
 
     /// Counts for dashboards and checkers: journal entries by operation/direction/outcome,
     /// updates by status, receipts (distinct and deliveries).
+    /// How many distinct business receipts are stored (cheap: for polling a backlog).
+    pub async fn receipt_count(&self) -> Result<u64, JobcenterError> {
+        Ok(self
+            .inner
+            .db
+            .read(|c| {
+                c.query_row("SELECT COUNT(*) FROM jc_receipts", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .await? as u64)
+    }
+
     pub async fn counters(&self) -> Result<serde_json::Value, JobcenterError> {
         let journal = self.inner.journal.counters().await?;
         let (by_status, receipts, deliveries) = self

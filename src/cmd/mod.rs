@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod certs;
+pub mod run;
 pub mod send;
 pub mod up;
 pub mod validate;

@@ -1,0 +1,118 @@
+//! `sim run SCENARIO`: run a scenario file, judge it, report; exit 0 only when every check and
+//! expectation holds (1 when one does not, 2 when the scenario cannot be run).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use sim::runner::{run_scenario, RunOptions};
+
+/// Arguments of `sim run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario file (YAML; see docs/scenario-schema.md).
+    scenario: PathBuf,
+    /// Replaces the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replaces the scenario's speed: a factor (60 = an hour a minute) or `max`.
+    #[arg(long)]
+    speed: Option<String>,
+    /// Write JUnit XML here (one test case per check and expectation).
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write the whole report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write a self-contained HTML page with plots here.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Where the programs keep their state (wiped first); default: a directory under the
+    /// system's temp dir, kept after the run for inspection.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Updates in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// `bar` (a live progress bar), `plain` (progress lines) or `auto` (bar on a terminal).
+    #[arg(long, default_value = "auto")]
+    progress: String,
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn write(path: &Option<PathBuf>, text: String) -> anyhow::Result<()> {
+    if let Some(p) = path {
+        std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+        eprintln!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+/// Runs `sim run`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::init_tracing("error");
+    let text = match std::fs::read_to_string(&args.scenario) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("sim run: reading {}: {e}", args.scenario.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let speed = match args.speed.as_deref().map(str::parse) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            eprintln!("sim run: --speed: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if let Err(e) = sim_scenario::parse(&text) {
+        eprintln!("sim run: {}: {e}", args.scenario.display());
+        return Ok(ExitCode::from(2));
+    }
+    let interactive = match args.progress.as_str() {
+        "bar" => Some(true),
+        "plain" => Some(false),
+        _ => None,
+    };
+    let file = args.scenario.display().to_string();
+    let stem = args
+        .scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("sim-run-{stem}-{}", std::process::id()))
+    });
+    let opts = RunOptions {
+        file,
+        seed: args.seed,
+        speed,
+        state_dir: state_dir.clone(),
+        concurrency: args.concurrency,
+        interactive,
+        git_commit: git_commit(),
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    let report = rt.block_on(run_scenario(&text, &opts))?;
+    println!("{}", sim_report::console::summary(&report));
+    eprintln!("state (journals) kept in {}", state_dir.display());
+    write(&args.junit, sim_report::junit::render(&report))?;
+    write(&args.json, sim_report::json::render(&report))?;
+    write(&args.html, sim_report::html::render(&report))?;
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
