@@ -548,7 +548,19 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
             progress.update(&snapshot(&l, clock.now(), 0));
         }
     }
-    while tasks.join_next().await.is_some() {}
+    // The last senders may be backing off on the virtual clock: at `max`, keep it moving.
+    loop {
+        match tokio::time::timeout(StdDuration::from_millis(5), tasks.join_next()).await {
+            Ok(None) => break,
+            Ok(Some(_)) => {}
+            Err(_) => {
+                if scenario.clock.speed == Speed::Max {
+                    clock.advance(StdDuration::from_secs(1));
+                    timeline.push((clock.now(), Instant::now()));
+                }
+            }
+        }
+    }
 
     // Drain: until every accepted update has its receipt, or the liveness deadline passes.
     let liveness = scenario

@@ -76,6 +76,14 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> Result<CheckResult, Chec
         if r.inbound && !is_answer(&r.operation) && is_refusal(&r.outcome) {
             refused.insert(tid.clone());
         }
+        // KSD's FEJL as the platform received it: a refusal even when KSD's own journal has
+        // no row (a fault layer in front of KSD answered for it).
+        if r.inbound
+            && r.operation == format!("{UPDATE_RECEIVE}{RESPONSE_SUFFIX}")
+            && r.outcome == "FEJL"
+        {
+            refused.insert(tid.clone());
+        }
     }
     for r in &h.jc.rows {
         let Some(tid) = mine(&injected, &r.tid) else {
