@@ -570,7 +570,8 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     let faults_end = plan.faults_end();
     let deadline = faults_end.map_or(end, |f| f.max(end)).max(clock.now()) + liveness;
     let accepted = ledger.lock().expect("ledger lock").accepted;
-    let real_cap = Instant::now() + StdDuration::from_secs(180);
+    // Bounded: the drain may take as long again as the arrivals did (at least 3 minutes).
+    let real_cap = Instant::now() + wall.elapsed().max(StdDuration::from_secs(180));
     loop {
         let receipts = running.jobcenter.receipt_count().await.unwrap_or(0);
         progress.update(&snapshot(

@@ -27,7 +27,7 @@ pub const TARGET: &str = "platform";
 
 /// How many receipts are delivered at once. The platform persists before answering, so a
 /// handful in flight keeps up with KSD-13's volume (200,000 a month) with room to spare.
-const DELIVERY_CONCURRENCY: usize = 8;
+const DELIVERY_CONCURRENCY: usize = 64;
 
 /// What the outbox row carries besides the XML: enough to journal each attempt under the
 /// originating call.

@@ -20,7 +20,7 @@ use crate::forward::rename_element;
 use crate::state::{peer_text, Platform};
 
 /// How many deliveries run at once.
-const DELIVERY_CONCURRENCY: usize = 16;
+const DELIVERY_CONCURRENCY: usize = 64;
 
 /// What the outbox row carries besides the payload.
 #[derive(Debug, Serialize, Deserialize)]
