@@ -168,14 +168,14 @@ pub struct Running {
     pub jobcenter: sim_jobcenter::Jobcenter,
     /// The platform's configuration (to run it elsewhere when `run_platform` is false).
     pub sp_config: sim_sp::Config,
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: sim_kit::shutdown::Trigger,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
 impl Running {
     /// Stops all three programs gracefully and waits for them.
     pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(true);
+        self.stop.fire();
         for (name, t) in self.tasks {
             t.await
                 .with_context(|| format!("{name} panicked"))?
@@ -376,16 +376,10 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         faults: cfg.faults.clone(),
     };
 
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    let (stop, shutdown) = sim_kit::shutdown::Shutdown::new();
     let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
     if cfg.run_platform {
-        let s = stopped();
+        let s = shutdown.wait();
         let c = sp_config.clone();
         tasks.push((
             "sim-sp",
@@ -394,7 +388,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
     } else {
         drop(sp_l);
     }
-    let s = stopped();
+    let s = shutdown.wait();
     tasks.push((
         "sim-ksd",
         tokio::spawn(async move { Ok(sim_ksd::run(ksd_l, ksd_config, s).await?) }),
@@ -403,7 +397,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         vendors: vendor_l,
         admin: jc_admin,
     };
-    let (jobcenter, serving) = sim_jobcenter::start(jl, jc_config, stopped()).await?;
+    let (jobcenter, serving) = sim_jobcenter::start(jl, jc_config, shutdown.wait()).await?;
     tasks.push((
         "sim-jobcenter",
         tokio::spawn(async move { Ok(serving.await??) }),

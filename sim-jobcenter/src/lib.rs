@@ -149,17 +149,7 @@ pub async fn start(
     let server_tls = sim_kit::config::server_tls(&config.server, &config.client_trust)?;
     let jc = Jobcenter::open(&config).await?;
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    let stop = sim_kit::shutdown::Shutdown::from_future(shutdown);
 
     let mut tasks = tokio::task::JoinSet::new();
     for (instance, listener) in listeners.vendors {
@@ -169,7 +159,7 @@ pub async fn start(
             &config.faults,
         );
         let tls = server_tls.clone();
-        let stop = stopped();
+        let stop = stop.wait();
         tasks.spawn(async move {
             sim_kit::serve(listener, tls, router, stop)
                 .await
@@ -178,7 +168,7 @@ pub async fn start(
     }
     {
         let admin = admin::router(jc.clone());
-        let stop = stopped();
+        let stop = stop.wait();
         let listener = listeners.admin;
         tasks.spawn(async move {
             axum::serve(listener, admin)

@@ -26,6 +26,7 @@
 //! - [`config`]: configuration pieces all programs share (identity files, system references,
 //!   endpoints, listeners) and builders for server TLS and clients from them.
 //! - [`ids`]: deterministic UUID streams (seed, stream name, start epoch).
+//! - [`shutdown`]: one shutdown signal, many waiters.
 //! - [`faults`]: the fault layer every program puts in front of its handlers, driven by a
 //!   [`faults::FaultHook`] from the scenario runner.
 
@@ -36,6 +37,7 @@ pub mod faults;
 pub mod ids;
 pub mod refusal;
 pub mod server;
+pub mod shutdown;
 pub mod soap;
 pub mod tls;
 mod verifier;

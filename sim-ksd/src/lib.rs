@@ -76,17 +76,7 @@ pub async fn run(
     )?);
     let ksd = Arc::new(state::Ksd::open(&config, client).await?);
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    let stop = sim_kit::shutdown::Shutdown::from_future(shutdown);
 
     let data = Router::new()
         .route(KSD_PATH, post(port::handle))
@@ -95,16 +85,16 @@ pub async fn run(
     let data = sim_kit::faults::apply(data, "ksd", &config.faults);
     let admin = admin::router(ksd.clone());
 
-    let outbox = tokio::spawn(receipt::deliver_forever(ksd.clone(), stopped()));
+    let outbox = tokio::spawn(receipt::deliver_forever(ksd.clone(), stop.wait()));
     let admin_task = {
-        let stop = stopped();
+        let stop = stop.wait();
         tokio::spawn(async move {
             axum::serve(listeners.admin, admin)
                 .with_graceful_shutdown(stop)
                 .await
         })
     };
-    let served = sim_kit::serve(listeners.data, server_tls, data, stopped()).await;
+    let served = sim_kit::serve(listeners.data, server_tls, data, stop.wait()).await;
     let _ = outbox.await;
     let _ = admin_task.await;
     served?;

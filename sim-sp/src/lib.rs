@@ -67,17 +67,7 @@ pub async fn run(
     )?);
     let platform = Arc::new(state::Platform::open(&config, client).await?);
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    let stop = sim_kit::shutdown::Shutdown::from_future(shutdown);
 
     let data = Router::new()
         .route(Port::Ksd.platform_path(), post(ksd_port::handle))
@@ -87,16 +77,16 @@ pub async fn run(
     let data = sim_kit::faults::apply(data, "sp", &config.faults);
     let admin = admin::router(platform.clone());
 
-    let outbox = tokio::spawn(jc_port::deliver_forever(platform.clone(), stopped()));
+    let outbox = tokio::spawn(jc_port::deliver_forever(platform.clone(), stop.wait()));
     let admin_task = {
-        let stop = stopped();
+        let stop = stop.wait();
         tokio::spawn(async move {
             axum::serve(listeners.admin, admin)
                 .with_graceful_shutdown(stop)
                 .await
         })
     };
-    let served = sim_kit::serve(listeners.data, server_tls, data, stopped()).await;
+    let served = sim_kit::serve(listeners.data, server_tls, data, stop.wait()).await;
     let _ = outbox.await;
     let _ = admin_task.await;
     served?;
