@@ -225,6 +225,12 @@ fn hint(action: Option<Operation>) -> String {
 /// Expected children of an element: local name and namespace (`None`: unqualified).
 type Spec<const N: usize> = [(&'static str, Option<KnownNs>); N];
 
+/// Which of two alternative elements a message holds.
+enum Choice<'e, 'x> {
+    First(&'e Element<'x>),
+    Second(&'e Element<'x>),
+}
+
 #[derive(Default)]
 struct Ctx {
     problems: Vec<Problem>,
@@ -341,6 +347,59 @@ impl Ctx {
             found[i] = Some(child);
         }
         found
+    }
+
+    /// A choice of exactly one of two elements (`names`); neither or both is an error of
+    /// `rule` at `path`.
+    fn one_of<'e, 'x>(
+        &mut self,
+        first: Option<&'e Element<'x>>,
+        second: Option<&'e Element<'x>>,
+        rule: Rule,
+        path: &str,
+        names: (&str, &str),
+    ) -> Option<Choice<'e, 'x>> {
+        match (first, second) {
+            (Some(a), None) => Some(Choice::First(a)),
+            (None, Some(b)) => Some(Choice::Second(b)),
+            (None, None) => {
+                self.problems.push(Problem::error(
+                    rule,
+                    code::MANGLER,
+                    join(path, names.0),
+                    format!("either {} or {} is mandatory", names.0, names.1),
+                ));
+                None
+            }
+            (Some(_), Some(_)) => {
+                self.problems.push(Problem::error(
+                    rule,
+                    code::UOVERENSSTEMMELSE,
+                    join(path, names.1),
+                    format!("{} and {} exclude each other", names.0, names.1),
+                ));
+                None
+            }
+        }
+    }
+
+    /// The security context of a request whose payload has no header (SF2096 look-ups):
+    /// read it and check it is there (SP-5).
+    fn context_only(
+        &mut self,
+        cc: Option<&Element<'_>>,
+        ac: Option<&Element<'_>>,
+        op: Operation,
+    ) -> (Option<CallContext>, Option<AuthorityContext>) {
+        let (call_context, authority_context, present) = self.context(cc, ac, op, "");
+        check::authority_context(
+            op,
+            present,
+            authority_context.as_ref(),
+            None,
+            &mut self.problems,
+        );
+        (call_context, authority_context)
     }
 
     fn missing(&mut self, rule: Rule, path: &str, name: &str) {
@@ -772,50 +831,34 @@ impl Ctx {
                     ],
                 );
                 let header = self.header(f[0], p);
-                let svar = match (f[1], f[2]) {
-                    (Some(fl), None) => {
-                        let fp = &join(p, "Forlaengelse");
-                        let g = self.fields(
-                            fl,
-                            fp,
-                            &[
-                                ("ForlaengelseType", Some(Sft)),
-                                ("ForlaengelseSlutDato", Some(Sft)),
-                            ],
-                        );
-                        let t = self.req(g[0], Rule::Ksd11, fp, "ForlaengelseType");
-                        let d = self.opt(g[1], Rule::Ksd11, fp, "ForlaengelseSlutDato");
-                        check::forlaengelse(t, d, fp, &mut self.problems);
-                        t.map(|forlaengelse_type| SvarForlaengelse::Forlaengelse {
-                            forlaengelse_type,
-                            forlaengelse_slut_dato: d,
-                        })
-                    }
-                    (None, Some(af)) => {
-                        let ap = &join(p, "Afvisning");
-                        let g = self.fields(af, ap, &[("Begrundelse", Some(Sft))]);
-                        self.req_text(g[0], Rule::Ksd11, ap, "Begrundelse")
-                            .map(|begrundelse| SvarForlaengelse::Afvisning { begrundelse })
-                    }
-                    (None, None) => {
-                        self.problems.push(Problem::error(
-                            Rule::Ksd11,
-                            code::MANGLER,
-                            join(p, "Forlaengelse"),
-                            "either Forlaengelse or Afvisning is mandatory",
-                        ));
-                        None
-                    }
-                    (Some(_), Some(_)) => {
-                        self.problems.push(Problem::error(
-                            Rule::Ksd11,
-                            code::UOVERENSSTEMMELSE,
-                            join(p, "Afvisning"),
-                            "Forlaengelse and Afvisning exclude each other",
-                        ));
-                        None
-                    }
-                };
+                let svar =
+                    match self.one_of(f[1], f[2], Rule::Ksd11, p, ("Forlaengelse", "Afvisning")) {
+                        Some(Choice::First(fl)) => {
+                            let fp = &join(p, "Forlaengelse");
+                            let g = self.fields(
+                                fl,
+                                fp,
+                                &[
+                                    ("ForlaengelseType", Some(Sft)),
+                                    ("ForlaengelseSlutDato", Some(Sft)),
+                                ],
+                            );
+                            let t = self.req(g[0], Rule::Ksd11, fp, "ForlaengelseType");
+                            let d = self.opt(g[1], Rule::Ksd11, fp, "ForlaengelseSlutDato");
+                            check::forlaengelse(t, d, fp, &mut self.problems);
+                            t.map(|forlaengelse_type| SvarForlaengelse::Forlaengelse {
+                                forlaengelse_type,
+                                forlaengelse_slut_dato: d,
+                            })
+                        }
+                        Some(Choice::Second(af)) => {
+                            let ap = &join(p, "Afvisning");
+                            let g = self.fields(af, ap, &[("Begrundelse", Some(Sft))]);
+                            self.req_text(g[0], Rule::Ksd11, ap, "Begrundelse")
+                                .map(|begrundelse| SvarForlaengelse::Afvisning { begrundelse })
+                        }
+                        None => None,
+                    };
                 let header = header?;
                 let m = header.myndighed;
                 Some((
@@ -898,39 +941,16 @@ impl Ctx {
                         ("NemRefusionIdentifier", Some(Sft)),
                     ],
                 );
-                let (call_context, authority_context, present) = self.context(f[0], f[1], op, path);
-                check::authority_context(
-                    op,
-                    present,
-                    authority_context.as_ref(),
-                    None,
-                    &mut self.problems,
-                );
-                let crit = match (f[2], f[3]) {
-                    (Some(s), None) => self
-                        .parse(s, Rule::Wire3, rp, "SagIdentifikator")
+                let (call_context, authority_context) = self.context_only(f[0], f[1], op);
+                let names = ("SagIdentifikator", "NemRefusionIdentifier");
+                let crit = match self.one_of(f[2], f[3], Rule::Wire3, rp, names) {
+                    Some(Choice::First(e)) => self
+                        .parse(e, Rule::Wire3, rp, names.0)
                         .map(HentSag::SagIdentifikator),
-                    (None, Some(n)) => self
-                        .parse(n, Rule::Wire3, rp, "NemRefusionIdentifier")
+                    Some(Choice::Second(e)) => self
+                        .parse(e, Rule::Wire3, rp, names.1)
                         .map(HentSag::NemRefusionIdentifier),
-                    (None, None) => {
-                        self.problems.push(Problem::error(
-                            Rule::Wire3,
-                            code::MANGLER,
-                            join(rp, "SagIdentifikator"),
-                            "either SagIdentifikator or NemRefusionIdentifier is mandatory",
-                        ));
-                        None
-                    }
-                    (Some(_), Some(_)) => {
-                        self.problems.push(Problem::error(
-                            Rule::Wire3,
-                            code::UOVERENSSTEMMELSE,
-                            join(rp, "NemRefusionIdentifier"),
-                            "SagIdentifikator and NemRefusionIdentifier exclude each other",
-                        ));
-                        None
-                    }
+                    None => None,
                 };
                 Some(Request {
                     operation: op,
@@ -952,14 +972,7 @@ impl Ctx {
                         ("PeriodeTil", Some(Sft)),
                     ],
                 );
-                let (call_context, authority_context, present) = self.context(f[0], f[1], op, path);
-                check::authority_context(
-                    op,
-                    present,
-                    authority_context.as_ref(),
-                    None,
-                    &mut self.problems,
-                );
+                let (call_context, authority_context) = self.context_only(f[0], f[1], op);
                 let sygemeldte_part = self.opt(f[2], Rule::Wire3, rp, "SygemeldtePart");
                 let periode_fra = self.opt(f[3], Rule::Wire3, rp, "PeriodeFra");
                 let periode_til = self.opt(f[4], Rule::Wire3, rp, "PeriodeTil");
@@ -1048,22 +1061,20 @@ impl Ctx {
                     path,
                     &[("Sag", Some(Sft)), ("TransportKvittering", Some(Kvit))],
                 );
-                match (f[0], f[1]) {
-                    (Some(_), None) => self
-                        .sag(f[0], path, true)
+                match self.one_of(
+                    f[0],
+                    f[1],
+                    Rule::Wire3,
+                    path,
+                    ("Sag", "TransportKvittering"),
+                ) {
+                    Some(Choice::First(e)) => self
+                        .sag(Some(e), path, true)
                         .map(|s| ResponseBody::Sag(Box::new(s))),
-                    (None, Some(k)) => self
+                    Some(Choice::Second(k)) => self
                         .transport_kvittering(k, "TransportKvittering")
                         .map(ResponseBody::TransportKvittering),
-                    _ => {
-                        self.problems.push(Problem::error(
-                            Rule::Wire3,
-                            code::MANGLER,
-                            "Sag",
-                            "a HentSagResponse holds exactly one of Sag and TransportKvittering",
-                        ));
-                        None
-                    }
+                    None => None,
                 }
             }
             _ => {

@@ -226,6 +226,9 @@ fn cases() -> Vec<Case> {
         on(Req(O::SendHaendelse), "VarighedKode outside 60-64", Set("sft:VarighedKode", "65"), Error("KSD-9")),
         on(Req(O::SendForretningsSvarForlaengelse), "time-limited extension without end date", Remove("sft:ForlaengelseSlutDato"), Error("KSD-11")),
         on(Req(O::HentSag), "HentSag with both keys", Replace("</sft:SagIdentifikator>", "</sft:SagIdentifikator><sft:NemRefusionIdentifier>8c6e2a4f-0b1d-4c3e-a5f7-9d8b6c4e2a10</sft:NemRefusionIdentifier>"), Error("WIRE-3")),
+        on(Req(O::SendForretningsSvarForlaengelse), "extension and rejection together", Replace("</sft:Forlaengelse>", "</sft:Forlaengelse><sft:Afvisning><sft:Begrundelse>nej</sft:Begrundelse></sft:Afvisning>"), Error("KSD-11")),
+        on(Req(O::SendForretningsSvarForlaengelse), "neither extension nor rejection", With(|x| remove_block(&x, "sft:Forlaengelse")), Error("KSD-11")),
+        on(Resp(O::HentSag), "HentSag response without Sag or receipt", With(|x| remove_block(&x, "sft:Sag")), Error("WIRE-3")),
         on(Req(O::HentSagsListe), "period ends before it starts", Set("sft:PeriodeTil", "2025-12-31"), Error("WIRE-3")),
         on(Req(O::HentSag), "HentSag without AuthorityContext", With(|x| remove_block(&x, "ac:AuthorityContext")), Error("SP-5")),
     ];
