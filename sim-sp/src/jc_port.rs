@@ -17,7 +17,7 @@ use sim_store::{Backoff, Direction, Journal, NewOutboxItem, Outbox, OutboxItem};
 use sim_wire::{Caller, Fejl, Port, Rule, TransportKvittering, TransportValideringsKode};
 
 use crate::forward::rename_element;
-use crate::state::{peer_text, Platform};
+use crate::state::{peer_text, Admitted, Platform};
 
 /// How many deliveries run at once.
 const DELIVERY_CONCURRENCY: usize = 64;
@@ -37,46 +37,17 @@ struct Meta {
 
 /// Handles one KSD call.
 pub async fn handle(State(p): State<Arc<Platform>>, call: SoapCall) -> Response {
-    let call_uuid = p.ids.next_uuid();
-    let decoded = match call.read() {
-        Ok(d) => d,
-        Err(e) => {
-            let text = format!("The request is not a usable SOAP 1.1 message: {e}");
-            return p
-                .refuse(
-                    &call,
-                    "JC/?".into(),
-                    None,
-                    None,
-                    call_uuid,
-                    true,
-                    e.rule(),
-                    text,
-                )
-                .await;
-        }
+    let Admitted {
+        call_uuid,
+        tid,
+        municipality: context,
+        op,
+        decoded,
+    } = match p.admit(&call, Port::Jc, Caller::Ksd, "KSD").await {
+        Ok(a) => a,
+        Err(refused) => return refused,
     };
-    let tid = decoded.transaktion_id;
-    let context = decoded
-        .authority_context
-        .as_ref()
-        .map(|a| a.municipality_cvr);
     let m_text = context.map(|m| m.to_string());
-    let Some(op) = decoded
-        .operation
-        .filter(|o| o.port() == Port::Jc && o.caller() == Caller::Ksd)
-    else {
-        let name = decoded
-            .operation
-            .map_or_else(|| "a fault".to_string(), |o| o.label());
-        let text = format!(
-            "{name} is not an operation KSD may call at {}.",
-            Port::Jc.platform_path()
-        );
-        return p
-            .refuse(&call, name, tid, m_text, call_uuid, true, Rule::Wire1, text)
-            .await;
-    };
     let label = op.label();
     let Some(peer) = call.peer.clone().filter(|id| p.ksd_system.matches(id)) else {
         let who = call

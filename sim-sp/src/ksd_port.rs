@@ -11,7 +11,7 @@ use sim_store::Direction;
 use sim_wire::{Caller, Port, Rule};
 
 use crate::forward::rename_element;
-use crate::state::{peer_text, Platform};
+use crate::state::{peer_text, Admitted, Platform};
 
 /// Anything posted to a path the platform does not expose (SP-4: nothing is dropped silently).
 pub async fn no_such_endpoint(
@@ -41,46 +41,20 @@ pub async fn no_such_endpoint(
 
 /// Handles one jobcenter call.
 pub async fn handle(State(p): State<Arc<Platform>>, call: SoapCall) -> Response {
-    let call_uuid = p.ids.next_uuid();
-    let decoded = match call.read() {
-        Ok(d) => d,
-        Err(e) => {
-            let text = format!("The request is not a usable SOAP 1.1 message: {e}");
-            return p
-                .refuse(
-                    &call,
-                    "KSD/?".into(),
-                    None,
-                    None,
-                    call_uuid,
-                    true,
-                    e.rule(),
-                    text,
-                )
-                .await;
-        }
+    let Admitted {
+        call_uuid,
+        tid,
+        municipality,
+        op,
+        ..
+    } = match p
+        .admit(&call, Port::Ksd, Caller::Jobcenter, "jobcenters")
+        .await
+    {
+        Ok(a) => a,
+        Err(refused) => return refused,
     };
-    let tid = decoded.transaktion_id;
-    let municipality = decoded
-        .authority_context
-        .as_ref()
-        .map(|a| a.municipality_cvr);
     let m_text = municipality.map(|m| m.to_string());
-    let Some(op) = decoded
-        .operation
-        .filter(|o| o.port() == Port::Ksd && o.caller() == Caller::Jobcenter)
-    else {
-        let name = decoded
-            .operation
-            .map_or_else(|| "a fault".to_string(), |o| o.label());
-        let text = format!(
-            "{name} is not an operation jobcenters may call at {}.",
-            Port::Ksd.platform_path()
-        );
-        return p
-            .refuse(&call, name, tid, m_text, call_uuid, true, Rule::Wire1, text)
-            .await;
-    };
     let label = op.label();
     let Some(peer) = call.peer.clone() else {
         let text = "No client certificate identified the calling system.".to_string();

@@ -25,6 +25,20 @@ CREATE TABLE IF NOT EXISTS sp_routing (municipality TEXT PRIMARY KEY, instance T
 CREATE TABLE IF NOT EXISTS sp_agreements (id INTEGER PRIMARY KEY, json TEXT NOT NULL);
 ";
 
+/// A call both exposures accept to look at further (see [`Platform::admit`]).
+pub struct Admitted {
+    /// The CallUUID every journal row and fault of this call carries.
+    pub call_uuid: Uuid,
+    /// The payload header's TransaktionIdentifikator, when readable.
+    pub tid: Option<Uuid>,
+    /// The security context's municipality, when readable.
+    pub municipality: Option<Cvr>,
+    /// The operation, one the caller may call on this port.
+    pub op: sim_wire::Operation,
+    /// The message as read.
+    pub decoded: sim_wire::Decoded,
+}
+
 /// Everything a request handler needs.
 pub struct Platform {
     pub clock: Clock,
@@ -121,6 +135,78 @@ impl Platform {
             ksd_system: config.ksd_system.clone(),
             client,
             faults: config.faults.clone(),
+        })
+    }
+
+    /// The common start of both exposures: a CallUUID, the message read, and the operation
+    /// checked to be one that `caller` (`who`, for the text) may call on `port`. Anything else
+    /// is refused here with its fault (WIRE-1), journaled under the CallUUID.
+    pub async fn admit(
+        &self,
+        call: &SoapCall,
+        port: sim_wire::Port,
+        caller: sim_wire::Caller,
+        who: &str,
+    ) -> Result<Admitted, axum::response::Response> {
+        let call_uuid = self.ids.next_uuid();
+        let port_name = if port == sim_wire::Port::Ksd {
+            "KSD"
+        } else {
+            "JC"
+        };
+        let decoded = match call.read() {
+            Ok(d) => d,
+            Err(e) => {
+                let text = format!("The request is not a usable SOAP 1.1 message: {e}");
+                return Err(self
+                    .refuse(
+                        call,
+                        format!("{port_name}/?"),
+                        None,
+                        None,
+                        call_uuid,
+                        true,
+                        e.rule(),
+                        text,
+                    )
+                    .await);
+            }
+        };
+        let municipality = decoded
+            .authority_context
+            .as_ref()
+            .map(|a| a.municipality_cvr);
+        let Some(op) = decoded
+            .operation
+            .filter(|o| o.port() == port && o.caller() == caller)
+        else {
+            let name = decoded
+                .operation
+                .map_or_else(|| "a fault".to_string(), |o| o.label());
+            let text = format!(
+                "{name} is not an operation {who} may call at {}.",
+                port.platform_path()
+            );
+            let m = municipality.map(|m| m.to_string());
+            return Err(self
+                .refuse(
+                    call,
+                    name,
+                    decoded.transaktion_id,
+                    m,
+                    call_uuid,
+                    true,
+                    Rule::Wire1,
+                    text,
+                )
+                .await);
+        };
+        Ok(Admitted {
+            call_uuid,
+            tid: decoded.transaktion_id,
+            municipality,
+            op,
+            decoded,
         })
     }
 
