@@ -4,10 +4,19 @@
 //! `sim up` uses it with the documented default ports; tests use it with port 0. Every
 //! program runs the very code its own binary runs (`sim_sp::run`, `sim_ksd::run`,
 //! `sim_jobcenter::run`); only the wiring lives here.
+//!
+//! Each program runs on a tokio runtime of its own, so that it can *crash*: [`Control::crash`]
+//! drops that runtime at once (every task, connection, outbox worker and in-flight send is
+//! gone mid-step, as when a process is killed; only what was committed to SQLite remains) and
+//! [`Control::restart`] starts the program again on the same addresses and state, as a
+//! supervisor would. Scenario runs use this for their `crash` faults.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
@@ -16,6 +25,8 @@ use sim_certs::PkiSpec;
 use sim_kit::config::{Endpoint, IdentityFiles, Listeners, SystemRef};
 use sim_store::Clock;
 use tokio::net::TcpListener;
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::refdata::RefData;
@@ -160,33 +171,389 @@ pub struct Endpoints {
     pub root_ca: PathBuf,
 }
 
+/// One of the three programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Program {
+    /// The platform, `sim-sp`.
+    Sp,
+    /// KSD, `sim-ksd`.
+    Ksd,
+    /// The jobcenter vendors, `sim-jobcenter`.
+    Jobcenter,
+}
+
+impl Program {
+    /// The program's name, as its binary is called.
+    pub fn name(self) -> &'static str {
+        match self {
+            Program::Sp => "sim-sp",
+            Program::Ksd => "sim-ksd",
+            Program::Jobcenter => "sim-jobcenter",
+        }
+    }
+
+    fn state_subdir(self) -> &'static str {
+        match self {
+            Program::Sp => "sp",
+            Program::Ksd => "ksd",
+            Program::Jobcenter => "jobcenter",
+        }
+    }
+}
+
+/// Why a call into the jobcenter did not finish: the program crashed (or was stopped) while it
+/// ran, so whatever it had not committed is gone.
+#[derive(Debug, thiserror::Error)]
+#[error("sim-jobcenter crashed while the call ran")]
+pub struct Crashed;
+
+/// The jobcenter program's state as callers see it.
+#[derive(Clone)]
+enum SlotState {
+    /// Running: its handle and the runtime it lives on.
+    Up(sim_jobcenter::Jobcenter, Handle),
+    /// Crashed, to be restarted.
+    Down,
+    /// Stopped for good (the ecosystem stopped, or a restart failed).
+    Gone,
+}
+
+/// The jobcenter program as it is now. Calls through it run *inside* the program (on its
+/// runtime), so a crash cuts them off as it would in a real process. Holds no handle between
+/// calls: a crashed program's database must be able to close.
+#[derive(Clone)]
+pub struct JobcenterSlot(watch::Receiver<SlotState>);
+
+impl JobcenterSlot {
+    /// Runs `f` with the current jobcenter on its runtime. Waits while the jobcenter is down;
+    /// `Err(Crashed)` when it crashes before `f` finished, or is gone for good.
+    pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, Crashed>
+    where
+        F: FnOnce(sim_jobcenter::Jobcenter) -> Fut,
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut rx = self.0.clone();
+        let state = match rx.wait_for(|s| !matches!(s, SlotState::Down)).await {
+            Ok(s) => s.clone(),
+            Err(_) => return Err(Crashed),
+        };
+        match state {
+            SlotState::Up(jc, handle) => handle.spawn(f(jc)).await.map_err(|_| Crashed),
+            _ => Err(Crashed),
+        }
+    }
+
+    /// The current handle, if the jobcenter is up. Do not keep it across a crash.
+    pub fn current(&self) -> Option<sim_jobcenter::Jobcenter> {
+        match &*self.0.borrow() {
+            SlotState::Up(jc, _) => Some(jc.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether the jobcenter has stopped for good.
+    pub fn is_gone(&self) -> bool {
+        matches!(&*self.0.borrow(), SlotState::Gone)
+    }
+}
+
+/// One program on a runtime of its own.
+struct Hosted {
+    program: Program,
+    /// `None` once stopped or crashed.
+    rt: Option<Runtime>,
+    stop: Option<sim_kit::shutdown::Trigger>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Hosted {
+    /// Drops the runtime at once: the crash. Its tasks are dropped where they stand.
+    fn kill(&mut self) {
+        self.stop = None;
+        self.task = None;
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Hosted {
+    fn drop(&mut self) {
+        // A runtime may not be dropped inside another's async context; this never blocks.
+        self.kill();
+    }
+}
+
+/// The sockets each program listens on, kept so that a restarted program binds them again.
+#[derive(Debug, Clone)]
+struct Addrs {
+    sp: (SocketAddr, SocketAddr),
+    ksd: (SocketAddr, SocketAddr),
+    vendors: BTreeMap<String, SocketAddr>,
+    jobcenter_admin: SocketAddr,
+}
+
+/// What it takes to start each program again.
+struct Programs {
+    addrs: Addrs,
+    /// Listeners bound by [`start`] and not yet handed to their program.
+    prebound: BTreeMap<SocketAddr, std::net::TcpListener>,
+    sp: Option<sim_sp::Config>,
+    ksd: sim_ksd::Config,
+    jobcenter: sim_jobcenter::Config,
+    state_dir: PathBuf,
+    hosted: BTreeMap<Program, Hosted>,
+    slot: watch::Sender<SlotState>,
+}
+
+/// Crashes and restarts programs of a running ecosystem; cheap to clone.
+#[derive(Clone)]
+pub struct Control(Arc<tokio::sync::Mutex<Programs>>);
+
+impl Control {
+    /// Kills `program` at once, as `kill -9` would: its runtime and every task on it are
+    /// dropped, its sockets closed; what it committed stays on disk. No-op if it is down.
+    pub async fn crash(&self, program: Program) {
+        let mut p = self.0.lock().await;
+        if program == Program::Jobcenter {
+            p.slot.send_replace(SlotState::Down);
+        }
+        if let Some(mut h) = p.hosted.remove(&program) {
+            tracing::warn!(program = program.name(), "crash: killing the program");
+            h.kill();
+        }
+    }
+
+    /// Starts `program` again on its old addresses and state directory, once its old writer
+    /// threads are gone. No-op if it is running.
+    pub async fn restart(&self, program: Program) -> anyhow::Result<()> {
+        let mut p = self.0.lock().await;
+        if p.hosted.contains_key(&program) {
+            return Ok(());
+        }
+        let dir = p.state_dir.join(program.state_subdir());
+        let waited = Instant::now();
+        while sim_store::writers_open_under(&dir) > 0 {
+            if waited.elapsed() > StdDuration::from_secs(30) {
+                if program == Program::Jobcenter {
+                    p.slot.send_replace(SlotState::Gone);
+                }
+                anyhow::bail!(
+                    "{}: the crashed instance's database writer did not finish within 30 s \
+                     (is a handle to it still held?)",
+                    program.name()
+                );
+            }
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+        }
+        tracing::warn!(program = program.name(), "restart after a crash");
+        let started = p.start(program, true).await;
+        if started.is_err() && program == Program::Jobcenter {
+            p.slot.send_replace(SlotState::Gone);
+        }
+        started
+    }
+
+    /// Whether `program` is running now.
+    pub async fn is_up(&self, program: Program) -> bool {
+        self.0.lock().await.hosted.contains_key(&program)
+    }
+}
+
+/// Binds `addr`, retrying for a few seconds: a crashed program's listener is closed as its
+/// runtime winds down, which may take a moment.
+async fn bind_std(
+    prebound: &mut BTreeMap<SocketAddr, std::net::TcpListener>,
+    addr: SocketAddr,
+    retry: bool,
+) -> anyhow::Result<std::net::TcpListener> {
+    if let Some(l) = prebound.remove(&addr) {
+        return Ok(l);
+    }
+    let started = Instant::now();
+    loop {
+        match std::net::TcpListener::bind(addr) {
+            Ok(l) => {
+                l.set_nonblocking(true)?;
+                return Ok(l);
+            }
+            Err(e) if retry && started.elapsed() < StdDuration::from_secs(10) => {
+                tracing::debug!(%addr, error = %e, "rebinding after a crash; retrying");
+                tokio::time::sleep(StdDuration::from_millis(10)).await;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::from(e)
+                    .context(format!("binding {addr} (is another `sim up` running?)")))
+            }
+        }
+    }
+}
+
+fn new_runtime(program: Program) -> anyhow::Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(program.name())
+        .enable_all()
+        .build()
+        .with_context(|| format!("starting a runtime for {}", program.name()))
+}
+
+impl Programs {
+    /// Starts `program` on a fresh runtime with listeners on its addresses.
+    async fn start(&mut self, program: Program, rebinding: bool) -> anyhow::Result<()> {
+        if program == Program::Sp && self.sp.is_none() {
+            return Ok(()); // run elsewhere (`run_platform: false`)
+        }
+        let (stop, shutdown) = sim_kit::shutdown::Shutdown::new();
+        // Held by a `Hosted` from here: if starting fails below, its drop shuts the runtime
+        // down without blocking (a runtime may not simply be dropped in an async context).
+        let mut hosted = Hosted {
+            program,
+            rt: Some(new_runtime(program)?),
+            stop: Some(stop),
+            task: None,
+        };
+        let rt = hosted.rt.as_ref().context("runtime")?.handle().clone();
+        let a = self.addrs.clone();
+        let task: JoinHandle<anyhow::Result<()>> = match program {
+            Program::Sp => {
+                let Some(c) = self.sp.clone() else {
+                    return Ok(());
+                };
+                let (d, ad) = (
+                    bind_std(&mut self.prebound, a.sp.0, rebinding).await?,
+                    bind_std(&mut self.prebound, a.sp.1, rebinding).await?,
+                );
+                rt.spawn(async move {
+                    let l = Listeners {
+                        data: TcpListener::from_std(d)?,
+                        admin: TcpListener::from_std(ad)?,
+                    };
+                    Ok(sim_sp::run(l, c, shutdown.wait()).await?)
+                })
+            }
+            Program::Ksd => {
+                let c = self.ksd.clone();
+                let (d, ad) = (
+                    bind_std(&mut self.prebound, a.ksd.0, rebinding).await?,
+                    bind_std(&mut self.prebound, a.ksd.1, rebinding).await?,
+                );
+                rt.spawn(async move {
+                    let l = Listeners {
+                        data: TcpListener::from_std(d)?,
+                        admin: TcpListener::from_std(ad)?,
+                    };
+                    Ok(sim_ksd::run(l, c, shutdown.wait()).await?)
+                })
+            }
+            Program::Jobcenter => {
+                let c = self.jobcenter.clone();
+                let mut vendors = Vec::new();
+                for (name, addr) in &a.vendors {
+                    vendors.push((
+                        name.clone(),
+                        bind_std(&mut self.prebound, *addr, rebinding).await?,
+                    ));
+                }
+                let admin = bind_std(&mut self.prebound, a.jobcenter_admin, rebinding).await?;
+                let started = rt
+                    .spawn(async move {
+                        let mut vl = BTreeMap::new();
+                        for (name, l) in vendors {
+                            vl.insert(name, TcpListener::from_std(l)?);
+                        }
+                        let l = sim_jobcenter::Listeners {
+                            vendors: vl,
+                            admin: TcpListener::from_std(admin)?,
+                        };
+                        anyhow::Ok(sim_jobcenter::start(l, c, shutdown.wait()).await?)
+                    })
+                    .await
+                    .context("sim-jobcenter did not start")??;
+                let (jc, serving) = started;
+                self.slot.send_replace(SlotState::Up(jc, rt.clone()));
+                rt.spawn(async move { Ok(serving.await??) })
+            }
+        };
+        hosted.task = Some(task);
+        self.hosted.insert(program, hosted);
+        Ok(())
+    }
+}
+
 /// A running ecosystem.
 pub struct Running {
     /// Where everything is.
     pub endpoints: Endpoints,
-    /// The jobcenter vendors, in process: send updates and wait for receipts without HTTP.
-    pub jobcenter: sim_jobcenter::Jobcenter,
     /// The platform's configuration (to run it elsewhere when `run_platform` is false).
     pub sp_config: sim_sp::Config,
-    stop: sim_kit::shutdown::Trigger,
-    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    control: Control,
+    slot: JobcenterSlot,
 }
 
 impl Running {
-    /// Stops all three programs gracefully and waits for them.
+    /// Stops all programs that are up gracefully and waits for them.
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.stop.fire();
-        for (name, t) in self.tasks {
-            t.await
-                .with_context(|| format!("{name} panicked"))?
-                .with_context(|| format!("{name} failed"))?;
+        let mut p = self.control.0.lock().await;
+        p.slot.send_replace(SlotState::Gone);
+        let mut hosted: Vec<Hosted> = std::mem::take(&mut p.hosted).into_values().collect();
+        for h in &hosted {
+            if let Some(s) = &h.stop {
+                s.fire();
+            }
         }
-        Ok(())
+        let mut result = Ok(());
+        for h in &mut hosted {
+            if let Some(t) = h.task.take() {
+                let name = h.program.name();
+                let r = match t.await {
+                    Ok(r) => r.with_context(|| format!("{name} failed")),
+                    Err(e) => Err(anyhow::anyhow!("{name} panicked: {e}")),
+                };
+                if result.is_ok() {
+                    result = r;
+                }
+            }
+        }
+        drop(hosted); // each runtime is now idle; shut down without blocking
+        result
     }
 
-    /// A future that completes when any program stops by itself (an error).
-    pub fn programs(&mut self) -> &mut Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> {
-        &mut self.tasks
+    /// Crashing and restarting programs (scenario `crash` faults).
+    pub fn control(&self) -> Control {
+        self.control.clone()
+    }
+
+    /// The jobcenter as it is now (it may have crashed and restarted).
+    pub fn jobcenter_slot(&self) -> JobcenterSlot {
+        self.slot.clone()
+    }
+
+    /// The jobcenter vendors, in process: send updates and wait for receipts without HTTP.
+    /// A handle kept across a crash of the jobcenter keeps its old database open and blocks
+    /// the restart: in runs with crashes use [`Running::jobcenter_slot`].
+    ///
+    /// # Panics
+    /// While the jobcenter is down (crashed and not restarted).
+    pub fn jobcenter(&self) -> sim_jobcenter::Jobcenter {
+        self.slot.current().expect("sim-jobcenter is down")
+    }
+
+    /// Completes with the name of the first program that stops by itself (an error), while
+    /// none is crashed on purpose.
+    pub async fn any_stopped(&self) -> &'static str {
+        loop {
+            {
+                let p = self.control.0.lock().await;
+                for h in p.hosted.values() {
+                    if h.task.as_ref().is_some_and(JoinHandle::is_finished) {
+                        return h.program.name();
+                    }
+                }
+            }
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+        }
     }
 }
 
@@ -209,13 +576,6 @@ fn system_ref(spec: &PkiSpec, stem: &str) -> anyhow::Result<SystemRef> {
     })
 }
 
-async fn bind(host: std::net::IpAddr, port: u16) -> anyhow::Result<TcpListener> {
-    let addr = SocketAddr::new(host, port);
-    TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr} (is another `sim up` running?)"))
-}
-
 /// Makes certificates if missing, binds every socket, and starts the three programs.
 pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
     sim_kit::install_crypto_provider();
@@ -234,37 +594,47 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         .chain(cfg.extra_client_trust.iter().cloned())
         .collect();
 
-    let sp_l = Listeners {
-        data: bind(cfg.host, cfg.ports.sp).await?,
-        admin: bind(cfg.host, cfg.ports.sp_admin).await?,
+    // Bound once here (port 0 picks a free one); a program restarted after a crash binds the
+    // same address again.
+    let mut prebound = BTreeMap::new();
+    let mut bind = |port: u16| -> anyhow::Result<SocketAddr> {
+        let addr = SocketAddr::new(cfg.host, port);
+        let l = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("binding {addr} (is another `sim up` running?)"))?;
+        l.set_nonblocking(true)?;
+        let bound = l.local_addr()?;
+        prebound.insert(bound, l);
+        Ok(bound)
     };
-    let ksd_l = Listeners {
-        data: bind(cfg.host, cfg.ports.ksd).await?,
-        admin: bind(cfg.host, cfg.ports.ksd_admin).await?,
-    };
-    let mut vendor_l = BTreeMap::new();
-    for v in &cfg.refdata.vendors {
-        let port = cfg.ports.vendors.get(&v.instance).copied().unwrap_or(0);
-        vendor_l.insert(v.instance.clone(), bind(cfg.host, port).await?);
-    }
-    let jc_admin = bind(cfg.host, cfg.ports.jobcenter_admin).await?;
-
-    let url = |l: &TcpListener, path: &str| -> anyhow::Result<String> {
-        Ok(format!("https://{}{path}", l.local_addr()?))
-    };
-    let http =
-        |l: &TcpListener| -> anyhow::Result<String> { Ok(format!("http://{}", l.local_addr()?)) };
-    let endpoints = Endpoints {
-        sp_ksd_exposure: url(&sp_l.data, sim_wire::Port::Ksd.platform_path())?,
-        sp_jc_exposure: url(&sp_l.data, sim_wire::Port::Jc.platform_path())?,
-        sp_admin: http(&sp_l.admin)?,
-        ksd: url(&ksd_l.data, sim_ksd::KSD_PATH)?,
-        ksd_admin: http(&ksd_l.admin)?,
-        vendors: vendor_l
+    let addrs = Addrs {
+        sp: (bind(cfg.ports.sp)?, bind(cfg.ports.sp_admin)?),
+        ksd: (bind(cfg.ports.ksd)?, bind(cfg.ports.ksd_admin)?),
+        vendors: cfg
+            .refdata
+            .vendors
             .iter()
-            .map(|(k, l)| Ok((k.clone(), url(l, sim_jobcenter::JOBCENTER_PATH)?)))
+            .map(|v| {
+                let port = cfg.ports.vendors.get(&v.instance).copied().unwrap_or(0);
+                Ok((v.instance.clone(), bind(port)?))
+            })
             .collect::<anyhow::Result<_>>()?,
-        jobcenter_admin: http(&jc_admin)?,
+        jobcenter_admin: bind(cfg.ports.jobcenter_admin)?,
+    };
+
+    let url = |a: &SocketAddr, path: &str| format!("https://{a}{path}");
+    let http = |a: &SocketAddr| format!("http://{a}");
+    let endpoints = Endpoints {
+        sp_ksd_exposure: url(&addrs.sp.0, sim_wire::Port::Ksd.platform_path()),
+        sp_jc_exposure: url(&addrs.sp.0, sim_wire::Port::Jc.platform_path()),
+        sp_admin: http(&addrs.sp.1),
+        ksd: url(&addrs.ksd.0, sim_ksd::KSD_PATH),
+        ksd_admin: http(&addrs.ksd.1),
+        vendors: addrs
+            .vendors
+            .iter()
+            .map(|(k, a)| (k.clone(), url(a, sim_jobcenter::JOBCENTER_PATH)))
+            .collect(),
+        jobcenter_admin: http(&addrs.jobcenter_admin),
         certs_dir: dir.clone(),
         root_ca: root.clone(),
     };
@@ -376,32 +746,26 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         faults: cfg.faults.clone(),
     };
 
-    let (stop, shutdown) = sim_kit::shutdown::Shutdown::new();
-    let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
-    if cfg.run_platform {
-        let s = shutdown.wait();
-        let c = sp_config.clone();
-        tasks.push((
-            "sim-sp",
-            tokio::spawn(async move { Ok(sim_sp::run(sp_l, c, s).await?) }),
-        ));
-    } else {
-        drop(sp_l);
-    }
-    let s = shutdown.wait();
-    tasks.push((
-        "sim-ksd",
-        tokio::spawn(async move { Ok(sim_ksd::run(ksd_l, ksd_config, s).await?) }),
-    ));
-    let jl = sim_jobcenter::Listeners {
-        vendors: vendor_l,
-        admin: jc_admin,
+    let (slot_tx, slot_rx) = watch::channel(SlotState::Down);
+    let mut programs = Programs {
+        addrs,
+        prebound,
+        sp: cfg.run_platform.then(|| sp_config.clone()),
+        ksd: ksd_config,
+        jobcenter: jc_config,
+        state_dir: cfg.state_dir.clone(),
+        hosted: BTreeMap::new(),
+        slot: slot_tx,
     };
-    let (jobcenter, serving) = sim_jobcenter::start(jl, jc_config, shutdown.wait()).await?;
-    tasks.push((
-        "sim-jobcenter",
-        tokio::spawn(async move { Ok(serving.await??) }),
-    ));
+    if !cfg.run_platform {
+        // Its configuration is handed out; release its sockets for whoever runs it.
+        programs.prebound.remove(&programs.addrs.sp.0);
+        programs.prebound.remove(&programs.addrs.sp.1);
+    }
+    for p in [Program::Sp, Program::Ksd, Program::Jobcenter] {
+        programs.start(p, false).await?;
+    }
+    let slot = JobcenterSlot(slot_rx);
     std::fs::create_dir_all(&cfg.state_dir)?;
     std::fs::write(
         cfg.state_dir.join("ecosystem.json"),
@@ -409,9 +773,8 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
     )?;
     Ok(Running {
         endpoints,
-        jobcenter,
         sp_config,
-        stop,
-        tasks,
+        control: Control(Arc::new(tokio::sync::Mutex::new(programs))),
+        slot,
     })
 }

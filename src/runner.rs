@@ -29,7 +29,7 @@ use sim_store::Clock;
 use sim_wire::{Cvr, Operation, Payload, Rule};
 use time::OffsetDateTime;
 
-use crate::ecosystem::{self, EcosystemConfig, Ports};
+use crate::ecosystem::{self, Control, Crashed, EcosystemConfig, JobcenterSlot, Ports, Program};
 use crate::refdata::RefData;
 
 /// How a run is made, beyond the scenario file.
@@ -87,8 +87,18 @@ impl Tally {
     }
 }
 
-/// The receiving-side faults of a scenario, decided inside the programs' fault layers.
+/// A stable 64-bit key of a text (FNV-1a), for per-message random streams.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The receiving-side faults of a scenario, decided inside the programs' fault layers, and
+/// KSD's per-update receipt delay.
 pub struct PlanHook {
+    seed: u64,
+    receipt_delay: sim_scenario::Distribution,
     plan: Arc<FaultPlan>,
     clock: Clock,
     factor: f64,
@@ -166,11 +176,17 @@ impl FaultHook for PlanHook {
         FaultAction::Pass
     }
 
+    fn receipt_delay(&self, key: &str) -> Option<StdDuration> {
+        // Drawn per update from the scenario's distribution, keyed by its
+        // TransaktionIdentifikator: the same seed gives the same delays in any order.
+        let mut rng = sim_scenario::Rng::keyed(self.seed, "ksd/receipt_delay", fnv1a(key));
+        let d = self.receipt_delay.sample(&mut rng);
+        Some(d.unsigned_abs())
+    }
+
     fn duplicate_delivery(&self, program: &str, key: &str) -> bool {
         let now = self.clock.now();
-        let seq = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+        let seq = fnv1a(key);
         let dup = program == "sp"
             && self
                 .plan
@@ -260,7 +276,8 @@ fn soap_client(certs: &Path, stem: &str) -> anyhow::Result<sim_kit::soap::SoapCl
 /// Everything one arrival's task needs.
 #[derive(Clone)]
 struct Ctx {
-    jc: sim_jobcenter::Jobcenter,
+    /// The jobcenter as it is now: it may crash and restart during the run.
+    jc: JobcenterSlot,
     plan: Arc<FaultPlan>,
     clients: Arc<BTreeMap<String, sim_kit::soap::SoapClient>>,
     sp_url: String,
@@ -332,8 +349,8 @@ async fn one_arrival(ctx: Ctx, a: Arrival) {
             Some(c) => send_raw(c, &ctx, body).await,
             None => false,
         },
-        None => match ctx.jc.send_update(spec).await {
-            Ok(out) => out.status == UpdateStatus::Accepted,
+        None => match send_via_vendor(&ctx.jc, spec, &tid).await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 ctx.ledger
                     .lock()
@@ -352,7 +369,95 @@ async fn one_arrival(ctx: Ctx, a: Arrival) {
     if accepted && decide(FaultKind::DuplicateUpdate).is_some() {
         ctx.tally
             .hit(FaultKind::DuplicateUpdate, &a.instance, ctx.clock.now());
-        let _ = ctx.jc.resend(&tid).await;
+        let t = tid.clone();
+        let _ = ctx
+            .jc
+            .run(move |jc| async move { jc.resend(&t).await })
+            .await;
+    }
+}
+
+/// Hands an update to its vendor's system and follows it to its TransportKvittering, also
+/// across a crash of the jobcenter: if the crashed program had persisted the update, the
+/// restarted one resends it by itself (JC-1) and the runner only watches; if it had not, the
+/// case worker enters it again. Returns whether it was accepted (OK or ADVARSEL).
+async fn send_via_vendor(jc: &JobcenterSlot, spec: UpdateSpec, tid: &str) -> Result<bool, String> {
+    /// A follower gives up after this long (real time): the vendor's own attempts (JC-1) end
+    /// long before.
+    const FOLLOW_LIMIT: StdDuration = StdDuration::from_secs(600);
+    let started = Instant::now();
+    let mut submit = true;
+    loop {
+        if jc.is_gone() {
+            return Err("sim-jobcenter is gone (a restart failed)".into());
+        }
+        if submit {
+            let s = spec.clone();
+            match jc
+                .run(move |jc| async move { jc.send_update(s).await })
+                .await
+            {
+                Ok(Ok(out)) => return Ok(out.status == UpdateStatus::Accepted),
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(Crashed) => submit = false,
+            }
+        }
+        if started.elapsed() > FOLLOW_LIMIT {
+            return Err("no outcome after the jobcenter crashed holding it".into());
+        }
+        let t = tid.to_string();
+        match jc.run(move |jc| async move { jc.update(&t).await }).await {
+            Ok(Ok(None)) => submit = true,
+            Ok(Ok(Some(u))) => match u.status {
+                UpdateStatus::Accepted => return Ok(true),
+                UpdateStatus::Rejected | UpdateStatus::Undelivered => return Ok(false),
+                UpdateStatus::Sent => tokio::time::sleep(StdDuration::from_millis(20)).await,
+            },
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(Crashed) => {}
+        }
+    }
+}
+
+/// The program a `crash` fault names.
+fn program_of(t: &Target) -> Option<Program> {
+    match t {
+        Target::Sp => Some(Program::Sp),
+        Target::Ksd => Some(Program::Ksd),
+        Target::Jobcenter => Some(Program::Jobcenter),
+        Target::Vendor(_) => None,
+    }
+}
+
+/// Kills and restarts programs as the scenario's `crash` faults say, in virtual time.
+async fn drive_crashes(
+    control: Control,
+    clock: Clock,
+    crashes: Vec<sim_scenario::Crash>,
+    tally: Arc<Tally>,
+    ledger: Arc<Mutex<Ledger>>,
+) {
+    let mut events: Vec<(OffsetDateTime, bool, Program, String)> = Vec::new();
+    for c in &crashes {
+        if let Some(p) = program_of(&c.target) {
+            events.push((c.at, true, p, c.target.name().to_string()));
+            events.push((c.restart_at(), false, p, c.target.name().to_string()));
+        }
+    }
+    // By time; at the same instant a restart before a crash.
+    events.sort_by_key(|(at, down, p, _)| (*at, *down, *p));
+    for (at, down, p, target) in events {
+        clock.sleep_until(at).await;
+        if down {
+            control.crash(p).await;
+            tally.hit(FaultKind::Crash, &target, clock.now());
+        } else if let Err(e) = control.restart(p).await {
+            ledger
+                .lock()
+                .expect("ledger lock")
+                .errors
+                .push(format!("restarting {}: {e:#}", p.name()));
+        }
     }
 }
 
@@ -435,6 +540,8 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     let plan = Arc::new(FaultPlan::new(&scenario));
     let tally = Arc::new(Tally::default());
     let hook = Arc::new(PlanHook {
+        seed: scenario.seed,
+        receipt_delay: scenario.receipt_delay,
         plan: plan.clone(),
         clock: clock.clone(),
         factor,
@@ -449,7 +556,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     cfg.seed = scenario.seed;
     cfg.clock = clock.clone();
     cfg.faults = Faults::with(hook);
-    // TODO(rule KSD-2): KSD takes one fixed delay; sample the scenario's distribution per receipt.
+    // The mean is KSD's fallback; the hook draws each receipt's delay from the distribution.
     cfg.receipt_delay_ms = scenario.receipt_delay.mean().whole_milliseconds().max(0) as u64;
     cfg.max_send_attempts = RESEND_ATTEMPTS;
     cfg.call_timeout_ms = CALL_TIMEOUT.as_millis() as u64;
@@ -472,7 +579,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     });
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let ctx = Ctx {
-        jc: running.jobcenter.clone(),
+        jc: running.jobcenter_slot(),
         plan: plan.clone(),
         clients: Arc::new(clients),
         sp_url: running.endpoints.sp_ksd_exposure.clone(),
@@ -483,12 +590,6 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         others: Arc::new(assignments.clone()),
         bucket: bucket.clone(),
     };
-    if !crashes.is_empty() {
-        progress.println(format!(
-            "note: {} crash fault(s) in the scenario are not injected yet (TODO)",
-            crashes.len()
-        ));
-    }
 
     let wall = Instant::now();
     // Speed `max`: (virtual time reached, real instant) at every advance of the manual clock,
@@ -496,6 +597,15 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     let mut timeline: Vec<(OffsetDateTime, Instant)> = vec![(clock.now(), wall)];
     let permits = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    if !crashes.is_empty() {
+        tasks.spawn(drive_crashes(
+            running.control(),
+            clock.clone(),
+            crashes.clone(),
+            tally.clone(),
+            ledger.clone(),
+        ));
+    }
     let mut arrivals = 0u64;
     let snapshot = |l: &Ledger, t: OffsetDateTime, receipts: u64| Snapshot {
         virtual_seconds: (t - start).whole_seconds().max(0) as u64,
@@ -573,7 +683,10 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     // Bounded: the drain may take as long again as the arrivals did (at least 3 minutes).
     let real_cap = Instant::now() + wall.elapsed().max(StdDuration::from_secs(180));
     loop {
-        let receipts = running.jobcenter.receipt_count().await.unwrap_or(0);
+        let receipts = match running.jobcenter_slot().current() {
+            Some(jc) => jc.receipt_count().await.unwrap_or(0),
+            None => 0,
+        };
         progress.update(&snapshot(
             &ledger.lock().expect("ledger lock"),
             clock.now(),
@@ -595,7 +708,9 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     let run_end = clock.now().max(end);
     let wall_seconds = wall.elapsed().as_secs_f64();
     let receipts = running
-        .jobcenter
+        .jobcenter_slot()
+        .current()
+        .context("the jobcenter is down at the end of the run")?
         .receipts(None)
         .await
         .context("reading receipts")?;
@@ -822,14 +937,29 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
             note: String::new(),
         })
         .collect();
+    // Crashes as planned, each with its downtime; the count says whether it was done.
+    let done: BTreeMap<String, u64> = faults
+        .iter()
+        .filter(|f| f.kind == FaultKind::Crash.as_str())
+        .filter_map(|f| Some((f.target.clone()?, f.count)))
+        .collect();
+    faults.retain(|f| f.kind != FaultKind::Crash.as_str());
     for c in &crashes {
+        let n = done.get(c.target.name()).copied().unwrap_or(0);
         faults.push(FaultEvent {
             kind: "crash".into(),
             target: Some(c.target.name().to_string()),
             start: c.at,
             end: Some(c.restart_at()),
-            count: 0,
-            note: "not injected: crash and restart are a TODO of the runner".into(),
+            count: n,
+            note: if n > 0 {
+                format!(
+                    "killed (its runtime dropped at once), restarted after {}",
+                    c.downtime
+                )
+            } else {
+                "planned, not done: the run ended first".into()
+            },
         });
     }
     let mut programs = stats.programs();

@@ -96,7 +96,7 @@ async fn receipts_in_the_outbox_survive_a_killed_platform() {
     .await;
 
     const N: usize = 12;
-    let jc = eco.running.jobcenter.clone();
+    let jc = eco.running.jobcenter();
     let m = eco.municipality_of("kmd-jc");
     let mut tids = Vec::new();
     for _ in 0..N {

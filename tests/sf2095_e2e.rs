@@ -18,7 +18,7 @@ const WAIT: Duration = Duration::from_secs(30);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn happy_path_for_every_vendor() {
     let eco = Eco::start().await;
-    let jc = eco.running.jobcenter.clone();
+    let jc = eco.running.jobcenter();
     assert!(eco.refdata.vendors.len() >= 3);
     for v in &eco.refdata.vendors {
         let sent = jc
@@ -65,7 +65,7 @@ async fn happy_path_for_every_vendor() {
 async fn a_routing_change_at_run_time_moves_the_receipts() {
     let eco = Eco::start().await;
     let e = eco.running.endpoints.clone();
-    let jc = eco.running.jobcenter.clone();
+    let jc = eco.running.jobcenter();
     let m = eco.municipality_of("kmd-jc");
 
     let before = jc
@@ -168,7 +168,7 @@ async fn a_duplicate_update_changes_the_case_once_and_gets_the_same_receipt() {
     // One business receipt reaches the vendor, once.
     let receipt = eco
         .running
-        .jobcenter
+        .jobcenter()
         .wait_for_receipt(&tid.to_string(), WAIT)
         .await
         .unwrap_or_else(|| panic!("no receipt"));
@@ -208,7 +208,7 @@ async fn an_invalid_update_gets_fejl_with_the_rule_and_nothing_is_persisted() {
     let e = eco.running.endpoints.clone();
     let sent = eco
         .running
-        .jobcenter
+        .jobcenter()
         .send_update(UpdateSpec {
             instance: Some("kmd-jc".into()),
             ophoers_aarsag: Some(60),
@@ -248,7 +248,7 @@ async fn an_invalid_update_gets_fejl_with_the_rule_and_nothing_is_persisted() {
     assert!(cases.as_array().unwrap().is_empty(), "{cases}");
     assert!(eco
         .running
-        .jobcenter
+        .jobcenter()
         .wait_for_receipt(&sent.transaktion_id, Duration::from_millis(500))
         .await
         .is_none());

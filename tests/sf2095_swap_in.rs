@@ -111,7 +111,7 @@ async fn a_foreign_server_in_a_vendor_seat_receives_that_vendors_receipts() {
     {
         let sent = eco
             .running
-            .jobcenter
+            .jobcenter()
             .send_update(UpdateSpec {
                 instance: Some("netcompany-jc".into()),
                 municipality: Some(m.to_string()),
@@ -151,7 +151,7 @@ async fn a_foreign_server_in_a_vendor_seat_receives_that_vendors_receipts() {
     // The simulated netcompany-jc receiver got nothing: the seat is the foreign server's.
     assert!(eco
         .running
-        .jobcenter
+        .jobcenter()
         .wait_for_receipt(&tids[0].1, Duration::from_millis(300))
         .await
         .is_none());

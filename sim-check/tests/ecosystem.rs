@@ -22,7 +22,7 @@ async fn a_clean_run_of_the_real_programs_passes_every_check() {
     cfg.ports = Ports::ephemeral();
     let clock = cfg.clock.clone();
     let running = ecosystem::start(cfg).await.unwrap();
-    let jc = running.jobcenter.clone();
+    let jc = running.jobcenter();
 
     let mut accepted = Vec::new();
     for v in &refdata.vendors {

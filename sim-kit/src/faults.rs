@@ -64,6 +64,14 @@ pub trait FaultHook: Send + Sync + 'static {
         let _ = (program, key);
         false
     }
+
+    /// How long KSD waits before it sends the business receipt for update `key` (its
+    /// TransaktionIdentifikator), when the scenario draws it per update (KSD-2); `None` keeps
+    /// KSD's configured delay.
+    fn receipt_delay(&self, key: &str) -> Option<std::time::Duration> {
+        let _ = key;
+        None
+    }
 }
 
 /// A program's fault hook, if any: part of every program's config (never serialised).
@@ -89,6 +97,11 @@ impl Faults {
     /// Faults decided by `hook`.
     pub fn with(hook: Arc<dyn FaultHook>) -> Faults {
         Faults(Some(hook))
+    }
+
+    /// See [`FaultHook::receipt_delay`].
+    pub fn receipt_delay(&self, key: &str) -> Option<std::time::Duration> {
+        self.0.as_ref().and_then(|h| h.receipt_delay(key))
     }
 
     /// See [`FaultHook::duplicate_delivery`].

@@ -125,7 +125,7 @@ pub async fn handle(k: &Arc<Ksd>, call: &SoapCall, decoded: Decoded, seen: Seen)
         raw.clone(),
     );
     let dup_seen = seen.clone();
-    let due = time::Duration::try_from(k.receipt_delay)
+    let due = time::Duration::try_from(k.receipt_delay_for(&tid.to_string()))
         .ok()
         .and_then(|d| now.checked_add(d))
         .unwrap_or(now);

@@ -45,6 +45,8 @@ pub struct Ksd {
     pub ksd_system: Uuid,
     /// Virtual delay before a business receipt is due.
     pub receipt_delay: Duration,
+    /// The scenario's hook, which may draw the delay per update instead.
+    pub faults: sim_kit::faults::Faults,
 }
 
 /// KSD's meta table: a start counter (epoch) that keeps generated ids unique across restarts.
@@ -98,7 +100,14 @@ impl Ksd {
             platform_system: config.platform_system.clone(),
             ksd_system,
             receipt_delay: Duration::from_millis(config.receipt_delay_ms),
+            faults: config.faults.clone(),
         })
+    }
+
+    /// How long after accepting update `tid` its business receipt is due (KSD-2): the
+    /// scenario's draw for it if a hook decides, else the configured delay.
+    pub fn receipt_delay_for(&self, tid: &str) -> Duration {
+        self.faults.receipt_delay(tid).unwrap_or(self.receipt_delay)
     }
 
     /// Virtual now, truncated to milliseconds: the precision the journal keeps, so a time

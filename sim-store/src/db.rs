@@ -8,10 +8,11 @@
 //! read-only connections, which WAL lets run while the writer writes.
 
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -35,6 +36,53 @@ const MAX_IDLE_READERS: usize = 8;
 
 /// The savepoint each write runs in. Writes run one after another, so one name suffices.
 const SAVEPOINT: &str = "sim_store_write";
+
+/// Writer threads still running, by database file. A program that "crashes" inside the
+/// simulator (its runtime dropped at once) leaves its writer thread to finish the writes
+/// already queued, as SQLite would have finished or rolled back an in-flight commit; the
+/// restarted program must not open the file before that thread is gone, or the two writers
+/// would contend for the lock. See [`writers_open_under`].
+static OPEN_WRITERS: LazyLock<Mutex<BTreeMap<PathBuf, usize>>> =
+    LazyLock::new(|| Mutex::new(BTreeMap::new()));
+
+/// How many writer threads (of [`Db`]s in this process) still run on database files below
+/// `dir`. Zero means every such `Db` has been dropped and its last commit is done.
+pub fn writers_open_under(dir: &Path) -> usize {
+    OPEN_WRITERS
+        .lock()
+        .map(|m| {
+            m.iter()
+                .filter(|(p, _)| p.starts_with(dir))
+                .map(|(_, n)| *n)
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Counts one writer thread in [`OPEN_WRITERS`] for as long as it lives.
+struct WriterRegistration(PathBuf);
+
+impl WriterRegistration {
+    fn new(path: &Path) -> WriterRegistration {
+        if let Ok(mut m) = OPEN_WRITERS.lock() {
+            *m.entry(path.to_path_buf()).or_insert(0) += 1;
+        }
+        WriterRegistration(path.to_path_buf())
+    }
+}
+
+impl Drop for WriterRegistration {
+    fn drop(&mut self) {
+        if let Ok(mut m) = OPEN_WRITERS.lock() {
+            if let Some(n) = m.get_mut(&self.0) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    m.remove(&self.0);
+                }
+            }
+        }
+    }
+}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -141,9 +189,13 @@ impl Db {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let stats = Arc::new(Counters::default());
         let thread_stats = Arc::clone(&stats);
+        let registration = WriterRegistration::new(path);
         std::thread::Builder::new()
             .name("sim-store-writer".into())
-            .spawn(move || writer_loop(conn, rx, &thread_stats))?;
+            .spawn(move || {
+                writer_loop(conn, rx, &thread_stats);
+                drop(registration);
+            })?;
         Ok(Db {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),

@@ -219,3 +219,39 @@ async fn open_reports_an_unusable_path() {
     // A directory is not a database file.
     assert!(Db::open(dir.path(), &[ITEMS]).is_err());
 }
+
+/// A crashed program's writer thread finishes what was queued and then says it is gone, so a
+/// restart can wait for it instead of contending for the write lock.
+#[tokio::test]
+async fn the_writer_registry_counts_open_writers_until_the_last_clone_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("p/s.db"), &[ITEMS]).unwrap();
+    let clone = db.clone();
+    assert_eq!(sim_store::writers_open_under(dir.path()), 1);
+    assert_eq!(sim_store::writers_open_under(other.path()), 0);
+    clone
+        .write(|tx| {
+            tx.execute("INSERT INTO items (v) VALUES ('x')", [])
+                .map(|_| ())
+        })
+        .await
+        .unwrap();
+    drop(db);
+    assert_eq!(
+        sim_store::writers_open_under(dir.path()),
+        1,
+        "a clone still holds it"
+    );
+    drop(clone);
+    // The thread ends asynchronously; bounded wait (not a timing assertion).
+    for _ in 0..500 {
+        if sim_store::writers_open_under(dir.path()) == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(sim_store::writers_open_under(dir.path()), 0);
+    let again = Db::open(&dir.path().join("p/s.db"), &[ITEMS]).unwrap();
+    assert_eq!(count(&again).await.unwrap(), 1);
+}

@@ -91,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut cfg = EcosystemConfig::new(&state, refdata.clone());
         cfg.ports = Ports::ephemeral();
         let eco = ecosystem::start(cfg).await?;
-        let jc = eco.jobcenter.clone();
+        let jc = eco.jobcenter();
         let vendors: Vec<String> = refdata.vendors.iter().map(|v| v.instance.clone()).collect();
         println!("sim bench sf2095: {} vendors, receipt delay 0, state {}", vendors.len(), state.display());
 

@@ -105,15 +105,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             cvr.parse::<sim_wire::Cvr>().map_err(|e| anyhow::anyhow!("--ksd-system: {e}"))?;
             cfg.ksd_system = Some(sim_kit::config::SystemRef { cvr, uuid });
         }
-        let mut running = ecosystem::start(cfg).await?;
+        let running = ecosystem::start(cfg).await?;
         print_endpoints(&running.endpoints, &refdata, &args.state_dir);
-        let failed = {
-            let programs = running.programs();
-            let any_stopped = futures_like_select(programs);
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => None,
-                name = any_stopped => Some(name),
-            }
+        let failed = tokio::select! {
+            _ = tokio::signal::ctrl_c() => None,
+            name = running.any_stopped() => Some(name),
         };
         if let Some(name) = failed {
             eprintln!("sim up: {name} stopped unexpectedly; stopping the others");
@@ -125,18 +121,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         })
     })
-}
-
-/// Completes with the name of the first program whose task ends.
-async fn futures_like_select(
-    programs: &mut [(&'static str, tokio::task::JoinHandle<anyhow::Result<()>>)],
-) -> &'static str {
-    loop {
-        for (name, t) in programs.iter() {
-            if t.is_finished() {
-                return name;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
 }
