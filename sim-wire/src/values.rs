@@ -162,6 +162,12 @@ impl Uuid {
         Uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
     }
 
+    /// Wraps 16 bytes as they are: the caller has set version and variant (a version-7
+    /// id from a time and seeded bits, say).
+    pub fn from_bytes_exact(bytes: [u8; 16]) -> Uuid {
+        Uuid(uuid::Uuid::from_bytes(bytes))
+    }
+
     /// Wraps a `uuid::Uuid`.
     pub fn from_uuid(u: uuid::Uuid) -> Uuid {
         Uuid(u)
