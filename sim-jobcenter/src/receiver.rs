@@ -362,25 +362,26 @@ async fn handle(State(r): State<Arc<Receiver>>, call: SoapCall) -> Response {
             .db
             .write(move |tx| {
                 let (tid, inst, m, code, begr, raw, at) = row;
-                let deliveries: i64 = tx.query_row(
-                    "INSERT INTO jc_receipts (transaktion_id, instance, municipality, code,
+                let deliveries: i64 = tx
+                    .prepare_cached(
+                        "INSERT INTO jc_receipts (transaktion_id, instance, municipality, code,
                      begrundelse, raw, received_at, last_received_at, deliveries)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1)
                  ON CONFLICT(transaktion_id) DO UPDATE
                      SET deliveries = deliveries + 1, last_received_at = excluded.last_received_at
                  RETURNING deliveries",
-                    rusqlite::params![tid, inst, m, code, begr, raw, at],
-                    |x| x.get(0),
-                )?;
+                    )?
+                    .query_row(rusqlite::params![tid, inst, m, code, begr, raw, at], |x| {
+                        x.get(0)
+                    })?;
                 let first = deliveries == 1;
                 let sender: Option<String> = if first {
-                    tx.query_row(
+                    tx.prepare_cached(
                         "UPDATE jc_updates SET business_code = ?2, business_at = ?3
                      WHERE transaktion_id = ?1 AND business_code IS NULL
                      RETURNING instance",
-                        rusqlite::params![tid, code, at],
-                        |x| x.get(0),
-                    )
+                    )?
+                    .query_row(rusqlite::params![tid, code, at], |x| x.get(0))
                     .or_else(|e| match e {
                         rusqlite::Error::QueryReturnedNoRows => Ok(None),
                         e => Err(e),

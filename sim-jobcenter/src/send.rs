@@ -66,12 +66,19 @@ impl Jobcenter {
         self.inner
             .db
             .write(move |tx| {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO jc_updates (transaktion_id, instance, municipality, cpr, status,
                          attempts, created_at, request_xml)
                      VALUES (?1, ?2, ?3, ?4, 'sent', 0, ?5, ?6)",
-                    rusqlite::params![row.0, row.1, row.2, row.3, unix_millis(now), row.4],
-                )?;
+                )?
+                .execute(rusqlite::params![
+                    row.0,
+                    row.1,
+                    row.2,
+                    row.3,
+                    unix_millis(now),
+                    row.4
+                ])?;
                 Ok(())
             })
             .await?;
@@ -272,13 +279,13 @@ impl Jobcenter {
             self.inner
                 .db
                 .write(move |tx| {
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE jc_updates SET status = ?2, attempts = attempts + 1,
                              transport_code = ?3, fault = ?4, last_attempt_at = ?5,
                              response_xml = COALESCE(?6, response_xml)
                          WHERE transaktion_id = ?1",
-                        rusqlite::params![row.0, row.1, row.2, row.3, row.4, row.5],
-                    )?;
+                    )?
+                    .execute(rusqlite::params![row.0, row.1, row.2, row.3, row.4, row.5])?;
                     Journal::record_in(tx, &out)?;
                     if let Some(b) = &back {
                         Journal::record_in(tx, b)?;

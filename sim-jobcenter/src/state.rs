@@ -342,6 +342,28 @@ impl Jobcenter {
             .await?)
     }
 
+    /// When each stored business receipt first arrived: (TransaktionIdentifikator, virtual
+    /// time), in arrival order. What a latency measurement needs, without the documents
+    /// ([`Jobcenter::receipts`] of a month run holds half a gigabyte of XML).
+    pub async fn receipt_times(
+        &self,
+    ) -> Result<Vec<(String, time::OffsetDateTime)>, JobcenterError> {
+        Ok(self
+            .inner
+            .db
+            .read(|c| {
+                let mut st = c.prepare_cached(
+                    "SELECT transaktion_id, received_at FROM jc_receipts
+                     ORDER BY received_at, rowid",
+                )?;
+                let rows = st.query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, from_unix_millis(r.get(1)?)?))
+                })?;
+                rows.collect()
+            })
+            .await?)
+    }
+
     /// Waits (real time, at most `timeout`) until the business receipt of `transaktion_id`
     /// has been stored, and returns it; `None` on timeout.
     ///

@@ -439,7 +439,10 @@ impl Outbox {
             Ok(()) => {
                 let done = self
                     .db
-                    .write(move |tx| tx.execute("DELETE FROM outbox WHERE id = ?1", [id]))
+                    .write(move |tx| {
+                        tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?
+                            .execute([id])
+                    })
                     .await;
                 done.map(|_| Attempt::Delivered)
             }
@@ -449,11 +452,11 @@ impl Outbox {
                 let done = self
                     .db
                     .write(move |tx| {
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE outbox SET attempts = ?1, last_error = ?2, due_at = ?3
                              WHERE id = ?4",
-                            rusqlite::params![attempt, text, due, id],
-                        )
+                        )?
+                        .execute(rusqlite::params![attempt, text, due, id])
                     })
                     .await;
                 tracing::debug!(id, key = %item.key, attempt, %error, "outbox: delivery failed");
