@@ -484,6 +484,25 @@ async fn send_raw(c: &sim_kit::soap::SoapClient, ctx: &Ctx, body: String) -> boo
     false
 }
 
+/// How far the runner moves a manual clock while nothing can happen but sleepers waking: 1 s
+/// first, doubling while the stall lasts, at most 30 s. Every sender backing off through an
+/// eight-hour service window (SP-9) at 1 s per 5 ms took two and a half minutes of a month
+/// run; doubling crosses it in a few seconds, and a sleeper wakes at most 30 virtual seconds
+/// late, which at speed `max` (virtual time jumps from arrival to arrival) changes nothing
+/// that is judged.
+#[derive(Default)]
+struct Stall {
+    steps: u32,
+}
+
+impl Stall {
+    fn next_step(&mut self) -> StdDuration {
+        let secs = 1u64 << self.steps.min(5);
+        self.steps = self.steps.saturating_add(1);
+        StdDuration::from_secs(secs.min(30))
+    }
+}
+
 /// How often a message is resent while answers are transient: with backoff capped at 10 s
 /// (virtual) this outlasts the longest SP-9 window a short scenario plans.
 const RESEND_ATTEMPTS: u32 = 150;
@@ -624,6 +643,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
             Speed::Max => {
                 // Every permit may be held by a sender sleeping on the virtual clock (a resend
                 // backing off through a service window); only moving time frees them.
+                let mut stall = Stall::default();
                 let p = loop {
                     match tokio::time::timeout(
                         StdDuration::from_millis(5),
@@ -633,7 +653,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
                     {
                         Ok(p) => break p?,
                         Err(_) => {
-                            clock.advance(StdDuration::from_secs(1));
+                            clock.advance(stall.next_step());
                             timeline.push((clock.now(), Instant::now()));
                             tracing::debug!(virtual_now = %clock.now(), "all senders busy: moved the clock");
                         }
@@ -659,13 +679,14 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         }
     }
     // The last senders may be backing off on the virtual clock: at `max`, keep it moving.
+    let mut stall = Stall::default();
     loop {
         match tokio::time::timeout(StdDuration::from_millis(5), tasks.join_next()).await {
             Ok(None) => break,
-            Ok(Some(_)) => {}
+            Ok(Some(_)) => stall = Stall::default(),
             Err(_) => {
                 if scenario.clock.speed == Speed::Max {
-                    clock.advance(StdDuration::from_secs(1));
+                    clock.advance(stall.next_step());
                     timeline.push((clock.now(), Instant::now()));
                 }
             }
@@ -1005,4 +1026,48 @@ fn peak_rss() -> Option<u64> {
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stall_moves_the_clock_in_doubling_steps_up_to_thirty_seconds() {
+        let mut s = Stall::default();
+        let steps: Vec<u64> = (0..8).map(|_| s.next_step().as_secs()).collect();
+        assert_eq!(steps, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+
+    #[test]
+    fn receipt_delays_are_drawn_per_update_and_reproducible_ksd2() {
+        let hook = |seed| {
+            PlanHook {
+            seed,
+            receipt_delay: sim_scenario::Distribution::Uniform {
+                min: time::Duration::milliseconds(100),
+                max: time::Duration::seconds(10),
+            },
+            plan: Arc::new(FaultPlan::new(
+                &sim_scenario::parse(
+                    "name: t\nseed: 1\nclock: { start: 2026-03-03T09:00:00+01:00, duration: 1m, speed: max }\nvolume: { total: 1 }\n",
+                )
+                .unwrap(),
+            )),
+            clock: Clock::manual(time::macros::datetime!(2026-03-03 08:00 UTC)),
+            factor: f64::INFINITY,
+            seq: AtomicU64::new(0),
+            tally: Arc::new(Tally::default()),
+        }
+        };
+        let (a, b) = (hook(7), hook(7));
+        let d = |h: &PlanHook, k: &str| h.receipt_delay(k).unwrap();
+        assert_eq!(d(&a, "x"), d(&b, "x"), "same seed, same delay");
+        let many: std::collections::BTreeSet<_> =
+            (0..50).map(|i| d(&a, &format!("tid-{i}"))).collect();
+        assert!(many.len() > 40, "drawn per update, not one fixed delay");
+        assert!(many
+            .iter()
+            .all(|x| *x >= StdDuration::from_millis(100) && *x <= StdDuration::from_secs(10)));
+    }
 }

@@ -70,6 +70,17 @@ fn write_summary(out: &mut String, r: &RunReport) -> std::fmt::Result {
         )?;
     }
 
+    for p in &r.programs {
+        if let Some(b) = p.peak_rss_bytes {
+            writeln!(
+                out,
+                "memory: peak {:.0} MiB  {}",
+                b as f64 / (1024.0 * 1024.0),
+                p.name
+            )?;
+        }
+    }
+
     let failed = r.failed_checks().count();
     writeln!(
         out,

@@ -15,6 +15,7 @@ fn summary_of_a_failing_run() {
         totals: arrivals 2900, sent 2892, accepted 2750, rejected 12, undelivered 3, receipts 2600, faults 14
         rate: 24.0 exchanges/s (updates sent per wall second)
         latency (n=2600): p50 180 ms  p90 420 ms  p99 1.25 s  max 4.01 s
+        memory: peak 48 MiB  sim-sp
         checks: 2 passed, 2 failed
           PASS safety      never-misrouted [SP-4]    2600 business receipts, each to the vendor serving its municipality
           FAIL liveness    backlog-drains            3 updates still undelivered 10 min after the last fault healed; measured 3 (limit 0)
