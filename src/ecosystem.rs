@@ -321,6 +321,8 @@ impl Control {
         }
         if let Some(mut h) = p.hosted.remove(&program) {
             tracing::warn!(program = program.name(), "crash: killing the program");
+            // Writes it queued but had not committed die with it.
+            sim_store::abandon_writers_under(&p.state_dir.join(program.state_subdir()));
             h.kill();
         }
     }

@@ -398,6 +398,7 @@ async fn send_via_vendor(jc: &JobcenterSlot, spec: UpdateSpec, tid: &str) -> Res
                 .await
             {
                 Ok(Ok(out)) => return Ok(out.status == UpdateStatus::Accepted),
+                Ok(Err(e)) if dying(&e) => submit = false,
                 Ok(Err(e)) => return Err(e.to_string()),
                 Err(Crashed) => submit = false,
             }
@@ -413,10 +414,20 @@ async fn send_via_vendor(jc: &JobcenterSlot, spec: UpdateSpec, tid: &str) -> Res
                 UpdateStatus::Rejected | UpdateStatus::Undelivered => return Ok(false),
                 UpdateStatus::Sent => tokio::time::sleep(StdDuration::from_millis(20)).await,
             },
+            Ok(Err(e)) if dying(&e) => tokio::time::sleep(StdDuration::from_millis(20)).await,
             Ok(Err(e)) => return Err(e.to_string()),
             Err(Crashed) => {}
         }
     }
+}
+
+/// Whether a jobcenter error means the program is being killed: its store was abandoned
+/// under it (a crash), so the call's outcome is unknown, not failed.
+fn dying(e: &sim_jobcenter::JobcenterError) -> bool {
+    matches!(
+        e,
+        sim_jobcenter::JobcenterError::Store(sim_store::StoreError::Closed)
+    )
 }
 
 /// The program a `crash` fault names.
@@ -484,12 +495,14 @@ async fn send_raw(c: &sim_kit::soap::SoapClient, ctx: &Ctx, body: String) -> boo
     false
 }
 
-/// How far the runner moves a manual clock while nothing can happen but sleepers waking: 1 s
-/// first, doubling while the stall lasts, at most 30 s. Every sender backing off through an
-/// eight-hour service window (SP-9) at 1 s per 5 ms took two and a half minutes of a month
-/// run; doubling crosses it in a few seconds, and a sleeper wakes at most 30 virtual seconds
-/// late, which at speed `max` (virtual time jumps from arrival to arrival) changes nothing
-/// that is judged.
+/// How far the runner moves a manual clock towards the next arrival while every sender is
+/// busy and nothing can happen before that arrival but sleepers waking: 1 s first, doubling
+/// while the stall lasts, at most 30 s, never past the arrival. Every sender backing off
+/// through an eight-hour service window (SP-9) at 1 s per 5 ms took two and a half minutes of
+/// a month run; doubling crosses it in a few seconds. A sleeper wakes at most 30 virtual
+/// seconds late, which at speed `max` (virtual time jumps from arrival to arrival) changes
+/// nothing that is judged; past the arrival's time the runner goes back to 1 s steps, so the
+/// virtual time line never races ahead of the traffic.
 #[derive(Default)]
 struct Stall {
     steps: u32,
@@ -653,7 +666,15 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
                     {
                         Ok(p) => break p?,
                         Err(_) => {
-                            clock.advance(stall.next_step());
+                            // Up to the next arrival, faster and faster (nothing can happen
+                            // before it but sleepers waking); past it, a second at a time.
+                            let ahead = (a.intended_at - clock.now()).unsigned_abs();
+                            let step = if a.intended_at > clock.now() {
+                                stall.next_step().min(ahead).max(StdDuration::from_secs(1))
+                            } else {
+                                StdDuration::from_secs(1)
+                            };
+                            clock.advance(step);
                             timeline.push((clock.now(), Instant::now()));
                             tracing::debug!(virtual_now = %clock.now(), "all senders busy: moved the clock");
                         }
@@ -678,15 +699,15 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
             progress.update(&snapshot(&l, clock.now(), 0));
         }
     }
-    // The last senders may be backing off on the virtual clock: at `max`, keep it moving.
-    let mut stall = Stall::default();
+    // The last senders may be backing off on the virtual clock: at `max`, keep it moving, a
+    // second at a time (the liveness deadline runs on this clock).
     loop {
         match tokio::time::timeout(StdDuration::from_millis(5), tasks.join_next()).await {
             Ok(None) => break,
-            Ok(Some(_)) => stall = Stall::default(),
+            Ok(Some(_)) => {}
             Err(_) => {
                 if scenario.clock.speed == Speed::Max {
-                    clock.advance(stall.next_step());
+                    clock.advance(StdDuration::from_secs(1));
                     timeline.push((clock.now(), Instant::now()));
                 }
             }

@@ -8,10 +8,9 @@
 //! read-only connections, which WAL lets run while the writer writes.
 
 use std::any::Any;
-use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -41,49 +40,72 @@ const SAVEPOINT: &str = "sim_store_write";
 const SAVEPOINT_SQL: &str = "SAVEPOINT sim_store_write";
 const RELEASE_SQL: &str = "RELEASE sim_store_write";
 
-/// Writer threads still running, by database file. A program that "crashes" inside the
-/// simulator (its runtime dropped at once) leaves its writer thread to finish the writes
-/// already queued, as SQLite would have finished or rolled back an in-flight commit; the
-/// restarted program must not open the file before that thread is gone, or the two writers
-/// would contend for the lock. See [`writers_open_under`].
-static OPEN_WRITERS: LazyLock<Mutex<BTreeMap<PathBuf, usize>>> =
-    LazyLock::new(|| Mutex::new(BTreeMap::new()));
+/// Writer threads still running in this process, each with its database file and the flag
+/// that abandons it. A program that "crashes" inside the simulator (its runtime dropped at
+/// once) leaves its writer thread behind: [`abandon_writers_under`] makes that thread drop the
+/// writes still queued, as a killed process would lose them, and [`writers_open_under`] tells
+/// the restarted program when the thread is gone, so that two writers never contend.
+static OPEN_WRITERS: LazyLock<Mutex<Vec<WriterEntry>>> = LazyLock::new(|| Mutex::new(Vec::new()));
+
+/// Numbers registrations, to remove the right one.
+static NEXT_WRITER: AtomicU64 = AtomicU64::new(0);
+
+struct WriterEntry {
+    id: u64,
+    path: PathBuf,
+    abandoned: Arc<AtomicBool>,
+}
 
 /// How many writer threads (of [`Db`]s in this process) still run on database files below
-/// `dir`. Zero means every such `Db` has been dropped and its last commit is done.
+/// `dir`. Zero means every such `Db` has been dropped or abandoned and its thread has ended.
 pub fn writers_open_under(dir: &Path) -> usize {
     OPEN_WRITERS
         .lock()
-        .map(|m| {
-            m.iter()
-                .filter(|(p, _)| p.starts_with(dir))
-                .map(|(_, n)| *n)
-                .sum()
+        .map(|v| v.iter().filter(|e| e.path.starts_with(dir)).count())
+        .unwrap_or(0)
+}
+
+/// Makes every writer thread on a database file below `dir` stop without committing what is
+/// still queued: the queued writes fail with [`StoreError::Closed`], a transaction being
+/// committed right now completes or not as SQLite decides. What a killed process loses.
+/// Returns how many threads were told.
+pub fn abandon_writers_under(dir: &Path) -> usize {
+    OPEN_WRITERS
+        .lock()
+        .map(|v| {
+            v.iter()
+                .filter(|e| e.path.starts_with(dir))
+                .inspect(|e| e.abandoned.store(true, Ordering::SeqCst))
+                .count()
         })
         .unwrap_or(0)
 }
 
-/// Counts one writer thread in [`OPEN_WRITERS`] for as long as it lives.
-struct WriterRegistration(PathBuf);
+/// One writer thread in [`OPEN_WRITERS`], for as long as it lives.
+struct WriterRegistration {
+    id: u64,
+    abandoned: Arc<AtomicBool>,
+}
 
 impl WriterRegistration {
     fn new(path: &Path) -> WriterRegistration {
-        if let Ok(mut m) = OPEN_WRITERS.lock() {
-            *m.entry(path.to_path_buf()).or_insert(0) += 1;
+        let id = NEXT_WRITER.fetch_add(1, Ordering::Relaxed);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        if let Ok(mut v) = OPEN_WRITERS.lock() {
+            v.push(WriterEntry {
+                id,
+                path: path.to_path_buf(),
+                abandoned: Arc::clone(&abandoned),
+            });
         }
-        WriterRegistration(path.to_path_buf())
+        WriterRegistration { id, abandoned }
     }
 }
 
 impl Drop for WriterRegistration {
     fn drop(&mut self) {
-        if let Ok(mut m) = OPEN_WRITERS.lock() {
-            if let Some(n) = m.get_mut(&self.0) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    m.remove(&self.0);
-                }
-            }
+        if let Ok(mut v) = OPEN_WRITERS.lock() {
+            v.retain(|e| e.id != self.id);
         }
     }
 }
@@ -211,7 +233,7 @@ impl Db {
         std::thread::Builder::new()
             .name("sim-store-writer".into())
             .spawn(move || {
-                writer_loop(conn, rx, &thread_stats);
+                writer_loop(conn, rx, &thread_stats, &registration.abandoned);
                 drop(registration);
             })?;
         Ok(Db {
@@ -384,9 +406,24 @@ fn undo(tx: &Transaction<'_>, error: StoreError) -> StoreError {
 }
 
 /// The writer thread: takes every queued write, runs them in one transaction, commits once,
-/// then answers their callers. Ends when every `Db` clone is gone and the queue is empty.
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Box<dyn WriteJob>>, stats: &Counters) {
+/// then answers their callers. Ends when every `Db` clone is gone and the queue is empty, or
+/// at the next write once abandoned (see [`abandon_writers_under`]).
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Box<dyn WriteJob>>,
+    stats: &Counters,
+    abandoned: &AtomicBool,
+) {
     while let Some(first) = rx.blocking_recv() {
+        if abandoned.load(Ordering::SeqCst) {
+            // The program was killed: what it queued is lost, as in a dead process.
+            first.fail(StoreError::Closed);
+            rx.close();
+            while let Ok(job) = rx.try_recv() {
+                job.fail(StoreError::Closed);
+            }
+            break;
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {

@@ -25,7 +25,10 @@ pub mod outbox;
 pub use rusqlite;
 
 pub use clock::Clock;
-pub use db::{from_unix_millis, unix_millis, writers_open_under, Db, DbStats, StoreError};
+pub use db::{
+    abandon_writers_under, from_unix_millis, unix_millis, writers_open_under, Db, DbStats,
+    StoreError,
+};
 pub use journal::{
     Counter, Direction, Journal, JournalEntry, JournalFilter, JournalRow, DEFAULT_QUERY_LIMIT,
     JOURNAL_MIGRATION,

@@ -255,3 +255,79 @@ async fn the_writer_registry_counts_open_writers_until_the_last_clone_is_dropped
     let again = Db::open(&dir.path().join("p/s.db"), &[ITEMS]).unwrap();
     assert_eq!(count(&again).await.unwrap(), 1);
 }
+
+/// A killed program loses the writes it had queued but not committed: an abandoned writer
+/// answers them `Closed`, commits nothing more and ends; what was committed stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_writer_drops_queued_writes_like_a_killed_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k/s.db");
+    let db = Db::open(&path, &[ITEMS]).unwrap();
+    db.write(|tx| {
+        tx.execute("INSERT INTO items (v) VALUES ('committed')", [])
+            .map(|_| ())
+    })
+    .await
+    .unwrap();
+
+    // Hold the writer inside one write while five more queue up behind it.
+    let (started_tx, started) = tokio::sync::oneshot::channel();
+    let (release, held) = std_mpsc::channel::<()>();
+    let blocker = tokio::spawn({
+        let db = db.clone();
+        async move {
+            db.write(move |tx| {
+                let _ = started_tx.send(());
+                let _ = held.recv();
+                tx.execute("INSERT INTO items (v) VALUES ('in flight')", [])
+                    .map(|_| ())
+            })
+            .await
+        }
+    });
+    started.await.unwrap();
+    let queued: Vec<_> = (0..5)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |tx| {
+                    tx.execute("INSERT INTO items (v) VALUES (?1)", [format!("lost {i}")])
+                        .map(|_| ())
+                })
+                .await
+            })
+        })
+        .collect();
+    // Let them reach the queue (bounded wait on the writer's own count).
+    for _ in 0..500 {
+        if db.stats().queued >= 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    assert_eq!(sim_store::abandon_writers_under(dir.path()), 1);
+    release.send(()).unwrap();
+    // The write already running finishes with its transaction.
+    blocker.await.unwrap().unwrap();
+    for q in queued {
+        assert!(matches!(q.await.unwrap(), Err(StoreError::Closed)));
+    }
+    for _ in 0..500 {
+        if sim_store::writers_open_under(dir.path()) == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        sim_store::writers_open_under(dir.path()),
+        0,
+        "the thread ended"
+    );
+    drop(db);
+    let again = Db::open(&path, &[ITEMS]).unwrap();
+    assert_eq!(
+        count(&again).await.unwrap(),
+        2,
+        "committed and in-flight rows only"
+    );
+}
