@@ -401,7 +401,30 @@ fn new_runtime(program: Program) -> anyhow::Result<Runtime> {
         .with_context(|| format!("starting a runtime for {}", program.name()))
 }
 
+/// A program's data and admin listeners, registered with the runtime this runs on.
+fn listeners(
+    data: std::net::TcpListener,
+    admin: std::net::TcpListener,
+) -> std::io::Result<Listeners> {
+    Ok(Listeners {
+        data: TcpListener::from_std(data)?,
+        admin: TcpListener::from_std(admin)?,
+    })
+}
+
 impl Programs {
+    /// The data and admin sockets of a program (see [`bind_std`]).
+    async fn bind_pair(
+        &mut self,
+        (data, admin): (SocketAddr, SocketAddr),
+        rebinding: bool,
+    ) -> anyhow::Result<(std::net::TcpListener, std::net::TcpListener)> {
+        Ok((
+            bind_std(&mut self.prebound, data, rebinding).await?,
+            bind_std(&mut self.prebound, admin, rebinding).await?,
+        ))
+    }
+
     /// Starts `program` on a fresh runtime with listeners on its addresses.
     async fn start(&mut self, program: Program, rebinding: bool) -> anyhow::Result<()> {
         if program == Program::Sp && self.sp.is_none() {
@@ -423,31 +446,17 @@ impl Programs {
                 let Some(c) = self.sp.clone() else {
                     return Ok(());
                 };
-                let (d, ad) = (
-                    bind_std(&mut self.prebound, a.sp.0, rebinding).await?,
-                    bind_std(&mut self.prebound, a.sp.1, rebinding).await?,
-                );
-                rt.spawn(async move {
-                    let l = Listeners {
-                        data: TcpListener::from_std(d)?,
-                        admin: TcpListener::from_std(ad)?,
-                    };
-                    Ok(sim_sp::run(l, c, shutdown.wait()).await?)
-                })
+                let (d, ad) = self.bind_pair(a.sp, rebinding).await?;
+                rt.spawn(
+                    async move { Ok(sim_sp::run(listeners(d, ad)?, c, shutdown.wait()).await?) },
+                )
             }
             Program::Ksd => {
                 let c = self.ksd.clone();
-                let (d, ad) = (
-                    bind_std(&mut self.prebound, a.ksd.0, rebinding).await?,
-                    bind_std(&mut self.prebound, a.ksd.1, rebinding).await?,
-                );
-                rt.spawn(async move {
-                    let l = Listeners {
-                        data: TcpListener::from_std(d)?,
-                        admin: TcpListener::from_std(ad)?,
-                    };
-                    Ok(sim_ksd::run(l, c, shutdown.wait()).await?)
-                })
+                let (d, ad) = self.bind_pair(a.ksd, rebinding).await?;
+                rt.spawn(
+                    async move { Ok(sim_ksd::run(listeners(d, ad)?, c, shutdown.wait()).await?) },
+                )
             }
             Program::Jobcenter => {
                 let c = self.jobcenter.clone();
