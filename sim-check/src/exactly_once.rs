@@ -44,7 +44,7 @@ pub(crate) fn check(h: &History) -> CheckResult {
         };
         if is_accepting(&r.outcome) {
             seen.entry(tid).or_default().processed += 1;
-        } else if r.outcome == DUPLICATE {
+        } else if &*r.outcome == DUPLICATE {
             let s = seen.entry(tid).or_default();
             s.duplicates += 1;
             if s.processed == 0 {

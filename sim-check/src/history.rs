@@ -4,14 +4,19 @@
 //! Files are opened with `SQLITE_OPEN_READ_ONLY`, never through `sim_store::Db::open` (which runs
 //! migrations and sets pragmas, i.e. writes), so checking a run cannot change its evidence.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sim_store::rusqlite::{self, Connection, OpenFlags, OptionalExtension};
 
 use crate::{CheckError, CheckInput};
 
 /// One journal row, as far as a checker needs it.
+///
+/// The few distinct operations, outcomes, peers and municipalities are shared (`Arc<str>`,
+/// interned while loading): a month run has millions of rows, and a `String` each doubled the
+/// checkers' memory.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
     /// Commit order within its program.
@@ -21,23 +26,23 @@ pub(crate) struct Row {
     /// Received (`true`) or sent.
     pub inbound: bool,
     /// Operation label, with `#response`/`#fault` for answers.
-    pub operation: String,
+    pub operation: Arc<str>,
     /// Lowercased TransaktionIdentifikator.
     pub tid: Option<String>,
     /// Lowercased call UUID.
     pub call: Option<String>,
     /// Identity text, URL or (for the platform's deliveries) instance name.
-    pub peer: Option<String>,
+    pub peer: Option<Arc<str>>,
     /// Municipality CVR.
-    pub municipality: Option<String>,
+    pub municipality: Option<Arc<str>>,
     /// What became of the message.
-    pub outcome: String,
+    pub outcome: Arc<str>,
 }
 
 impl Row {
     /// Whether it is the request leg (not an answer) of `operation`, in `inbound` direction.
     pub fn is(&self, inbound: bool, operation: &str) -> bool {
-        self.inbound == inbound && self.operation == operation
+        self.inbound == inbound && &*self.operation == operation
     }
 
     /// The best id to show for it: TransaktionIdentifikator, else CallUUID, else the row id.
@@ -148,20 +153,38 @@ fn load_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
                 outcome
          FROM journal ORDER BY id",
     )?;
-    let rows = st.query_map([], |r| {
-        Ok(Row {
+    let mut strings = Interner::default();
+    let mut rows = st.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(Row {
             id: r.get(0)?,
             at: r.get(1)?,
             inbound: r.get::<_, String>(2)? == "in",
-            operation: r.get(3)?,
+            operation: strings.get(&r.get::<_, String>(3)?),
             tid: lower(r.get(4)?),
             call: lower(r.get(5)?),
-            peer: r.get(6)?,
-            municipality: r.get(7)?,
-            outcome: r.get(8)?,
-        })
-    })?;
-    rows.collect()
+            peer: r.get::<_, Option<String>>(6)?.map(|p| strings.get(&p)),
+            municipality: r.get::<_, Option<String>>(7)?.map(|m| strings.get(&m)),
+            outcome: strings.get(&r.get::<_, String>(8)?),
+        });
+    }
+    Ok(out)
+}
+
+/// One shared copy of each distinct text.
+#[derive(Default)]
+struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(s) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(Arc::clone(&a));
+        a
+    }
 }
 
 /// What KSD's own tables say (`ksd_updates`, `ksd_case_history` of `sim-ksd/src/cases.rs`):

@@ -59,7 +59,7 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> Result<CheckResult, Chec
         let Some(tid) = mine(&injected, &r.tid) else {
             continue;
         };
-        if r.is(true, UPDATE_RECEIVE) && (is_accepting(&r.outcome) || r.outcome == DUPLICATE) {
+        if r.is(true, UPDATE_RECEIVE) && (is_accepting(&r.outcome) || &*r.outcome == DUPLICATE) {
             accepted.insert(tid.clone());
         }
         if r.inbound && !is_answer(&r.operation) && is_refusal(&r.outcome) {
@@ -79,8 +79,8 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> Result<CheckResult, Chec
         // KSD's FEJL as the platform received it: a refusal even when KSD's own journal has
         // no row (a fault layer in front of KSD answered for it).
         if r.inbound
-            && r.operation == format!("{UPDATE_RECEIVE}{RESPONSE_SUFFIX}")
-            && r.outcome == "FEJL"
+            && *r.operation == *format!("{UPDATE_RECEIVE}{RESPONSE_SUFFIX}")
+            && &*r.outcome == "FEJL"
         {
             refused.insert(tid.clone());
         }

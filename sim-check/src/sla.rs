@@ -111,7 +111,7 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
             let op = &h.sp.rows[req].operation;
             let answers = r
                 .operation
-                .strip_prefix(op.as_str())
+                .strip_prefix(&**op)
                 .is_some_and(|s| s == RESPONSE_SUFFIX || s == FAULT_SUFFIX);
             if answers {
                 answered.entry(call).or_insert(r.at);

@@ -103,7 +103,7 @@ pub(crate) fn compute(h: &History) -> Stats {
             sent.insert(tid);
             if is_accepting(&r.outcome) {
                 accepted.insert(tid);
-            } else if r.outcome == FEJL {
+            } else if &*r.outcome == FEJL {
                 fejl.insert(tid);
             }
         } else if r.is(true, RECEIPT_RECEIVE) && is_accepting(&r.outcome) {
