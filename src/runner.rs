@@ -176,6 +176,10 @@ impl FaultHook for PlanHook {
         FaultAction::Pass
     }
 
+    fn now(&self) -> Option<OffsetDateTime> {
+        Some(self.clock.now())
+    }
+
     fn receipt_delay(&self, key: &str) -> Option<StdDuration> {
         // Drawn per update from the scenario's distribution, keyed by its
         // TransaktionIdentifikator: the same seed gives the same delays in any order.

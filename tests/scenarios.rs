@@ -204,3 +204,62 @@ fn the_same_seed_gives_the_same_messages() {
     );
     assert_ne!(ga, gc, "another seed gives other messages");
 }
+
+/// SP-8 is judged at speed 1 only (compressed virtual response times are not real ones): a
+/// platform made slower than the simple class's 1 s limit by a `slow_platform` fault is seen
+/// by the `platform-response-times` checker, and the `max_sla_violations` expectation fails.
+/// Asserts only that injected slowness is found (the injected 1.5 s is always over the
+/// limit), never that the platform is fast, so a loaded machine cannot make it fail.
+#[test]
+fn a_slow_platform_at_speed_one_breaks_the_sla_sp8() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("slow.yaml");
+    std::fs::write(
+        &scenario,
+        "name: slow-platform\n\
+         seed: 5\n\
+         clock: { start: 2026-03-03T09:00:00+01:00, duration: 8s, speed: 1 }\n\
+         volume: { total: 6 }\n\
+         receipt_delay: 10ms\n\
+         faults:\n\
+         \x20 - kind: slow_platform\n\
+         \x20   probability: 1.0\n\
+         \x20   delay: 1500ms\n\
+         expectations:\n\
+         \x20 max_lost: 0\n\
+         \x20 max_sla_violations: 0\n\
+         \x20 liveness_deadline: 1m\n",
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("run.json");
+    let out = sim_run(
+        &scenario,
+        &dir.path().join("state"),
+        &junit,
+        &["--json", json.to_str().unwrap()],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    let by_name = |n: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap_or_else(|| panic!("no check {n}: {checks:?}"))
+    };
+    let sla = by_name("platform-response-times");
+    assert_eq!(sla["passed"], false, "{sla}");
+    assert!(sla["rule"].to_string().contains("SP-8"), "{sla}");
+    assert!(sla["measured"].as_f64().unwrap() >= 1.0, "{sla}");
+    assert_eq!(by_name("max_sla_violations")["passed"], false);
+    // Slow is not lost: every update still got its receipt.
+    assert_eq!(by_name("max_lost")["passed"], true);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("platform-response-times") && xml.contains("<failure"),
+        "{xml}"
+    );
+}

@@ -72,7 +72,19 @@ pub trait FaultHook: Send + Sync + 'static {
         let _ = key;
         None
     }
+
+    /// The program's virtual now, so that a delayed request carries the time it really
+    /// arrived ([`ArrivedAt`]); `None` leaves requests unmarked.
+    fn now(&self) -> Option<time::OffsetDateTime> {
+        None
+    }
 }
+
+/// When a request reached the program, before the fault layer held it back (a request
+/// extension, set only for delayed requests). A program journals the request at this time,
+/// so that its response times (SP-8) include the slowness a scenario injected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArrivedAt(pub time::OffsetDateTime);
 
 /// A program's fault hook, if any: part of every program's config (never serialised).
 #[derive(Clone, Default)]
@@ -126,6 +138,7 @@ pub fn apply(router: Router, program: &str, faults: &Faults) -> Router {
         move |req: Request, next: Next| {
             let (hook, program) = (hook.clone(), program.clone());
             async move {
+                let mut req = req;
                 let operation = req
                     .headers()
                     .get("soapaction")
@@ -140,6 +153,9 @@ pub fn apply(router: Router, program: &str, faults: &Faults) -> Router {
                 match action {
                     FaultAction::Pass => next.run(req).await,
                     FaultAction::Delay(d) => {
+                        if let Some(t) = hook.now() {
+                            req.extensions_mut().insert(ArrivedAt(t));
+                        }
                         tokio::time::sleep(d).await;
                         next.run(req).await
                     }

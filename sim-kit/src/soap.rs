@@ -32,6 +32,8 @@ pub struct SoapCall {
     pub peer: Option<SystemIdentity>,
     /// The connection the call arrived on.
     pub connection: Option<ConnectionInfo>,
+    /// When it arrived, if the fault layer held it back before the handler saw it (virtual).
+    pub arrived_at: Option<time::OffsetDateTime>,
 }
 
 impl SoapCall {
@@ -67,6 +69,10 @@ impl<S: Send + Sync> FromRequest<S> for SoapCall {
             .map(|v| v.trim().trim_matches('"').to_string());
         let peer = req.extensions().get::<SystemIdentity>().cloned();
         let connection = req.extensions().get::<ConnectionInfo>().copied();
+        let arrived_at = req
+            .extensions()
+            .get::<crate::faults::ArrivedAt>()
+            .map(|a| a.0);
         let body = axum::body::to_bytes(req.into_body(), MAX_BODY)
             .await
             .map_err(|e| {
@@ -80,6 +86,7 @@ impl<S: Send + Sync> FromRequest<S> for SoapCall {
             body,
             peer,
             connection,
+            arrived_at,
         })
     }
 }

@@ -133,6 +133,7 @@ pub async fn handle(State(p): State<Arc<Platform>>, call: SoapCall) -> Response 
         detail,
         call.text(),
     );
+    let inbound = Platform::arrived(&call, inbound);
     let outbound = p.entry(
         Direction::Out,
         format!("{label}#response"),

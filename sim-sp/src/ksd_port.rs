@@ -104,6 +104,7 @@ pub async fn handle(State(p): State<Arc<Platform>>, call: SoapCall) -> Response 
         None,
         call.text(),
     );
+    let inbound = Platform::arrived(&call, inbound);
     p.journal_all(vec![inbound]).await;
 
     let forwarded = rename_element(

@@ -242,6 +242,16 @@ impl Platform {
             })
     }
 
+    /// `e` (the entry of a request just received) dated when the request reached the platform:
+    /// earlier than now if the fault layer held it back, so that the response time journaled
+    /// includes the injected slowness (SP-8).
+    pub fn arrived(call: &SoapCall, e: JournalEntry) -> JournalEntry {
+        JournalEntry {
+            at: call.arrived_at.map_or(e.at, |t| t.min(e.at)),
+            ..e
+        }
+    }
+
     /// A journal entry with the common fields filled.
     #[allow(clippy::too_many_arguments)]
     pub fn entry(
@@ -322,6 +332,7 @@ impl Platform {
             Some(text),
             call.text(),
         );
+        let request = Self::arrived(call, request);
         let answer = self.entry(
             Direction::Out,
             format!("{operation}#fault"),
