@@ -643,6 +643,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         ));
     }
     let mut arrivals = 0u64;
+    let (mut receipts_seen, mut last_count) = (0u64, Instant::now());
     let snapshot = |l: &Ledger, t: OffsetDateTime, receipts: u64| Snapshot {
         virtual_seconds: (t - start).whole_seconds().max(0) as u64,
         sent: l.sent,
@@ -699,8 +700,15 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         });
         while tasks.try_join_next().is_some() {}
         if arrivals % 256 == 0 {
+            // Receipts so far: a COUNT at the jobcenter, so at most once per real second.
+            if last_count.elapsed() >= StdDuration::from_secs(1) {
+                if let Some(jc) = running.jobcenter_slot().current() {
+                    receipts_seen = jc.receipt_count().await.unwrap_or(receipts_seen);
+                }
+                last_count = Instant::now();
+            }
             let l = ledger.lock().expect("ledger lock");
-            progress.update(&snapshot(&l, clock.now(), 0));
+            progress.update(&snapshot(&l, clock.now(), receipts_seen));
         }
     }
     // The last senders may be backing off on the virtual clock: at `max`, keep it moving, a
