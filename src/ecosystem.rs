@@ -210,8 +210,8 @@ pub struct Crashed;
 /// The jobcenter program's state as callers see it.
 #[derive(Clone)]
 enum SlotState {
-    /// Running: its handle and the runtime it lives on.
-    Up(sim_jobcenter::Jobcenter, Handle),
+    /// Running: its handle, the runtime it lives on, and which start of it this is.
+    Up(sim_jobcenter::Jobcenter, Handle, u64),
     /// Crashed, to be restarted.
     Down,
     /// Stopped for good (the ecosystem stopped, or a restart failed).
@@ -226,7 +226,8 @@ pub struct JobcenterSlot(watch::Receiver<SlotState>);
 
 impl JobcenterSlot {
     /// Runs `f` with the current jobcenter on its runtime. Waits while the jobcenter is down;
-    /// `Err(Crashed)` when it crashes before `f` finished, or is gone for good.
+    /// `Err(Crashed)` when it crashed while `f` ran (whatever `f` returned while its program
+    /// was dying, e.g. a store closed under it, the outcome is unknown), or is gone for good.
     pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, Crashed>
     where
         F: FnOnce(sim_jobcenter::Jobcenter) -> Fut,
@@ -238,8 +239,14 @@ impl JobcenterSlot {
             Ok(s) => s.clone(),
             Err(_) => return Err(Crashed),
         };
-        match state {
-            SlotState::Up(jc, handle) => handle.spawn(f(jc)).await.map_err(|_| Crashed),
+        let SlotState::Up(jc, handle, start) = state else {
+            return Err(Crashed);
+        };
+        let out = handle.spawn(f(jc)).await.map_err(|_| Crashed)?;
+        // A crash marks the slot down before it abandons the program's store, so a result
+        // produced while dying is always seen here.
+        match &*self.0.borrow() {
+            SlotState::Up(_, _, now) if *now == start => Ok(out),
             _ => Err(Crashed),
         }
     }
@@ -247,7 +254,7 @@ impl JobcenterSlot {
     /// The current handle, if the jobcenter is up. Do not keep it across a crash.
     pub fn current(&self) -> Option<sim_jobcenter::Jobcenter> {
         match &*self.0.borrow() {
-            SlotState::Up(jc, _) => Some(jc.clone()),
+            SlotState::Up(jc, _, _) => Some(jc.clone()),
             _ => None,
         }
     }
@@ -305,6 +312,8 @@ struct Programs {
     state_dir: PathBuf,
     hosted: BTreeMap<Program, Hosted>,
     slot: watch::Sender<SlotState>,
+    /// Starts of the jobcenter so far, to tell a call's jobcenter from a restarted one.
+    jobcenter_starts: u64,
 }
 
 /// Crashes and restarts programs of a running ecosystem; cheap to clone.
@@ -356,11 +365,13 @@ impl Control {
         }
         started
     }
+}
 
-    /// Whether `program` is running now.
-    pub async fn is_up(&self, program: Program) -> bool {
-        self.0.lock().await.hosted.contains_key(&program)
-    }
+/// A non-blocking listener on `addr`, ready for any runtime's `TcpListener::from_std`.
+fn bind_now(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let l = std::net::TcpListener::bind(addr)?;
+    l.set_nonblocking(true)?;
+    Ok(l)
 }
 
 /// Binds `addr`, retrying for a few seconds: a crashed program's listener is closed as its
@@ -375,11 +386,8 @@ async fn bind_std(
     }
     let started = Instant::now();
     loop {
-        match std::net::TcpListener::bind(addr) {
-            Ok(l) => {
-                l.set_nonblocking(true)?;
-                return Ok(l);
-            }
+        match bind_now(addr) {
+            Ok(l) => return Ok(l),
             Err(e) if retry && started.elapsed() < StdDuration::from_secs(10) => {
                 tracing::debug!(%addr, error = %e, "rebinding after a crash; retrying");
                 tokio::time::sleep(StdDuration::from_millis(10)).await;
@@ -443,9 +451,7 @@ impl Programs {
         let a = self.addrs.clone();
         let task: JoinHandle<anyhow::Result<()>> = match program {
             Program::Sp => {
-                let Some(c) = self.sp.clone() else {
-                    return Ok(());
-                };
+                let c = self.sp.clone().context("platform configuration")?;
                 let (d, ad) = self.bind_pair(a.sp, rebinding).await?;
                 rt.spawn(
                     async move { Ok(sim_sp::run(listeners(d, ad)?, c, shutdown.wait()).await?) },
@@ -483,7 +489,9 @@ impl Programs {
                     .await
                     .context("sim-jobcenter did not start")??;
                 let (jc, serving) = started;
-                self.slot.send_replace(SlotState::Up(jc, rt.clone()));
+                self.jobcenter_starts += 1;
+                self.slot
+                    .send_replace(SlotState::Up(jc, rt.clone(), self.jobcenter_starts));
                 rt.spawn(async move { Ok(serving.await??) })
             }
         };
@@ -610,9 +618,8 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
     let mut prebound = BTreeMap::new();
     let mut bind = |port: u16| -> anyhow::Result<SocketAddr> {
         let addr = SocketAddr::new(cfg.host, port);
-        let l = std::net::TcpListener::bind(addr)
+        let l = bind_now(addr)
             .with_context(|| format!("binding {addr} (is another `sim up` running?)"))?;
-        l.set_nonblocking(true)?;
         let bound = l.local_addr()?;
         prebound.insert(bound, l);
         Ok(bound)
@@ -767,6 +774,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         state_dir: cfg.state_dir.clone(),
         hosted: BTreeMap::new(),
         slot: slot_tx,
+        jobcenter_starts: 0,
     };
     if !cfg.run_platform {
         // Its configuration is handed out; release its sockets for whoever runs it.

@@ -402,7 +402,6 @@ async fn send_via_vendor(jc: &JobcenterSlot, spec: UpdateSpec, tid: &str) -> Res
                 .await
             {
                 Ok(Ok(out)) => return Ok(out.status == UpdateStatus::Accepted),
-                Ok(Err(e)) if dying(&e) => submit = false,
                 Ok(Err(e)) => return Err(e.to_string()),
                 Err(Crashed) => submit = false,
             }
@@ -418,20 +417,10 @@ async fn send_via_vendor(jc: &JobcenterSlot, spec: UpdateSpec, tid: &str) -> Res
                 UpdateStatus::Rejected | UpdateStatus::Undelivered => return Ok(false),
                 UpdateStatus::Sent => tokio::time::sleep(StdDuration::from_millis(20)).await,
             },
-            Ok(Err(e)) if dying(&e) => tokio::time::sleep(StdDuration::from_millis(20)).await,
             Ok(Err(e)) => return Err(e.to_string()),
             Err(Crashed) => {}
         }
     }
-}
-
-/// Whether a jobcenter error means the program is being killed: its store was abandoned
-/// under it (a crash), so the call's outcome is unknown, not failed.
-fn dying(e: &sim_jobcenter::JobcenterError) -> bool {
-    matches!(
-        e,
-        sim_jobcenter::JobcenterError::Store(sim_store::StoreError::Closed)
-    )
 }
 
 /// The program a `crash` fault names.
@@ -980,11 +969,11 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     stats.fill(&mut totals);
     totals.arrivals = arrivals;
     totals.faults_injected = tally.total();
-    let mut faults: Vec<FaultEvent> = tally
-        .by
-        .lock()
-        .expect("tally lock")
+    let tallied = tally.by.lock().expect("tally lock").clone();
+    // Crashes are reported as planned below, with their downtimes.
+    let mut faults: Vec<FaultEvent> = tallied
         .iter()
+        .filter(|((kind, _), _)| kind != FaultKind::Crash.as_str())
         .map(|((kind, target), (first, last, n))| FaultEvent {
             kind: kind.clone(),
             target: Some(target.clone()),
@@ -994,15 +983,13 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
             note: String::new(),
         })
         .collect();
-    // Crashes as planned, each with its downtime; the count says whether it was done.
-    let done: BTreeMap<String, u64> = faults
-        .iter()
-        .filter(|f| f.kind == FaultKind::Crash.as_str())
-        .filter_map(|f| Some((f.target.clone()?, f.count)))
-        .collect();
-    faults.retain(|f| f.kind != FaultKind::Crash.as_str());
+    // Each crash as planned, with its downtime; the count says whether it was done.
     for c in &crashes {
-        let n = done.get(c.target.name()).copied().unwrap_or(0);
+        let key = (
+            FaultKind::Crash.as_str().to_string(),
+            c.target.name().to_string(),
+        );
+        let n = tallied.get(&key).map_or(0, |hits| hits.2);
         faults.push(FaultEvent {
             kind: "crash".into(),
             target: Some(c.target.name().to_string()),
