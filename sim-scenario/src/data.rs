@@ -177,7 +177,6 @@ fn days(d: Date, n: i64) -> Date {
     d.checked_add(Duration::days(n)).unwrap_or(d)
 }
 
-/// A random UUID in the version-4 layout.
 /// `random`'s bits under a version-7 layout: `at` in Unix milliseconds in the first 48 bits.
 fn uuid_v7(at: time::OffsetDateTime, random: Uuid) -> Uuid {
     let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
@@ -188,6 +187,7 @@ fn uuid_v7(at: time::OffsetDateTime, random: Uuid) -> Uuid {
     Uuid::from_bytes_exact(bytes)
 }
 
+/// A random UUID in the version-4 layout.
 fn uuid(rng: &mut Rng) -> Uuid {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&rng.u64().to_be_bytes());

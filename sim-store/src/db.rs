@@ -178,8 +178,8 @@ pub struct DbStats {
 
 impl Db {
     /// Opens or creates the database file, sets WAL, `synchronous=OFF`, in-memory temporary
-    /// storage, a larger page cache, a busy timeout and foreign keys, runs `migrations` in
-    /// order and starts the writer thread.
+    /// storage, a checkpoint every 40 MB of WAL, a busy timeout and foreign keys, runs
+    /// `migrations` in order and starts the writer thread.
     ///
     /// Each migration is an idempotent SQL batch (`CREATE TABLE IF NOT EXISTS ...`), run in
     /// its own transaction every time the file is opened, so several components can each

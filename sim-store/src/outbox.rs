@@ -12,13 +12,21 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, Row, Transaction};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction};
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::clock::Clock;
 use crate::db::{from_unix_millis, unix_millis, Db, StoreError};
+
+/// The columns [`item`] reads, in its order (a macro so that `concat!` builds each query
+/// at compile time).
+macro_rules! item_columns {
+    () => {
+        "id, created_at, due_at, attempts, target, key, payload, meta, last_error"
+    };
+}
 
 /// Creates table `outbox`. Give it to [`Db::open`] before using an [`Outbox`].
 ///
@@ -258,10 +266,11 @@ impl Outbox {
     pub async fn list(&self, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
         self.db
             .read(move |c| {
-                let mut stmt = c.prepare_cached(
-                    "SELECT id, created_at, due_at, attempts, target, key, payload, meta, last_error
-                     FROM outbox ORDER BY due_at, id LIMIT ?1",
-                )?;
+                let mut stmt = c.prepare_cached(concat!(
+                    "SELECT ",
+                    item_columns!(),
+                    " FROM outbox ORDER BY due_at, id LIMIT ?1"
+                ))?;
                 let rows = stmt.query_map([i64::from(limit)], item)?;
                 rows.collect()
             })
@@ -498,14 +507,15 @@ fn soonest(c: &Connection, limit: i64) -> rusqlite::Result<Vec<(i64, OffsetDateT
 
 /// The whole items with these ids that still exist.
 fn by_ids(c: &Connection, ids: &[i64]) -> rusqlite::Result<HashMap<i64, OutboxItem>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT id, created_at, due_at, attempts, target, key, payload, meta, last_error
-         FROM outbox WHERE id = ?1",
-    )?;
+    let mut stmt = c.prepare_cached(concat!(
+        "SELECT ",
+        item_columns!(),
+        " FROM outbox WHERE id = ?1"
+    ))?;
     let mut out = HashMap::with_capacity(ids.len());
     for id in ids {
-        if let Some(it) = stmt.query_map([id], item)?.next() {
-            out.insert(*id, it?);
+        if let Some(it) = stmt.query_row([id], item).optional()? {
+            out.insert(*id, it);
         }
     }
     Ok(out)
