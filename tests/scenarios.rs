@@ -22,6 +22,13 @@ fn sim_run(scenario: &Path, state: &Path, junit: &Path, extra: &[&str]) -> Outpu
         .unwrap()
 }
 
+/// Writes a scenario file `name` with `text` into `dir` and returns its path.
+fn scenario_file(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn shipped(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios")
@@ -99,8 +106,7 @@ fn an_unmeetable_expectation_exits_one_with_a_junit_failure() {
     let text = std::fs::read_to_string(shipped("smoke.yaml"))
         .unwrap()
         .replace("expectations:\n", "expectations:\n  p99_roundtrip: 0ms\n");
-    let scenario = dir.path().join("impossible.yaml");
-    std::fs::write(&scenario, text).unwrap();
+    let scenario = scenario_file(dir.path(), "impossible.yaml", &text);
     let junit = dir.path().join("junit.xml");
     let out = sim_run(
         &scenario,
@@ -128,12 +134,11 @@ fn an_unmeetable_expectation_exits_one_with_a_junit_failure() {
 #[test]
 fn a_broken_scenario_exits_two_naming_its_position() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("broken.yaml");
-    std::fs::write(
-        &scenario,
+    let scenario = scenario_file(
+        dir.path(),
+        "broken.yaml",
         "name: broken\nclock:\n  speed: max\n  duraton: 10m\n",
-    )
-    .unwrap();
+    );
     let out = sim_run(
         &scenario,
         &dir.path().join("state"),
@@ -213,9 +218,9 @@ fn the_same_seed_gives_the_same_messages() {
 #[test]
 fn a_slow_platform_at_speed_one_breaks_the_sla_sp8() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("slow.yaml");
-    std::fs::write(
-        &scenario,
+    let scenario = scenario_file(
+        dir.path(),
+        "slow.yaml",
         "name: slow-platform\n\
          seed: 5\n\
          clock: { start: 2026-03-03T09:00:00+01:00, duration: 8s, speed: 1 }\n\
@@ -229,8 +234,7 @@ fn a_slow_platform_at_speed_one_breaks_the_sla_sp8() {
          \x20 max_lost: 0\n\
          \x20 max_sla_violations: 0\n\
          \x20 liveness_deadline: 1m\n",
-    )
-    .unwrap();
+    );
     let junit = dir.path().join("junit.xml");
     let json = dir.path().join("run.json");
     let out = sim_run(

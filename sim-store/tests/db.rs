@@ -11,6 +11,45 @@ fn count(db: &Db) -> impl std::future::Future<Output = Result<i64, StoreError>> 
     db.read(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0)))
 }
 
+/// A write that holds the writer thread until `release` is sent, then runs `sql` (if any):
+/// everything written meanwhile queues up behind it. Returns once the writer holds it.
+async fn hold_writer(
+    db: &Db,
+    sql: Option<&'static str>,
+) -> (
+    std_mpsc::Sender<()>,
+    tokio::task::JoinHandle<Result<(), StoreError>>,
+) {
+    let (started_tx, started) = tokio::sync::oneshot::channel();
+    let (release, held) = std_mpsc::channel::<()>();
+    let blocker = tokio::spawn({
+        let db = db.clone();
+        async move {
+            db.write(move |tx| {
+                let _ = started_tx.send(());
+                let _ = held.recv();
+                match sql {
+                    Some(sql) => tx.execute(sql, []).map(|_| ()),
+                    None => Ok(()),
+                }
+            })
+            .await
+        }
+    });
+    started.await.unwrap();
+    (release, blocker)
+}
+
+/// Waits (bounded, not a timing assertion) until no writer thread runs below `dir`.
+async fn writers_gone(dir: &std::path::Path) {
+    for _ in 0..500 {
+        if sim_store::writers_open_under(dir) == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn two_hundred_concurrent_writes_share_one_commit_and_one_failure_stays_alone() {
     let dir = tempfile::tempdir().unwrap();
@@ -18,20 +57,7 @@ async fn two_hundred_concurrent_writes_share_one_commit_and_one_failure_stays_al
 
     // Hold the writer thread inside a first write until all 200 are queued, so they are
     // certain to land in the next batch.
-    let (started_tx, started) = tokio::sync::oneshot::channel();
-    let (release, held) = std_mpsc::channel::<()>();
-    let blocker = tokio::spawn({
-        let db = db.clone();
-        async move {
-            db.write(move |_tx| {
-                let _ = started_tx.send(());
-                let _ = held.recv();
-                Ok(())
-            })
-            .await
-        }
-    });
-    started.await.unwrap();
+    let (release, blocker) = hold_writer(&db, None).await;
 
     const FAILING: i64 = 137;
     let mut writes = Vec::new();
@@ -244,13 +270,8 @@ async fn the_writer_registry_counts_open_writers_until_the_last_clone_is_dropped
         "a clone still holds it"
     );
     drop(clone);
-    // The thread ends asynchronously; bounded wait (not a timing assertion).
-    for _ in 0..500 {
-        if sim_store::writers_open_under(dir.path()) == 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    // The thread ends asynchronously.
+    writers_gone(dir.path()).await;
     assert_eq!(sim_store::writers_open_under(dir.path()), 0);
     let again = Db::open(&dir.path().join("p/s.db"), &[ITEMS]).unwrap();
     assert_eq!(count(&again).await.unwrap(), 1);
@@ -271,21 +292,8 @@ async fn an_abandoned_writer_drops_queued_writes_like_a_killed_process() {
     .unwrap();
 
     // Hold the writer inside one write while five more queue up behind it.
-    let (started_tx, started) = tokio::sync::oneshot::channel();
-    let (release, held) = std_mpsc::channel::<()>();
-    let blocker = tokio::spawn({
-        let db = db.clone();
-        async move {
-            db.write(move |tx| {
-                let _ = started_tx.send(());
-                let _ = held.recv();
-                tx.execute("INSERT INTO items (v) VALUES ('in flight')", [])
-                    .map(|_| ())
-            })
-            .await
-        }
-    });
-    started.await.unwrap();
+    let (release, blocker) =
+        hold_writer(&db, Some("INSERT INTO items (v) VALUES ('in flight')")).await;
     let queued: Vec<_> = (0..5)
         .map(|i| {
             let db = db.clone();
