@@ -410,6 +410,11 @@ async fn handle(State(r): State<Arc<Receiver>>, call: SoapCall) -> Response {
     match stored {
         Ok(deliveries) => {
             tracing::info!(instance = %r.instance, %tid, %code, deliveries, "business receipt");
+            if deliveries == 1 {
+                r.jc.inner
+                    .stored_receipts
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
             r.jc.inner.receipts.send_modify(|n| *n += 1);
             ok_response(answer)
         }

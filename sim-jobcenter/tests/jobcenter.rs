@@ -247,6 +247,11 @@ async fn ksd7_duplicate_receipt_is_ok_and_counted_once() {
     }
     let r = h.jc.receipt(&out.transaktion_id).await.unwrap().unwrap();
     assert_eq!(r.deliveries, 2);
+    assert_eq!(
+        h.jc.receipt_count().await.unwrap(),
+        1,
+        "a repeat is not a second receipt"
+    );
     let received: Vec<String> =
         h.jc.journal(JournalFilter {
             transaktion_id: Some(out.transaktion_id.clone()),
