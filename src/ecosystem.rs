@@ -330,9 +330,11 @@ impl Control {
         }
         if let Some(mut h) = p.hosted.remove(&program) {
             tracing::warn!(program = program.name(), "crash: killing the program");
-            // Writes it queued but had not committed die with it.
-            sim_store::abandon_writers_under(&p.state_dir.join(program.state_subdir()));
+            // Killed first, so that no task of it runs on to answer anyone; then the writes
+            // it queued but had not committed die with it. (The other order let a dying task
+            // see its journal write fail and still answer: acknowledged, never persisted.)
             h.kill();
+            sim_store::abandon_writers_under(&p.state_dir.join(program.state_subdir()));
         }
     }
 
