@@ -120,6 +120,9 @@ impl Ksd {
 
     /// Journals entries in one commit; a failure is logged, never turned into a second error
     /// for the caller (the answer is already decided).
+    // TODO(rule SP-1): a failed journal write is only logged and the answer still goes out;
+    // refusals and pass-through answers should not be sent unjournaled. Crashes cannot cause
+    // it (a killed program answers nothing more); a failing disk could.
     pub async fn journal_all(&self, entries: Vec<JournalEntry>) {
         let r = self
             .db

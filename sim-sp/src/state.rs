@@ -282,6 +282,9 @@ impl Platform {
     }
 
     /// Journals entries in one commit.
+    // TODO(rule SP-1): a failed journal write is only logged and the answer still goes out;
+    // refusals and pass-through answers should not be sent unjournaled. Crashes cannot cause
+    // it (a killed program answers nothing more); a failing disk could.
     pub async fn journal_all(&self, entries: Vec<JournalEntry>) {
         let r = self
             .db
