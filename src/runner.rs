@@ -266,13 +266,14 @@ fn raw_request(d: &UpdateData, m: Cvr, now: OffsetDateTime) -> String {
 }
 
 fn soap_client(certs: &Path, stem: &str) -> anyhow::Result<sim_kit::soap::SoapClient> {
+    let files = sim_certs::store::layout::system(certs, stem);
     let id = sim_kit::config::IdentityFiles {
-        cert: certs.join(format!("systems/{stem}.chain.pem")),
-        key: certs.join(format!("systems/{stem}.key.pem")),
+        cert: files.chain,
+        key: files.key,
     };
     Ok(sim_kit::soap::SoapClient::new(sim_kit::config::client(
         &id,
-        &[certs.join("ca/root.cert.pem")],
+        &[sim_certs::store::layout::root_ca(certs)],
         CALL_TIMEOUT,
     )?))
 }

@@ -52,21 +52,39 @@ pub fn print_endpoints(e: &Endpoints, refdata: &RefData, state_dir: &std::path::
         e.sp_jc_exposure
     );
     println!("  admin:                               {}", e.sp_admin);
-    println!("KSD");
-    println!("  receiver (ModtagOpdateringFravaer):  {}", e.ksd);
-    println!("  admin:                               {}", e.ksd_admin);
+    if e.seats.contains_key(sim::ecosystem::wiring::KSD_SEAT) {
+        println!("KSD: an outside system takes the seat");
+        println!("  receiver (ModtagOpdateringFravaer):  {}", e.ksd);
+    } else {
+        println!("KSD");
+        println!("  receiver (ModtagOpdateringFravaer):  {}", e.ksd);
+        println!("  admin:                               {}", e.ksd_admin);
+    }
     println!("Jobcenter vendor solutions (admin {})", e.jobcenter_admin);
     for (instance, url) in &e.vendors {
+        let seat = if e.seats.contains_key(instance) {
+            ", an outside system takes the seat"
+        } else {
+            ""
+        };
         println!(
-            "  {instance:<15} {url}   ({} municipalities)",
+            "  {instance:<15} {url}   ({} municipalities{seat})",
             refdata.municipalities_of(instance).len()
         );
+    }
+    if !e.seats.is_empty() {
+        println!("Seats taken by outside systems (also in ecosystem.json, \"seats\")");
+        for (seat, url) in &e.seats {
+            println!("  {seat:<15} {url}");
+        }
     }
     println!("Certificates: {}", e.certs_dir.display());
     println!("  trust anchor:       {}", e.root_ca.display());
     println!(
         "  KOMBIT (calls you): {}",
-        e.certs_dir.join("systems/kombit.chain.pem").display()
+        sim_certs::store::layout::system(&e.certs_dir, "kombit")
+            .chain
+            .display()
     );
     println!("  your own system:    sim certs issue --cvr <CVR> --name <name>");
     println!("\nTry `sim send` in another terminal. Stop with Ctrl-C.");

@@ -1,0 +1,289 @@
+//! The whole ecosystem in one process: certificates, the three programs' configurations
+//! derived from the reference data, and their start on real loopback sockets with mTLS.
+//!
+//! `sim up` uses it with the documented default ports; tests use it with port 0. Every
+//! program runs the very code its own binary runs (`sim_sp::run`, `sim_ksd::run`,
+//! `sim_jobcenter::run`); only the wiring lives here.
+//!
+//! Each program runs on a tokio runtime of its own, so that it can *crash*: [`Control::crash`]
+//! drops that runtime at once (every task, connection, outbox worker and in-flight send is
+//! gone mid-step, as when a process is killed; only what was committed to SQLite remains) and
+//! [`Control::restart`] starts the program again on the same addresses and state, as a
+//! supervisor would. Scenario runs use this for their `crash` faults.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Serialize;
+use sim_certs::PkiSpec;
+use sim_kit::config::SystemRef;
+use sim_store::Clock;
+use tokio::sync::watch;
+
+use crate::refdata::RefData;
+
+pub mod hosting;
+pub mod wiring;
+
+pub use hosting::{Control, Crashed, JobcenterSlot, Running};
+use hosting::{Programs, SlotState};
+use wiring::Addrs;
+
+/// KOMBIT's CVR: the platform's and KSD's organisation.
+pub const KOMBIT_CVR: &str = "19435075";
+
+/// Where each program listens. Port 0 picks a free port (tests).
+#[derive(Debug, Clone, Serialize)]
+pub struct Ports {
+    /// Platform data plane (mTLS).
+    pub sp: u16,
+    /// Platform admin API.
+    pub sp_admin: u16,
+    /// KSD's receiver (mTLS).
+    pub ksd: u16,
+    /// KSD's admin API.
+    pub ksd_admin: u16,
+    /// The jobcenter process's admin API.
+    pub jobcenter_admin: u16,
+    /// Each vendor instance's receiver (mTLS), by instance; missing instances get port 0.
+    pub vendors: BTreeMap<String, u16>,
+}
+
+impl Ports {
+    /// The documented defaults of `sim up`.
+    pub fn defaults(refdata: &RefData) -> Ports {
+        Ports {
+            sp: 8443,
+            sp_admin: 8080,
+            ksd: 8444,
+            ksd_admin: 8081,
+            jobcenter_admin: 8082,
+            vendors: refdata
+                .vendors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.instance.clone(), 8445 + i as u16))
+                .collect(),
+        }
+    }
+
+    /// All ports 0: for tests.
+    pub fn ephemeral() -> Ports {
+        Ports {
+            sp: 0,
+            sp_admin: 0,
+            ksd: 0,
+            ksd_admin: 0,
+            jobcenter_admin: 0,
+            vendors: BTreeMap::new(),
+        }
+    }
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct EcosystemConfig {
+    /// Root of all state: `certs/`, `sp/`, `ksd/`, `jobcenter/`, `ecosystem.json`.
+    pub state_dir: PathBuf,
+    /// The certificate directory (default `<state_dir>/certs`).
+    pub certs_dir: PathBuf,
+    /// The address every program binds to.
+    pub host: std::net::IpAddr,
+    /// Ports.
+    pub ports: Ports,
+    /// The reference data.
+    pub refdata: RefData,
+    /// Seed of every id stream.
+    pub seed: u64,
+    /// KSD's delay before it sends the business receipt (virtual milliseconds).
+    pub receipt_delay_ms: u64,
+    /// The time source all three share.
+    pub clock: Clock,
+    /// Start the platform in this process (false: only its configuration is made and its
+    /// ports reserved, so a test can run it as a separate process and kill it).
+    pub run_platform: bool,
+    /// Receiver URLs that replace a vendor instance's own (a real or foreign system takes the seat).
+    pub instance_urls: BTreeMap<String, String>,
+    /// More CAs the platform trusts for receivers' server certificates (a swapped-in system's CA).
+    pub extra_server_trust: Vec<PathBuf>,
+    /// More CAs every program trusts for callers' client certificates (a swapped-in system's CA).
+    pub extra_client_trust: Vec<PathBuf>,
+    /// KSD's receiver URL, replacing the simulated KSD's (a real KSD takes the seat): the
+    /// platform calls it and the simulated KSD is not started.
+    pub ksd_url: Option<String>,
+    /// Who may call the JC exposure as KSD (default: the simulated KSD's certificate).
+    pub ksd_system: Option<SystemRef>,
+    /// Fault injection for all three programs (scenario runs).
+    pub faults: sim_kit::faults::Faults,
+    /// How often a vendor sends an update before it gives up for this run (JC-1).
+    pub max_send_attempts: u32,
+    /// How long any program waits for an answer (milliseconds).
+    pub call_timeout_ms: u64,
+}
+
+impl EcosystemConfig {
+    /// Defaults for `state_dir`.
+    pub fn new(state_dir: &Path, refdata: RefData) -> EcosystemConfig {
+        EcosystemConfig {
+            certs_dir: state_dir.join("certs"),
+            state_dir: state_dir.to_path_buf(),
+            host: std::net::Ipv4Addr::LOCALHOST.into(),
+            ports: Ports::defaults(&refdata),
+            refdata,
+            seed: 0,
+            receipt_delay_ms: 0,
+            clock: Clock::real(),
+            run_platform: true,
+            instance_urls: BTreeMap::new(),
+            extra_server_trust: Vec::new(),
+            extra_client_trust: Vec::new(),
+            ksd_url: None,
+            ksd_system: None,
+            faults: sim_kit::faults::Faults::none(),
+            max_send_attempts: 5,
+            call_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The addresses a vendor or a test needs, as `sim up` prints them and writes them to
+/// `<state_dir>/ecosystem.json`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Endpoints {
+    /// The platform's KSD exposure: where a jobcenter sends `SendOpdateringFravaer`.
+    pub sp_ksd_exposure: String,
+    /// The platform's JC exposure: where KSD sends `SendForretningsSvar`.
+    pub sp_jc_exposure: String,
+    /// The platform's admin API.
+    pub sp_admin: String,
+    /// KSD's receiver port (the seat's URL when an outside KSD takes it).
+    pub ksd: String,
+    /// KSD's admin API (empty when an outside KSD takes the seat).
+    pub ksd_admin: String,
+    /// Each vendor instance's receiver port.
+    pub vendors: BTreeMap<String, String>,
+    /// The jobcenter process's admin API.
+    pub jobcenter_admin: String,
+    /// The certificate directory.
+    pub certs_dir: PathBuf,
+    /// The trust anchor to add to a real system.
+    pub root_ca: PathBuf,
+    /// The seats outside systems take, by seat name (`ksd` or a vendor instance) → the URL the
+    /// platform calls instead of the simulated program's.
+    #[serde(default)]
+    pub seats: BTreeMap<String, String>,
+}
+
+/// One of the three programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Program {
+    /// The platform, `sim-sp`.
+    Sp,
+    /// KSD, `sim-ksd`.
+    Ksd,
+    /// The jobcenter vendors, `sim-jobcenter`.
+    Jobcenter,
+}
+
+impl Program {
+    /// The program's name, as its binary is called.
+    pub fn name(self) -> &'static str {
+        match self {
+            Program::Sp => "sim-sp",
+            Program::Ksd => "sim-ksd",
+            Program::Jobcenter => "sim-jobcenter",
+        }
+    }
+
+    fn state_subdir(self) -> &'static str {
+        match self {
+            Program::Sp => "sp",
+            Program::Ksd => "ksd",
+            Program::Jobcenter => "jobcenter",
+        }
+    }
+}
+
+/// Makes certificates if missing, binds every socket of the simulated programs, derives their
+/// configurations ([`wiring::derive`]) and starts them ([`hosting`]).
+pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
+    sim_kit::install_crypto_provider();
+    let spec = PkiSpec::standard(&cfg.refdata.vendors, false);
+    let now = cfg.clock.now();
+    sim_certs::store::ensure(
+        &cfg.certs_dir,
+        &spec,
+        sim_certs::OffsetDateTime::from_unix_timestamp(now.unix_timestamp())?,
+        false,
+    )
+    .with_context(|| format!("making certificates in {}", cfg.certs_dir.display()))?;
+
+    // Bound once here (port 0 picks a free one); a program restarted after a crash binds the
+    // same address again. A seat taken by an outside system binds nothing (its port may be the
+    // outside system's own).
+    let mut prebound = BTreeMap::new();
+    let mut bind = |port: u16| -> anyhow::Result<SocketAddr> {
+        let addr = SocketAddr::new(cfg.host, port);
+        let l = hosting::bind_now(addr)
+            .with_context(|| format!("binding {addr} (is another `sim up` running?)"))?;
+        let bound = l.local_addr()?;
+        prebound.insert(bound, l);
+        Ok(bound)
+    };
+    let addrs = Addrs {
+        sp: (bind(cfg.ports.sp)?, bind(cfg.ports.sp_admin)?),
+        ksd: match cfg.ksd_url {
+            Some(_) => None,
+            None => Some((bind(cfg.ports.ksd)?, bind(cfg.ports.ksd_admin)?)),
+        },
+        vendors: cfg
+            .refdata
+            .vendors
+            .iter()
+            .map(|v| {
+                let port = cfg.ports.vendors.get(&v.instance).copied().unwrap_or(0);
+                Ok((v.instance.clone(), bind(port)?))
+            })
+            .collect::<anyhow::Result<_>>()?,
+        jobcenter_admin: bind(cfg.ports.jobcenter_admin)?,
+    };
+    let w = wiring::derive(&cfg, &spec, &addrs)?;
+    for (seat, url) in &w.endpoints.seats {
+        tracing::info!(seat, url, "an outside system takes the seat");
+    }
+
+    let (slot_tx, slot_rx) = watch::channel(SlotState::Down);
+    let mut programs = Programs {
+        addrs,
+        prebound,
+        sp: cfg.run_platform.then(|| w.sp.clone()),
+        ksd: w.ksd,
+        jobcenter: w.jobcenter,
+        state_dir: cfg.state_dir.clone(),
+        hosted: BTreeMap::new(),
+        slot: slot_tx,
+        jobcenter_starts: 0,
+    };
+    if !cfg.run_platform {
+        // Its configuration is handed out; release its sockets for whoever runs it.
+        programs.prebound.remove(&programs.addrs.sp.0);
+        programs.prebound.remove(&programs.addrs.sp.1);
+    }
+    for p in [Program::Sp, Program::Ksd, Program::Jobcenter] {
+        programs.start(p, false).await?;
+    }
+    std::fs::create_dir_all(&cfg.state_dir)?;
+    std::fs::write(
+        cfg.state_dir.join("ecosystem.json"),
+        serde_json::to_string_pretty(&w.endpoints)?,
+    )?;
+    Ok(Running {
+        endpoints: w.endpoints,
+        sp_config: w.sp,
+        control: Control(Arc::new(tokio::sync::Mutex::new(programs))),
+        slot: JobcenterSlot(slot_rx),
+    })
+}

@@ -1,0 +1,312 @@
+//! Wiring: the three programs' configurations derived from the certificate layout, the bound
+//! addresses, the reference data and the seats — a pure function, tested without sockets.
+//!
+//! Every certificate path comes from [`sim_certs::store::layout`] and every timeout from the
+//! [`EcosystemConfig`]; a seat taken by an outside system replaces the simulated program's URL
+//! on every path that leads to it, and that program is not started.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use sim_certs::store::layout;
+use sim_certs::PkiSpec;
+use sim_kit::config::{Endpoint, IdentityFiles, SystemRef};
+
+use super::{EcosystemConfig, Endpoints};
+
+/// The sockets each simulated program listens on, kept so that a restarted program binds them
+/// again. A program whose seat an outside system takes has none.
+#[derive(Debug, Clone)]
+pub struct Addrs {
+    /// The platform's data plane and admin API.
+    pub sp: (SocketAddr, SocketAddr),
+    /// KSD's receiver and admin API; `None` when an outside KSD takes the seat.
+    pub ksd: Option<(SocketAddr, SocketAddr)>,
+    /// Each vendor instance's receiver.
+    pub vendors: BTreeMap<String, SocketAddr>,
+    /// The jobcenter process's admin API.
+    pub jobcenter_admin: SocketAddr,
+}
+
+/// What each program is started with, and what `sim up` prints.
+#[derive(Debug, Clone)]
+pub struct Wiring {
+    /// Every address, including the seats taken by outside systems.
+    pub endpoints: Endpoints,
+    /// The platform's configuration.
+    pub sp: sim_sp::Config,
+    /// KSD's configuration; `None` when an outside KSD takes the seat.
+    pub ksd: Option<sim_ksd::Config>,
+    /// The jobcenter vendors' configuration.
+    pub jobcenter: sim_jobcenter::Config,
+}
+
+/// The seat name of KSD (`--seat ksd=URL`); vendor seats are named by their instance.
+pub const KSD_SEAT: &str = "ksd";
+
+fn identity(f: &sim_certs::store::Files) -> IdentityFiles {
+    IdentityFiles {
+        cert: f.chain.clone(),
+        key: f.key.clone(),
+    }
+}
+
+fn system_ref(spec: &PkiSpec, stem: &str) -> anyhow::Result<SystemRef> {
+    let e = spec
+        .systems
+        .iter()
+        .find(|s| s.stem == stem)
+        .with_context(|| format!("no system certificate '{stem}'"))?;
+    Ok(SystemRef {
+        cvr: e.subject.cvr.as_str().to_string(),
+        uuid: Some(e.subject.uuid()),
+    })
+}
+
+/// The platform's service agreements: KSD for every municipality, each vendor instance for the
+/// municipalities routed to it (SP-5).
+fn agreements(
+    cfg: &EcosystemConfig,
+    spec: &PkiSpec,
+    ksd_system: &SystemRef,
+) -> anyhow::Result<Vec<sim_sp::Agreement>> {
+    let mut agreements = vec![sim_sp::Agreement {
+        system: ksd_system.clone(),
+        municipality: "*".into(),
+        service: sim_sp::SERVICE.into(),
+    }];
+    for v in &cfg.refdata.vendors {
+        let system = system_ref(spec, &v.instance)?;
+        for m in cfg.refdata.municipalities_of(&v.instance) {
+            agreements.push(sim_sp::Agreement {
+                system: system.clone(),
+                municipality: m.to_string(),
+                service: sim_sp::SERVICE.into(),
+            });
+        }
+    }
+    Ok(agreements)
+}
+
+/// Where everything is: the simulated programs' addresses, replaced by the seats' URLs where
+/// outside systems take them.
+fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
+    let url = |a: &SocketAddr, path: &str| format!("https://{a}{path}");
+    let http = |a: &SocketAddr| format!("http://{a}");
+    let mut seats = cfg.instance_urls.clone();
+    if let Some(u) = &cfg.ksd_url {
+        seats.insert(KSD_SEAT.to_string(), u.clone());
+    }
+    let (ksd, ksd_admin) = match (&cfg.ksd_url, &addrs.ksd) {
+        (Some(seat), _) => (seat.clone(), String::new()),
+        (None, Some((d, a))) => (url(d, sim_ksd::KSD_PATH), http(a)),
+        (None, None) => (String::new(), String::new()),
+    };
+    Endpoints {
+        sp_ksd_exposure: url(&addrs.sp.0, sim_wire::Port::Ksd.platform_path()),
+        sp_jc_exposure: url(&addrs.sp.0, sim_wire::Port::Jc.platform_path()),
+        sp_admin: http(&addrs.sp.1),
+        ksd,
+        ksd_admin,
+        vendors: addrs
+            .vendors
+            .iter()
+            .map(|(k, a)| {
+                let own = url(a, sim_jobcenter::JOBCENTER_PATH);
+                (k.clone(), cfg.instance_urls.get(k).cloned().unwrap_or(own))
+            })
+            .collect(),
+        jobcenter_admin: http(&addrs.jobcenter_admin),
+        certs_dir: cfg.certs_dir.clone(),
+        root_ca: layout::root_ca(&cfg.certs_dir),
+        seats,
+    }
+}
+
+/// Derives every program's configuration. Pure: reads no file, binds no socket.
+pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::Result<Wiring> {
+    let dir = &cfg.certs_dir;
+    let trust: Vec<PathBuf> = std::iter::once(layout::root_ca(dir))
+        .chain(cfg.extra_client_trust.iter().cloned())
+        .collect();
+    let endpoints = endpoints(cfg, addrs);
+    let kombit = system_ref(spec, "kombit")?;
+    let ksd_system = match &cfg.ksd_system {
+        Some(s) => s.clone(),
+        None => system_ref(spec, "ksd")?,
+    };
+    let sp = sim_sp::Config {
+        state_dir: cfg.state_dir.join("sp"),
+        server: identity(&layout::server(dir, "sp")),
+        client_trust: trust.clone(),
+        kombit: identity(&layout::system(dir, "kombit")),
+        server_trust: trust
+            .iter()
+            .chain(&cfg.extra_server_trust)
+            .cloned()
+            .collect(),
+        // KSD's seat: the simulated KSD's receiver, or the outside KSD's URL.
+        ksd: Endpoint {
+            url: endpoints.ksd.clone(),
+        },
+        ksd_system: ksd_system.clone(),
+        instances: endpoints
+            .vendors
+            .iter()
+            .map(|(k, u)| (k.clone(), Endpoint { url: u.clone() }))
+            .collect(),
+        routing: cfg
+            .refdata
+            .routing
+            .iter()
+            .map(|(c, i)| (c.to_string(), i.clone()))
+            .collect(),
+        agreements: agreements(cfg, spec, &ksd_system)?,
+        call_timeout_ms: cfg.call_timeout_ms,
+        seed: cfg.seed,
+        clock: cfg.clock.clone(),
+        faults: cfg.faults.clone(),
+    };
+    let ksd = match (&cfg.ksd_url, addrs.ksd) {
+        (None, Some(_)) => Some(sim_ksd::Config {
+            state_dir: cfg.state_dir.join("ksd"),
+            server: identity(&layout::server(dir, "ksd")),
+            client_trust: trust.clone(),
+            identity: identity(&layout::system(dir, "ksd")),
+            server_trust: trust.clone(),
+            platform: Endpoint {
+                url: endpoints.sp_jc_exposure.clone(),
+            },
+            platform_system: kombit.clone(),
+            ksd_system_uuid: system_ref(spec, "ksd")?.uuid.unwrap_or_default(),
+            receipt_delay_ms: cfg.receipt_delay_ms,
+            call_timeout_ms: cfg.call_timeout_ms,
+            seed: cfg.seed,
+            clock: cfg.clock.clone(),
+            faults: cfg.faults.clone(),
+        }),
+        _ => None,
+    };
+    let mut vendors = Vec::new();
+    for v in &cfg.refdata.vendors {
+        vendors.push(sim_jobcenter::VendorConfig {
+            instance: v.instance.clone(),
+            vendor: v.vendor.clone(),
+            identity: identity(&layout::system(dir, &v.instance)),
+            system_uuid: system_ref(spec, &v.instance)?.uuid.unwrap_or_default(),
+            municipalities: cfg
+                .refdata
+                .municipalities_of(&v.instance)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        });
+    }
+    let jobcenter = sim_jobcenter::Config {
+        state_dir: cfg.state_dir.join("jobcenter"),
+        server: identity(&layout::server(dir, "jobcenter")),
+        client_trust: trust.clone(),
+        server_trust: trust,
+        platform: Endpoint {
+            url: endpoints.sp_ksd_exposure.clone(),
+        },
+        kombit_system: kombit,
+        vendors,
+        call_timeout_ms: cfg.call_timeout_ms,
+        max_send_attempts: cfg.max_send_attempts,
+        seed: cfg.seed,
+        clock: cfg.clock.clone(),
+        faults: cfg.faults.clone(),
+    };
+    Ok(Wiring {
+        endpoints,
+        sp,
+        ksd,
+        jobcenter,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refdata::RefData;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn addrs(cfg: &EcosystemConfig, with_ksd: bool) -> Addrs {
+        Addrs {
+            sp: (addr(1), addr(2)),
+            ksd: with_ksd.then(|| (addr(3), addr(4))),
+            vendors: cfg
+                .refdata
+                .vendors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.instance.clone(), addr(10 + i as u16)))
+                .collect(),
+            jobcenter_admin: addr(5),
+        }
+    }
+
+    fn wire(tweak: impl FnOnce(&mut EcosystemConfig)) -> Wiring {
+        let refdata = RefData::embedded().unwrap();
+        let mut cfg = EcosystemConfig::new(std::path::Path::new("/state"), refdata);
+        tweak(&mut cfg);
+        let spec = PkiSpec::standard(&cfg.refdata.vendors, false);
+        let a = addrs(&cfg, cfg.ksd_url.is_none());
+        derive(&cfg, &spec, &a).unwrap()
+    }
+
+    #[test]
+    fn the_simulated_parties_call_each_other_sp1_sp7() {
+        let w = wire(|_| {});
+        assert_eq!(w.sp.ksd.url, "https://127.0.0.1:3/ksd/Sygefravaer/2");
+        let ksd = w.ksd.expect("the simulated KSD runs");
+        assert_eq!(ksd.platform.url, w.endpoints.sp_jc_exposure);
+        assert_eq!(w.jobcenter.platform.url, w.endpoints.sp_ksd_exposure);
+        assert!(w.endpoints.seats.is_empty());
+        // SP-7: the platform calls out with KOMBIT's certificate, from the layout.
+        assert_eq!(
+            w.sp.kombit.cert,
+            layout::system(std::path::Path::new("/state/certs"), "kombit").chain
+        );
+    }
+
+    #[test]
+    fn an_outside_ksd_in_the_seat_is_what_the_platform_calls_and_the_simulated_one_is_off() {
+        let w = wire(|c| c.ksd_url = Some("https://ksd.example:9443/real".into()));
+        assert_eq!(w.sp.ksd.url, "https://ksd.example:9443/real");
+        assert!(w.ksd.is_none(), "the simulated KSD is not started");
+        assert_eq!(w.endpoints.ksd, "https://ksd.example:9443/real");
+        assert_eq!(
+            w.endpoints.seats.get(KSD_SEAT).map(String::as_str),
+            Some("https://ksd.example:9443/real")
+        );
+    }
+
+    #[test]
+    fn a_vendor_seat_replaces_that_instance_only_and_is_listed() {
+        let w = wire(|c| {
+            c.instance_urls
+                .insert("kmd-jc".into(), "https://jc.example/recv".into());
+        });
+        assert_eq!(w.sp.instances["kmd-jc"].url, "https://jc.example/recv");
+        assert!(w.sp.instances["schultz-jc"]
+            .url
+            .starts_with("https://127.0.0.1:"));
+        assert_eq!(w.endpoints.vendors["kmd-jc"], "https://jc.example/recv");
+        assert_eq!(w.endpoints.seats.len(), 1);
+    }
+
+    #[test]
+    fn every_timeout_comes_from_the_configuration() {
+        let w = wire(|c| c.call_timeout_ms = 1234);
+        assert_eq!(w.sp.call_timeout_ms, 1234);
+        assert_eq!(w.ksd.unwrap().call_timeout_ms, 1234);
+        assert_eq!(w.jobcenter.call_timeout_ms, 1234);
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The README's test command: checks for the outside tools the tests drive, installs the missing
+# ones (Debian packages), then runs the whole suite — every crate's tests, even when one fails.
+#   xmllint  (libxml2-utils)  the contract XSDs, independently of our codec
+#   openssl, curl             a non-Rust TLS stack against our certificates and servers
+#   python3                   outside systems in other stacks (ssl + http.server) in seats
+#   cc                        ring and the bundled SQLite compile C code
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need[*]}"
+  sudo_=""
+  [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${need[@]}"
+fi
+
+cargo test --workspace --no-fail-fast "$@"
