@@ -11,26 +11,39 @@
 //! checkers of `sim-check` judge their journals; the scenario's expectations become checks too.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
-use sim_jobcenter::{UpdateSpec, UpdateStatus};
-use sim_kit::faults::{FaultAction, FaultHook, Faults, RequestInfo};
+use sim_kit::faults::Faults;
 use sim_report::{
     CheckKind, CheckResult, FaultEvent, LatencySummary, ProgramStats, RunReport, ScenarioInfo,
     Snapshot, Totals, TrafficPoint,
 };
-use sim_scenario::{Arrival, Arrivals, FaultKind, FaultPlan, Scenario, Speed, Target, UpdateData};
+use sim_scenario::{Arrivals, FaultKind, FaultPlan, Scenario, Speed};
 use sim_store::Clock;
-use sim_wire::{Cvr, Operation, Payload, Rule};
+use sim_wire::Cvr;
 use time::OffsetDateTime;
 
-use crate::ecosystem::{self, Control, Crashed, EcosystemConfig, JobcenterSlot, Ports, Program};
+use crate::ecosystem::{self, EcosystemConfig, Ports};
+
+mod crashes;
+mod expectations;
+mod hook;
+mod pacing;
+mod traffic;
+
 use crate::refdata::RefData;
+use crashes::drive_crashes;
+use expectations::{check, ms};
+pub use hook::PlanHook;
+use hook::Tally;
+use pacing::Stall;
+use traffic::sf2095::{one_arrival, soap_client};
+use traffic::{Ctx, Ledger};
 
 /// How a run is made, beyond the scenario file.
 #[derive(Debug, Clone)]
@@ -53,489 +66,13 @@ pub struct RunOptions {
 }
 
 /// How long a call may take in scenario runs: short, so injected timeouts cost little.
-const CALL_TIMEOUT: StdDuration = StdDuration::from_millis(2_000);
+pub(crate) const CALL_TIMEOUT: StdDuration = StdDuration::from_millis(2_000);
 /// Default liveness deadline when the scenario gives none (virtual).
 const DEFAULT_LIVENESS: time::Duration = time::Duration::minutes(10);
 
-/// First and last time a fault hit, and how often.
-type Hits = (OffsetDateTime, OffsetDateTime, u64);
-
-/// Counts of what the fault layer did, per (kind, target).
-#[derive(Default)]
-struct Tally {
-    by: Mutex<BTreeMap<(String, String), Hits>>,
-}
-
-impl Tally {
-    fn hit(&self, kind: FaultKind, target: &str, at: OffsetDateTime) {
-        let mut by = self.by.lock().expect("tally lock");
-        let e = by
-            .entry((kind.as_str().to_string(), target.to_string()))
-            .or_insert((at, at, 0));
-        e.0 = e.0.min(at);
-        e.1 = e.1.max(at);
-        e.2 += 1;
-    }
-
-    fn total(&self) -> u64 {
-        self.by
-            .lock()
-            .expect("tally lock")
-            .values()
-            .map(|v| v.2)
-            .sum()
-    }
-}
-
-/// A stable 64-bit key of a text (FNV-1a), for per-message random streams.
-fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// The receiving-side faults of a scenario, decided inside the programs' fault layers, and
-/// KSD's per-update receipt delay.
-pub struct PlanHook {
-    seed: u64,
-    receipt_delay: sim_scenario::Distribution,
-    plan: Arc<FaultPlan>,
-    clock: Clock,
-    factor: f64,
-    seq: AtomicU64,
-    tally: Arc<Tally>,
-}
-
-impl PlanHook {
-    fn real(&self, virtual_delay: time::Duration) -> StdDuration {
-        let secs = virtual_delay.as_seconds_f64().max(0.0);
-        let real = if self.factor.is_finite() {
-            secs / self.factor
-        } else {
-            secs.min(0.2)
-        };
-        StdDuration::from_secs_f64(real.min(30.0))
-    }
-}
-
-fn target_of(program: &str) -> Target {
-    match program {
-        "sp" => Target::Sp,
-        "ksd" => Target::Ksd,
-        v => Target::Vendor(v.to_string()),
-    }
-}
-
-impl FaultHook for PlanHook {
-    fn on_request(&self, r: &RequestInfo<'_>) -> FaultAction {
-        let now = self.clock.now();
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let target = target_of(r.program);
-        let hit = |kind: FaultKind| self.plan.decide(kind, &target, now, seq);
-        if target == Target::Sp && hit(FaultKind::ServiceWindow).is_some() {
-            self.tally.hit(FaultKind::ServiceWindow, r.program, now);
-            return FaultAction::SoapFault {
-                rule: Rule::Sp9,
-                text: "The platform is in a service window; try again later.".into(),
-            };
-        }
-        if hit(FaultKind::ConnectionReset).is_some() {
-            self.tally.hit(FaultKind::ConnectionReset, r.program, now);
-            return FaultAction::Reset;
-        }
-        if hit(FaultKind::SoapFault).is_some() {
-            self.tally.hit(FaultKind::SoapFault, r.program, now);
-            return FaultAction::SoapFault {
-                rule: Rule::Sp4,
-                text: format!("injected fault at {}", r.program),
-            };
-        }
-        // FEJL is injected only at KSD: a vendor's FEJL would end the receipt's delivery (FEJL
-        // means "fix and resend"), which is a refusal, not a transient fault.
-        if target == Target::Ksd && hit(FaultKind::FejlReceipt).is_some() {
-            self.tally.hit(FaultKind::FejlReceipt, r.program, now);
-            return FaultAction::Fejl {
-                rule: Rule::Ksd1,
-                text: "injected FEJL".into(),
-            };
-        }
-        if hit(FaultKind::Timeout).is_some() {
-            self.tally.hit(FaultKind::Timeout, r.program, now);
-            return FaultAction::Delay(CALL_TIMEOUT + StdDuration::from_millis(300));
-        }
-        let slow = match target {
-            Target::Sp => FaultKind::SlowPlatform,
-            Target::Ksd => FaultKind::SlowKsd,
-            _ => FaultKind::SlowVendor,
-        };
-        if let Some(rule) = hit(slow) {
-            self.tally.hit(slow, r.program, now);
-            let d = self.plan.delay(rule, seq).unwrap_or(time::Duration::ZERO);
-            return FaultAction::Delay(self.real(d));
-        }
-        FaultAction::Pass
-    }
-
-    fn now(&self) -> Option<OffsetDateTime> {
-        Some(self.clock.now())
-    }
-
-    fn receipt_delay(&self, key: &str) -> Option<StdDuration> {
-        // Drawn per update from the scenario's distribution, keyed by its
-        // TransaktionIdentifikator: the same seed gives the same delays in any order.
-        let mut rng = sim_scenario::Rng::keyed(self.seed, "ksd/receipt_delay", fnv1a(key));
-        let d = self.receipt_delay.sample(&mut rng);
-        Some(d.unsigned_abs())
-    }
-
-    fn duplicate_delivery(&self, program: &str, key: &str) -> bool {
-        let now = self.clock.now();
-        let seq = fnv1a(key);
-        let dup = program == "sp"
-            && self
-                .plan
-                .decide(FaultKind::DuplicateReceipt, &Target::Sp, now, seq)
-                .is_some();
-        if dup {
-            self.tally.hit(FaultKind::DuplicateReceipt, program, now);
-        }
-        dup
-    }
-}
-
-/// What the runner keeps about each update it sent.
-#[derive(Default)]
-struct Ledger {
-    /// TransaktionIdentifikator → intended send time (virtual).
-    intended: BTreeMap<String, OffsetDateTime>,
-    /// TransaktionIdentifikator → when it was dispatched (real time; speed `max`).
-    dispatched: BTreeMap<String, Instant>,
-    /// Deliberately broken messages: (TransaktionIdentifikator, kind).
-    injected: Vec<(String, String)>,
-    sent: u64,
-    accepted: u64,
-    /// Per traffic bucket: (sent, accepted).
-    buckets: BTreeMap<usize, (u64, u64)>,
-    errors: Vec<String>,
-}
-
-fn update_spec(d: &UpdateData, a: &Arrival) -> UpdateSpec {
-    UpdateSpec {
-        instance: Some(a.instance.clone()),
-        municipality: Some(a.municipality.to_string()),
-        cpr: Some(d.cpr.to_string()),
-        arbejdsgiver: Some(d.arbejdsgiver.to_string()),
-        produktionsenhed: d.produktionsenhed.map(|p| p.to_string()),
-        ophoers_aarsag: Some(d.ophoers_aarsag.code()),
-        foerste_fravaersdag: Some(d.foerste_fravaersdag.to_string()),
-        ophoers_start_dato: Some(d.ophoers_start_dato.to_string()),
-        ophoers_slut_dato: d.ophoers_slut_dato.map(|x| x.to_string()),
-        jobcenter_sag_id: Some(d.jobcenter_sag_id.clone()),
-        transaktion_id: Some(d.transaktion_id.to_string()),
-        ..UpdateSpec::default()
-    }
-}
-
-/// The raw SF2095 request of an update, for faults the simulated vendors would never send
-/// themselves (another vendor's certificate, truncated XML).
-fn raw_request(d: &UpdateData, m: Cvr, now: OffsetDateTime) -> String {
-    let mut r = sim_wire::examples::request(Operation::SendOpdateringFravaer);
-    r.call_context = None;
-    r.authority_context = Some(sim_wire::AuthorityContext {
-        municipality_cvr: m,
-    });
-    if let Payload::OpdateringFravaer(p) = &mut r.payload {
-        let h = &mut p.header;
-        h.transaktion_identifikator = d.transaktion_id;
-        h.besked_forsendelses_dato_tid = sim_wire::DatoTid(now);
-        h.registrering_fra_dato_tid = sim_wire::DatoTid(now);
-        h.forretning_haendelse_dato_tid = sim_wire::DatoTid(now);
-        h.myndighed = m;
-        h.sygemeldte_part = d.cpr;
-        h.arbejdsgiver_part = d.arbejdsgiver;
-        h.arbejdsgiver_produktionsenhed = d.produktionsenhed;
-        h.nem_refusion_identifier = d.nem_refusion_id;
-        h.sag_identifikator = None;
-        h.jobcenter_sag_id = Some(d.jobcenter_sag_id.clone());
-        h.foerste_fravaersdag = d.foerste_fravaersdag;
-        p.ophoers_aarsag = d.ophoers_aarsag;
-        p.ophoers_start_dato = d.ophoers_start_dato;
-        p.ophoers_slut_dato = d.ophoers_slut_dato;
-    }
-    sim_wire::write(&sim_wire::Message::Request(r))
-}
-
-fn soap_client(certs: &Path, stem: &str) -> anyhow::Result<sim_kit::soap::SoapClient> {
-    let files = sim_certs::store::layout::system(certs, stem);
-    let id = sim_kit::config::IdentityFiles {
-        cert: files.chain,
-        key: files.key,
-    };
-    Ok(sim_kit::soap::SoapClient::new(sim_kit::config::client(
-        &id,
-        &[sim_certs::store::layout::root_ca(certs)],
-        CALL_TIMEOUT,
-    )?))
-}
-
-/// Everything one arrival's task needs.
-#[derive(Clone)]
-struct Ctx {
-    /// The jobcenter as it is now: it may crash and restart during the run.
-    jc: JobcenterSlot,
-    plan: Arc<FaultPlan>,
-    clients: Arc<BTreeMap<String, sim_kit::soap::SoapClient>>,
-    sp_url: String,
-    seed: u64,
-    ledger: Arc<Mutex<Ledger>>,
-    tally: Arc<Tally>,
-    clock: Clock,
-    others: Arc<Vec<(Cvr, String)>>,
-    bucket: Arc<dyn Fn(OffsetDateTime) -> usize + Send + Sync>,
-}
-
-async fn one_arrival(ctx: Ctx, a: Arrival) {
-    let data = UpdateData::generate(ctx.seed, &a);
-    let tid = data.transaktion_id.to_string();
-    let vendor = Target::Vendor(a.instance.clone());
-    let now = ctx.clock.now();
-    let decide = |k: FaultKind| ctx.plan.decide(k, &vendor, a.intended_at, a.seq);
-    let mut spec = update_spec(&data, &a);
-    let mut injected = None;
-    let mut raw: Option<(String, String)> = None; // (certificate stem, body)
-    if let Some(rule) = decide(FaultKind::ForbiddenCode) {
-        spec.ophoers_aarsag = ctx
-            .plan
-            .forbidden_code(rule, a.seq)
-            .map(|c| c.code())
-            .or(Some(60));
-        injected = Some(FaultKind::ForbiddenCode);
-    } else if decide(FaultKind::CvrMismatchHeader).is_some() {
-        let other = ctx
-            .others
-            .iter()
-            .map(|(c, _)| *c)
-            .find(|c| *c != a.municipality)
-            .unwrap_or(a.municipality);
-        spec.myndighed = Some(other.to_string());
-        injected = Some(FaultKind::CvrMismatchHeader);
-    } else if decide(FaultKind::CvrMismatchAgreement).is_some() {
-        let stranger = ctx
-            .others
-            .iter()
-            .find(|(_, i)| *i != a.instance)
-            .map(|(_, i)| i.clone());
-        if let Some(stranger) = stranger {
-            raw = Some((stranger, raw_request(&data, a.municipality, now)));
-            injected = Some(FaultKind::CvrMismatchAgreement);
-        }
-    } else if decide(FaultKind::MalformedXml).is_some() {
-        let body = raw_request(&data, a.municipality, now);
-        let cut = body.len() * 2 / 3;
-        raw = Some((a.instance.clone(), body[..cut].to_string()));
-        injected = Some(FaultKind::MalformedXml);
-    }
-    let b = (ctx.bucket)(a.intended_at);
-    {
-        let mut l = ctx.ledger.lock().expect("ledger lock");
-        l.sent += 1;
-        l.buckets.entry(b).or_default().0 += 1;
-        l.intended.insert(tid.clone(), a.intended_at);
-        l.dispatched.insert(tid.clone(), Instant::now());
-        if let Some(k) = injected {
-            l.injected.push((tid.clone(), k.as_str().to_string()));
-        }
-    }
-    if let Some(k) = injected {
-        ctx.tally.hit(k, &a.instance, now);
-    }
-    let accepted = match raw {
-        Some((stem, body)) => match ctx.clients.get(&stem) {
-            Some(c) => send_raw(c, &ctx, body).await,
-            None => false,
-        },
-        None => match send_via_vendor(&ctx.jc, spec, &tid).await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                ctx.ledger
-                    .lock()
-                    .expect("ledger lock")
-                    .errors
-                    .push(format!("{tid}: {e}"));
-                false
-            }
-        },
-    };
-    if accepted {
-        let mut l = ctx.ledger.lock().expect("ledger lock");
-        l.accepted += 1;
-        l.buckets.entry(b).or_default().1 += 1;
-    }
-    if accepted && decide(FaultKind::DuplicateUpdate).is_some() {
-        ctx.tally
-            .hit(FaultKind::DuplicateUpdate, &a.instance, ctx.clock.now());
-        let t = tid.clone();
-        let _ = ctx
-            .jc
-            .run(move |jc| async move { jc.resend(&t).await })
-            .await;
-    }
-}
-
-/// Hands an update to its vendor's system and follows it to its TransportKvittering, also
-/// across a crash of the jobcenter: if the crashed program had persisted the update, the
-/// restarted one resends it by itself (JC-1) and the runner only watches; if it had not, the
-/// case worker enters it again. Returns whether it was accepted (OK or ADVARSEL).
-async fn send_via_vendor(jc: &JobcenterSlot, spec: UpdateSpec, tid: &str) -> Result<bool, String> {
-    /// A follower gives up after this long (real time): the vendor's own attempts (JC-1) end
-    /// long before.
-    const FOLLOW_LIMIT: StdDuration = StdDuration::from_secs(600);
-    let started = Instant::now();
-    let mut submit = true;
-    loop {
-        if jc.is_gone() {
-            return Err("sim-jobcenter is gone (a restart failed)".into());
-        }
-        if submit {
-            let s = spec.clone();
-            match jc
-                .run(move |jc| async move { jc.send_update(s).await })
-                .await
-            {
-                Ok(Ok(out)) => return Ok(out.status == UpdateStatus::Accepted),
-                Ok(Err(e)) => return Err(e.to_string()),
-                Err(Crashed) => submit = false,
-            }
-        }
-        if started.elapsed() > FOLLOW_LIMIT {
-            return Err("no outcome after the jobcenter crashed holding it".into());
-        }
-        let t = tid.to_string();
-        match jc.run(move |jc| async move { jc.update(&t).await }).await {
-            Ok(Ok(None)) => submit = true,
-            Ok(Ok(Some(u))) => match u.status {
-                UpdateStatus::Accepted => return Ok(true),
-                UpdateStatus::Rejected | UpdateStatus::Undelivered => return Ok(false),
-                UpdateStatus::Sent => tokio::time::sleep(StdDuration::from_millis(20)).await,
-            },
-            Ok(Err(e)) => return Err(e.to_string()),
-            Err(Crashed) => {}
-        }
-    }
-}
-
-/// The program a `crash` fault names.
-fn program_of(t: &Target) -> Option<Program> {
-    match t {
-        Target::Sp => Some(Program::Sp),
-        Target::Ksd => Some(Program::Ksd),
-        Target::Jobcenter => Some(Program::Jobcenter),
-        Target::Vendor(_) => None,
-    }
-}
-
-/// Kills and restarts programs as the scenario's `crash` faults say, in virtual time.
-async fn drive_crashes(
-    control: Control,
-    clock: Clock,
-    crashes: Vec<sim_scenario::Crash>,
-    tally: Arc<Tally>,
-    ledger: Arc<Mutex<Ledger>>,
-) {
-    let mut events: Vec<(OffsetDateTime, bool, Program, String)> = Vec::new();
-    for c in &crashes {
-        if let Some(p) = program_of(&c.target) {
-            events.push((c.at, true, p, c.target.name().to_string()));
-            events.push((c.restart_at(), false, p, c.target.name().to_string()));
-        }
-    }
-    // By time; at the same instant a restart before a crash.
-    events.sort_by_key(|(at, down, p, _)| (*at, *down, *p));
-    for (at, down, p, target) in events {
-        clock.sleep_until(at).await;
-        if down {
-            control.crash(p).await;
-            tally.hit(FaultKind::Crash, &target, clock.now());
-        } else if let Err(e) = control.restart(p).await {
-            ledger
-                .lock()
-                .expect("ledger lock")
-                .errors
-                .push(format!("restarting {}: {e:#}", p.name()));
-        }
-    }
-}
-
-/// Sends a message the simulated vendors would never send themselves, resending it like a
-/// vendor would (JC-1) while the answer is transient (no answer, SP-4, SP-9), so that the
-/// platform or KSD gets to judge it. Returns whether it was accepted.
-async fn send_raw(c: &sim_kit::soap::SoapClient, ctx: &Ctx, body: String) -> bool {
-    let op = Operation::SendOpdateringFravaer;
-    for attempt in 0..RESEND_ATTEMPTS {
-        if attempt > 0 {
-            ctx.clock.sleep(StdDuration::from_secs(10)).await;
-        }
-        let Ok(reply) = c.call(&ctx.sp_url, &op.soap_action(), body.clone()).await else {
-            continue;
-        };
-        if let Some(k) = reply.transport_kvittering() {
-            return k.kode != sim_wire::TransportValideringsKode::Fejl;
-        }
-        match reply.fault().and_then(|f| f.rule()) {
-            Some(Rule::Sp4 | Rule::Sp9) | None => continue,
-            Some(_) => return false,
-        }
-    }
-    false
-}
-
-/// How far the runner moves a manual clock towards the next arrival while every sender is
-/// busy and nothing can happen before that arrival but sleepers waking: 1 s first, doubling
-/// while the stall lasts, at most 30 s, never past the arrival. Every sender backing off
-/// through an eight-hour service window (SP-9) at 1 s per 5 ms took two and a half minutes of
-/// a month run; doubling crosses it in a few seconds. A sleeper wakes at most 30 virtual
-/// seconds late, which at speed `max` (virtual time jumps from arrival to arrival) changes
-/// nothing that is judged; past the arrival's time the runner goes back to 1 s steps, so the
-/// virtual time line never races ahead of the traffic.
-#[derive(Default)]
-struct Stall {
-    steps: u32,
-}
-
-impl Stall {
-    fn next_step(&mut self) -> StdDuration {
-        let secs = 1u64 << self.steps.min(5);
-        self.steps = self.steps.saturating_add(1);
-        StdDuration::from_secs(secs.min(30))
-    }
-}
-
 /// How often a message is resent while answers are transient: with backoff capped at 10 s
 /// (virtual) this outlasts the longest SP-9 window a short scenario plans.
-const RESEND_ATTEMPTS: u32 = 150;
-
-fn ms(d: time::Duration) -> f64 {
-    d.as_seconds_f64() * 1000.0
-}
-
-fn check(
-    name: &str,
-    passed: bool,
-    summary: String,
-    measured: Option<f64>,
-    limit: Option<f64>,
-) -> CheckResult {
-    CheckResult {
-        name: name.into(),
-        kind: CheckKind::Expectation,
-        rule: None,
-        passed,
-        summary,
-        examples: vec![],
-        measured,
-        limit,
-    }
-}
+pub(crate) const RESEND_ATTEMPTS: u32 = 150;
 
 /// Runs a scenario (its text) and returns the report.
 pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunReport> {
@@ -1047,48 +584,4 @@ fn peak_rss() -> Option<u64> {
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stall_moves_the_clock_in_doubling_steps_up_to_thirty_seconds() {
-        let mut s = Stall::default();
-        let steps: Vec<u64> = (0..8).map(|_| s.next_step().as_secs()).collect();
-        assert_eq!(steps, [1, 2, 4, 8, 16, 30, 30, 30]);
-    }
-
-    #[test]
-    fn receipt_delays_are_drawn_per_update_and_reproducible_ksd2() {
-        let hook = |seed| {
-            PlanHook {
-            seed,
-            receipt_delay: sim_scenario::Distribution::Uniform {
-                min: time::Duration::milliseconds(100),
-                max: time::Duration::seconds(10),
-            },
-            plan: Arc::new(FaultPlan::new(
-                &sim_scenario::parse(
-                    "name: t\nseed: 1\nclock: { start: 2026-03-03T09:00:00+01:00, duration: 1m, speed: max }\nvolume: { total: 1 }\n",
-                )
-                .unwrap(),
-            )),
-            clock: Clock::manual(time::macros::datetime!(2026-03-03 08:00 UTC)),
-            factor: f64::INFINITY,
-            seq: AtomicU64::new(0),
-            tally: Arc::new(Tally::default()),
-        }
-        };
-        let (a, b) = (hook(7), hook(7));
-        let d = |h: &PlanHook, k: &str| h.receipt_delay(k).unwrap();
-        assert_eq!(d(&a, "x"), d(&b, "x"), "same seed, same delay");
-        let many: std::collections::BTreeSet<_> =
-            (0..50).map(|i| d(&a, &format!("tid-{i}"))).collect();
-        assert!(many.len() > 40, "drawn per update, not one fixed delay");
-        assert!(many
-            .iter()
-            .all(|x| *x >= StdDuration::from_millis(100) && *x <= StdDuration::from_secs(10)));
-    }
 }
