@@ -17,12 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::Context;
-use hdrhistogram::Histogram;
+
 use sim_kit::faults::Faults;
-use sim_report::{
-    CheckKind, CheckResult, FaultEvent, LatencySummary, ProgramStats, RunReport, ScenarioInfo,
-    Snapshot, Totals, TrafficPoint,
-};
+use sim_report::{CheckKind, ProgramStats, RunReport, ScenarioInfo, Snapshot, Totals};
 use sim_scenario::{Arrivals, FaultKind, FaultPlan, Scenario, Speed};
 use sim_store::Clock;
 use sim_wire::Cvr;
@@ -33,12 +30,14 @@ use crate::ecosystem::{self, EcosystemConfig, Ports};
 mod crashes;
 mod expectations;
 mod hook;
+mod latency;
 mod pacing;
+mod report;
 mod traffic;
 
 use crate::refdata::RefData;
 use crashes::drive_crashes;
-use expectations::{check, ms};
+
 pub use hook::PlanHook;
 use hook::Tally;
 use pacing::Stall;
@@ -297,7 +296,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         .context("reading receipts")?;
     // The three programs (and the runner) have done their work: the peak so far is theirs,
     // before the checkers load the journals.
-    let ecosystem_peak = peak_rss();
+    let ecosystem_peak = report::peak_rss();
     running.stop().await?;
 
     // Judge the journals.
@@ -328,222 +327,25 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         }
     }
 
-    // Latency in real milliseconds: at a factor, from the intended send time (the virtual
-    // difference divided by the factor: no coordinated omission); at `max`, from dispatch to
-    // the first clock advance after the receipt was stored (an upper bound, off by at most one
-    // advance, i.e. milliseconds).
-    let drained = Instant::now();
-    let real_ms = |tid: &str, received: OffsetDateTime| -> Option<f64> {
-        match scenario.clock.speed {
-            Speed::Factor(f) => l.intended.get(tid).map(|t0| ms(received - *t0) / f),
-            Speed::Max => {
-                let sent = l.dispatched.get(tid)?;
-                let i = timeline.partition_point(|(v, _)| *v <= received);
-                let at = timeline.get(i).map_or(drained, |(_, w)| *w);
-                Some(at.saturating_duration_since(*sent).as_secs_f64() * 1000.0)
-            }
-        }
-    };
-    let mut h = Histogram::<u64>::new(3)?;
-    let mut traffic: Vec<TrafficPoint> = (0..n_buckets)
-        .map(|i| TrafficPoint {
-            at: start + bucket_len * i as i32,
-            sent: 0,
-            accepted: 0,
-            receipts: 0,
-            faults: 0,
-        })
-        .collect();
-    for (tid, received_at) in &receipts {
-        if let Some(x) = real_ms(tid, *received_at) {
-            h.record(x.max(0.0).round() as u64)?;
-            traffic[bucket(*received_at)].receipts += 1;
-        }
-    }
-    for (b, (s, a)) in &l.buckets {
-        traffic[*b].sent = *s;
-        traffic[*b].accepted = *a;
-    }
-    let quantile = |q: f64| {
-        if h.is_empty() {
-            0.0
-        } else {
-            h.value_at_quantile(q) as f64
-        }
-    };
-    let latency = LatencySummary {
-        count: h.len(),
-        p50_ms: quantile(0.5),
-        p90_ms: quantile(0.9),
-        p99_ms: quantile(0.99),
-        max_ms: if h.is_empty() { 0.0 } else { h.max() as f64 },
-        buckets: if h.is_empty() {
-            vec![]
-        } else {
-            h.iter_log(1, 2.0)
-                .map(|v| (v.value_iterated_to() as f64, v.count_since_last_iteration()))
-                .collect()
-        },
-    };
-
+    let (latency, traffic) = latency::summarize(&latency::Inputs {
+        speed: scenario.clock.speed,
+        ledger: &l,
+        timeline: &timeline,
+        receipts: &receipts,
+        start,
+        bucket_len,
+        n_buckets,
+        bucket: &*bucket,
+    })?;
     // The scenario's expectations.
-    let e = &scenario.expectations;
-    let find = |name: &str| checks.iter().find(|c| c.name == name).cloned();
-    let lost = find("backlog-drains")
-        .and_then(|c| c.measured)
-        .unwrap_or(0.0);
-    let mut exp = vec![check(
-        "max_lost",
-        lost <= e.max_lost as f64,
-        format!(
-            "{lost} accepted update(s) without business receipt; at most {} allowed",
-            e.max_lost
-        ),
-        Some(lost),
-        Some(e.max_lost as f64),
-    )];
-    let count_failed = |name: &str| {
-        find(name).map_or(0.0, |c| {
-            if c.passed {
-                0.0
-            } else {
-                c.examples.len().max(1) as f64
-            }
-        })
-    };
-    let misrouted = count_failed("no-misrouting");
-    exp.push(check(
-        "max_misrouted",
-        misrouted <= e.max_misrouted as f64,
-        format!("{misrouted} misrouted; at most {}", e.max_misrouted),
-        Some(misrouted),
-        Some(e.max_misrouted as f64),
-    ));
-    let twice = count_failed("processed-exactly-once");
-    exp.push(check(
-        "max_processed_twice",
-        twice <= e.max_processed_twice as f64,
-        format!(
-            "{twice} processed more than once; at most {}",
-            e.max_processed_twice
-        ),
-        Some(twice),
-        Some(e.max_processed_twice as f64),
-    ));
-    if let Some(p) = e.p50_roundtrip {
-        let lim = ms(p);
-        exp.push(check(
-            "p50_roundtrip",
-            latency.p50_ms <= lim,
-            format!(
-                "p50 round trip {:.0} ms (real); at most {lim:.0} ms",
-                latency.p50_ms
-            ),
-            Some(latency.p50_ms),
-            Some(lim),
-        ));
-    }
-    if let Some(p) = e.p99_roundtrip {
-        let lim = ms(p);
-        exp.push(check(
-            "p99_roundtrip",
-            latency.p99_ms <= lim,
-            format!(
-                "p99 round trip {:.0} ms (real); at most {lim:.0} ms",
-                latency.p99_ms
-            ),
-            Some(latency.p99_ms),
-            Some(lim),
-        ));
-    }
-    if let Some(r) = e.min_accepted_ratio {
-        let eligible = (l.sent - l.injected.len() as u64).max(1) as f64;
-        let ratio = l.accepted.saturating_sub(0) as f64 / eligible;
-        exp.push(check(
-            "min_accepted_ratio",
-            ratio >= r,
-            format!(
-                "{:.3} of the {eligible} well-formed updates accepted; at least {r}",
-                ratio
-            ),
-            Some(ratio),
-            Some(r),
-        ));
-    }
-    if let Some(max) = e.max_sla_violations {
-        let v = find("platform-response-times").map_or(0.0, |c| {
-            if c.passed {
-                0.0
-            } else {
-                c.measured.unwrap_or(0.0)
-            }
-        });
-        exp.push(check(
-            "max_sla_violations",
-            v <= max as f64,
-            format!("{v} SLA violations; at most {max}"),
-            Some(v),
-            Some(max as f64),
-        ));
-    }
-    if !l.errors.is_empty() {
-        exp.push(CheckResult {
-            name: "runner-errors".into(),
-            kind: CheckKind::Expectation,
-            rule: None,
-            passed: false,
-            summary: format!(
-                "{} update(s) could not be sent by the runner",
-                l.errors.len()
-            ),
-            examples: l.errors.iter().take(20).cloned().collect(),
-            measured: Some(l.errors.len() as f64),
-            limit: Some(0.0),
-        });
-    }
+    let exp = expectations::judge(&scenario.expectations, &checks, &latency, &l);
     checks.extend(exp);
 
     let mut totals = Totals::default();
     stats.fill(&mut totals);
     totals.arrivals = arrivals;
     totals.faults_injected = tally.total();
-    let tallied = tally.by.lock().expect("tally lock").clone();
-    // Crashes are reported as planned below, with their downtimes.
-    let mut faults: Vec<FaultEvent> = tallied
-        .iter()
-        .filter(|((kind, _), _)| kind != FaultKind::Crash.as_str())
-        .map(|((kind, target), (first, last, n))| FaultEvent {
-            kind: kind.clone(),
-            target: Some(target.clone()),
-            start: *first,
-            end: Some(*last),
-            count: *n,
-            note: String::new(),
-        })
-        .collect();
-    // Each crash as planned, with its downtime; the count says whether it was done.
-    for c in &crashes {
-        let key = (
-            FaultKind::Crash.as_str().to_string(),
-            c.target.name().to_string(),
-        );
-        let n = tallied.get(&key).map_or(0, |hits| hits.2);
-        faults.push(FaultEvent {
-            kind: "crash".into(),
-            target: Some(c.target.name().to_string()),
-            start: c.at,
-            end: Some(c.restart_at()),
-            count: n,
-            note: if n > 0 {
-                format!(
-                    "killed (its runtime dropped at once), restarted after {}",
-                    c.downtime
-                )
-            } else {
-                "planned, not done: the run ended first".into()
-            },
-        });
-    }
+    let faults = report::fault_events(&tally, &crashes);
     let mut programs = stats.programs();
     // The programs share one process (one clock, one fault plan), so their memory is
     // measured together: until the traffic has drained, and for the whole run.
@@ -554,7 +356,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     });
     programs.push(ProgramStats {
         name: "sim run, whole run incl. judging the journals".into(),
-        peak_rss_bytes: peak_rss(),
+        peak_rss_bytes: report::peak_rss(),
         messages_journaled: 0,
     });
     Ok(RunReport {
@@ -576,12 +378,4 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         checks,
         programs,
     })
-}
-
-/// This process's peak resident memory (Linux `VmHWM`), when it can be read.
-fn peak_rss() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }

@@ -1,0 +1,56 @@
+//! Report assembly: what the fault layer did, and the process's memory.
+
+use sim_report::FaultEvent;
+use sim_scenario::FaultKind;
+
+use super::hook::Tally;
+
+/// Every fault the run injected, by kind and target, and each planned crash with its downtime.
+pub(crate) fn fault_events(tally: &Tally, crashes: &[sim_scenario::Crash]) -> Vec<FaultEvent> {
+    let tallied = tally.by.lock().expect("tally lock").clone();
+    // Crashes are reported as planned below, with their downtimes.
+    let mut faults: Vec<FaultEvent> = tallied
+        .iter()
+        .filter(|((kind, _), _)| kind != FaultKind::Crash.as_str())
+        .map(|((kind, target), (first, last, n))| FaultEvent {
+            kind: kind.clone(),
+            target: Some(target.clone()),
+            start: *first,
+            end: Some(*last),
+            count: *n,
+            note: String::new(),
+        })
+        .collect();
+    // Each crash as planned, with its downtime; the count says whether it was done.
+    for c in crashes {
+        let key = (
+            FaultKind::Crash.as_str().to_string(),
+            c.target.name().to_string(),
+        );
+        let n = tallied.get(&key).map_or(0, |hits| hits.2);
+        faults.push(FaultEvent {
+            kind: "crash".into(),
+            target: Some(c.target.name().to_string()),
+            start: c.at,
+            end: Some(c.restart_at()),
+            count: n,
+            note: if n > 0 {
+                format!(
+                    "killed (its runtime dropped at once), restarted after {}",
+                    c.downtime
+                )
+            } else {
+                "planned, not done: the run ended first".into()
+            },
+        });
+    }
+    faults
+}
+
+/// This process's peak resident memory (Linux `VmHWM`), when it can be read.
+pub(crate) fn peak_rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
