@@ -33,12 +33,7 @@ enum Command {
 
 /// Logs to stderr; `RUST_LOG` overrides `default`.
 pub(crate) fn init_tracing(default: &str) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    sim_kit::program::init_tracing(default);
 }
 
 fn main() -> std::process::ExitCode {

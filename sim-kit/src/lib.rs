@@ -35,6 +35,7 @@ pub mod config;
 pub mod crypto;
 pub mod faults;
 pub mod ids;
+pub mod program;
 pub mod refusal;
 pub mod server;
 pub mod shutdown;

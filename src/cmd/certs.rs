@@ -74,7 +74,8 @@ struct IssueArgs {
 
 /// Runs `sim certs`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let now = OffsetDateTime::now_utc();
+    // The one wall clock of the project (ARCHITECTURE: times come from a `Clock`).
+    let now = OffsetDateTime::from_unix_timestamp(sim_store::Clock::real().now().unix_timestamp())?;
     let vendors = parse_vendors_csv(VENDORS_CSV).context("embedded scenarios/vendors.csv")?;
     match args.command {
         None => {

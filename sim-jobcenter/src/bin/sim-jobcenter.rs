@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Parser;
 
 /// Where each standard instance listens unless `--listen` says otherwise.
@@ -48,16 +48,9 @@ fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    sim_kit::program::init_tracing("info");
     let args = Args::parse();
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("reading {}", args.config.display()))?;
-    let mut config: sim_jobcenter::Config = serde_saphyr::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
+    let mut config: sim_jobcenter::Config = sim_kit::program::load_config(&args.config)?;
     if let Some(dir) = args.state_dir {
         config.state_dir = dir;
     }
@@ -79,9 +72,7 @@ async fn main() -> anyhow::Result<()> {
                 ),
             },
         };
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding {addr} for {}", v.instance))?;
+        let listener = sim_kit::program::bind(addr, &v.instance).await?;
         vendors.insert(v.instance.clone(), listener);
     }
     if let Some(name) = addrs.keys().next() {
@@ -89,18 +80,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let listeners = sim_jobcenter::Listeners {
         vendors,
-        admin: tokio::net::TcpListener::bind(args.admin)
-            .await
-            .with_context(|| format!("binding {}", args.admin))?,
+        admin: sim_kit::program::bind(args.admin, "admin API").await?,
     };
     let (vendor_addrs, admin) = listeners.addrs()?;
     for (name, addr) in &vendor_addrs {
         tracing::info!(instance = %name, %addr, "vendor instance listening");
     }
     tracing::info!(%admin, "sim-jobcenter admin API listening");
-    sim_jobcenter::run(listeners, config, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    sim_jobcenter::run(listeners, config, sim_kit::program::ctrl_c()).await?;
     Ok(())
 }

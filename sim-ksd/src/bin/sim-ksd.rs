@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Parser;
 
 /// The simulated KSD (Kommunernes Sygedagpengesystem, SF2095).
@@ -28,32 +27,18 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    sim_kit::program::init_tracing("info");
     let args = Args::parse();
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("reading {}", args.config.display()))?;
-    let mut config: sim_ksd::Config = serde_saphyr::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
+    let mut config: sim_ksd::Config = sim_kit::program::load_config(&args.config)?;
     if let Some(dir) = args.state_dir {
         config.state_dir = dir;
     }
     let listeners = sim_ksd::Listeners {
-        data: tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("binding {}", args.listen))?,
-        admin: tokio::net::TcpListener::bind(args.admin)
-            .await
-            .with_context(|| format!("binding {}", args.admin))?,
+        data: sim_kit::program::bind(args.listen, "data plane").await?,
+        admin: sim_kit::program::bind(args.admin, "admin API").await?,
     };
     let (data, admin) = listeners.addrs()?;
     tracing::info!(%data, %admin, "sim-ksd listening");
-    sim_ksd::run(listeners, config, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    sim_ksd::run(listeners, config, sim_kit::program::ctrl_c()).await?;
     Ok(())
 }

@@ -1,0 +1,117 @@
+//! The program skeleton: what every binary of the ecosystem does before its library's `run`
+//! — logging, its YAML configuration (errors with line and column), the state-directory
+//! override, binding its sockets, waiting for Ctrl-C — written once, with one start error.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use tokio::net::TcpListener;
+
+/// Why a program could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The configuration is not valid YAML for this program (the message names line and column).
+    #[error("{path}: {message}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// serde-saphyr's message, with the position.
+        message: String,
+    },
+    /// A socket could not be bound (in use, or not an address of this host).
+    #[error("binding {addr} ({what}): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Which listener it was for.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` or else `default`. Safe to call twice.
+pub fn init_tracing(default: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Reads a program's YAML configuration from `path`.
+pub fn load_config<T: DeserializeOwned>(path: &Path) -> Result<T, StartError> {
+    let text = std::fs::read_to_string(path).map_err(|source| StartError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_config(path, &text)
+}
+
+/// Parses a program's YAML configuration (`path` names it in errors).
+pub fn parse_config<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, StartError> {
+    serde_saphyr::from_str(text).map_err(|e| StartError::Config {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Binds a listener, naming what it is for in the error.
+pub async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr,
+            what: what.to_string(),
+            source,
+        })
+}
+
+/// Completes on Ctrl-C (SIGINT): the shutdown every binary runs until.
+pub async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Cfg {
+        state_dir: PathBuf,
+        port: u16,
+    }
+
+    #[test]
+    fn a_bad_config_names_the_file_line_and_column() {
+        let e = parse_config::<Cfg>(Path::new("sp.yaml"), "state_dir: /x\nport: nope\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("sp.yaml: "), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_file_is_a_read_error() {
+        let e = load_config::<Cfg>(Path::new("/nonexistent/sp.yaml")).unwrap_err();
+        assert!(matches!(e, StartError::Read { .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_is_a_bind_error_naming_the_listener() {
+        let l = bind("127.0.0.1:0".parse().unwrap(), "data").await.unwrap();
+        let e = bind(l.local_addr().unwrap(), "admin").await.unwrap_err();
+        assert!(e.to_string().contains("(admin)"), "{e}");
+    }
+}
