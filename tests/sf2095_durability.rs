@@ -64,19 +64,7 @@ impl Drop for Platform {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_in_the_outbox_survive_a_killed_platform() {
-    // kmd-jc's seat points at a closed port, so the platform cannot deliver to it.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let eco = Eco::start_with(|c| {
-        c.run_platform = false;
-        c.instance_urls.insert(
-            "kmd-jc".into(),
-            format!("https://{closed}/jobcenter/Sygefravaer/2"),
-        );
-    })
-    .await;
+    let eco = Eco::start_with(|c| c.run_platform = false).await;
     let e = eco.running.endpoints.clone();
     let data = e
         .sp_ksd_exposure
@@ -86,7 +74,14 @@ async fn receipts_in_the_outbox_survive_a_killed_platform() {
         .unwrap()
         .to_string();
     let admin = e.sp_admin.trim_start_matches("http://").to_string();
+    // The platform process first calls kmd-jc at a closed port, so it cannot deliver to it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let mut config = eco.running.sp_config.clone();
+    config.instances.get_mut("kmd-jc").unwrap().url =
+        format!("https://{closed}/jobcenter/Sygefravaer/2");
     let platform = Platform::start(&config, eco.dir.path(), &data, &admin);
     eco.eventually("the platform process to answer", || {
         let a = eco.admin.clone();
