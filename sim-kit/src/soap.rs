@@ -9,7 +9,10 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sim_certs::SystemIdentity;
-use sim_wire::{Decoded, Message, ResponseBody, SoapFault, TransportKvittering, WireError};
+use sim_store::{Direction, Exchange, Journal, Outcome, Part};
+use sim_wire::{
+    DatoTid, Decoded, Message, ResponseBody, Rule, SoapFault, TransportKvittering, WireError,
+};
 
 use crate::client::{ClientError, HttpsClient};
 use crate::server::ConnectionInfo;
@@ -111,6 +114,48 @@ fn xml_response(status: StatusCode, xml: String) -> Response {
     r
 }
 
+/// Refuses a call the way every program of the ecosystem does: a SOAP fault in the platform's
+/// shape naming `rule` (so checkers and outside systems read the rule the same way
+/// everywhere), the request and the fault journaled under `exchange`'s call id in one commit,
+/// and the HTTP 500 response to send.
+///
+/// `client`: the caller must fix something (`soap:Client`) rather than the receiver failing
+/// (`soap:Server`, worth resending). `detail` goes on the request's row; `raw` is the request.
+#[allow(clippy::too_many_arguments)]
+pub async fn refuse(
+    journal: &Journal,
+    exchange: &Exchange,
+    at: time::OffsetDateTime,
+    call_uuid: sim_wire::Uuid,
+    client: bool,
+    rule: Rule,
+    text: &str,
+    detail: Option<String>,
+    raw: String,
+) -> Response {
+    let fault = SoapFault::serviceplatform(client, rule, text, call_uuid, DatoTid(at));
+    tracing::info!(%call_uuid, rule = rule.id(), %text, "refused");
+    let outcome = Outcome::fault(rule);
+    let request = exchange.entry(
+        at,
+        Direction::In,
+        Part::Request,
+        outcome.clone(),
+        detail,
+        raw,
+    );
+    let answer = exchange.entry(
+        at,
+        Direction::Out,
+        Part::Fault,
+        outcome,
+        None,
+        sim_wire::write_fault(&fault),
+    );
+    journal.record_all(vec![request, answer]).await;
+    fault_response(&fault)
+}
+
 /// What came back from a SOAP call.
 #[derive(Debug)]
 pub struct SoapReply {
@@ -142,21 +187,21 @@ impl SoapReply {
         }
     }
 
-    /// A one-word outcome for journals: the receipt code, `FAULT:<rule or code>`, or
-    /// `UNREADABLE`.
-    pub fn outcome(&self) -> String {
+    /// The journal's outcome for this reply: the receipt code, a fault naming its rule (or
+    /// its faultcode), the HTTP status of anything else readable, or unreadable.
+    pub fn outcome(&self) -> Outcome {
         if let Some(k) = self.transport_kvittering() {
-            return k.kode.to_string();
+            return k.kode.into();
         }
         if let Some(f) = self.fault() {
             return match f.rule() {
-                Some(r) => format!("FAULT:{r}"),
-                None => format!("FAULT:{}", f.fault_code),
+                Some(r) => Outcome::fault(r),
+                None => Outcome::Fault(f.fault_code.clone()),
             };
         }
         match &self.decoded {
-            Ok(_) => format!("HTTP {}", self.status),
-            Err(e) => format!("UNREADABLE:{}", e.kind()),
+            Ok(_) => Outcome::Http(self.status),
+            Err(e) => Outcome::Unreadable(e.kind().to_string()),
         }
     }
 }

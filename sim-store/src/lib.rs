@@ -11,7 +11,8 @@
 //! - [`db`]: [`Db`], a SQLite file in WAL mode with one writer thread that group-commits
 //!   concurrent writes (each in its own savepoint) and a pool of read-only connections.
 //! - [`journal`]: [`Journal`], the table of every message sent or received, with filters and
-//!   counters for checkers and the admin API.
+//!   counters for checkers and the admin API; its vocabulary ([`Label`], [`Outcome`]) is the
+//!   one place the stored operation and outcome texts are spelled.
 //! - [`outbox`]: [`Outbox`], durable at-least-once delivery with backoff, resumed after a
 //!   restart on the same file.
 
@@ -30,8 +31,8 @@ pub use db::{
     StoreError,
 };
 pub use journal::{
-    Counter, Direction, Journal, JournalEntry, JournalFilter, JournalRow, DEFAULT_QUERY_LIMIT,
-    JOURNAL_MIGRATION,
+    Counter, Direction, Exchange, Journal, JournalEntry, JournalFilter, JournalRow, Label, Outcome,
+    Part, DEFAULT_QUERY_LIMIT, JOURNAL_MIGRATION, TRANSIENT_FAULT_RULES,
 };
 pub use outbox::{
     Attempt, Backoff, NewOutboxItem, Outbox, OutboxEvent, OutboxItem, OUTBOX_MIGRATION,

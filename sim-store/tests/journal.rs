@@ -1,7 +1,10 @@
 //! The journal: every filter field, counters, serde shapes, and recording inside a caller's
 //! transaction.
 
-use sim_store::{Counter, Db, Direction, Journal, JournalEntry, JournalFilter, JOURNAL_MIGRATION};
+use sim_store::{
+    Counter, Db, Direction, Journal, JournalEntry, JournalFilter, Label, Outcome, JOURNAL_MIGRATION,
+};
+use sim_wire::Operation;
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -15,18 +18,25 @@ fn entry(n: i64) -> JournalEntry {
         } else {
             Direction::Out
         },
-        operation: if n < 3 {
-            "KSD/SendOpdateringFravaer"
+        operation: Label::request(if n < 3 {
+            Operation::SendOpdateringFravaer
         } else {
-            "JC/ModtagForretningsSvar"
-        }
-        .to_string(),
+            Operation::ModtagForretningsSvarJc
+        }),
         transaktion_id: Some(format!("tx-{}", n / 2)),
         call_uuid: (n != 5).then(|| format!("call-{n}")),
         peer: Some("CVR 19435075 UUID 0f3c".to_string()),
         municipality: Some(if n < 4 { "29189374" } else { "11931316" }.to_string()),
         cpr: Some(format!("010190{:04}", 1000 + n % 3)),
-        outcome: ["OK", "FEJL", "OK", "ADVARSEL", "OK", "FAULT"][n as usize].to_string(),
+        outcome: [
+            Outcome::Ok,
+            Outcome::Fejl,
+            Outcome::Ok,
+            Outcome::Advarsel,
+            Outcome::Ok,
+            Outcome::Fault("SP-4".into()),
+        ][n as usize]
+            .clone(),
         detail: (n == 1).then(|| "KSD-4".to_string()),
         raw: format!("<e n=\"{n}\"/>"),
     }
@@ -216,9 +226,9 @@ async fn counters_group_by_operation_direction_and_outcome() {
     let (_dir, j) = journal().await;
     j.record(entry(0)).await.unwrap();
     let c = |op: &str, direction, outcome: &str, count| Counter {
-        operation: op.to_string(),
+        operation: op.parse().unwrap(),
         direction,
-        outcome: outcome.to_string(),
+        outcome: outcome.parse().unwrap(),
         count,
     };
     assert_eq!(
@@ -226,7 +236,7 @@ async fn counters_group_by_operation_direction_and_outcome() {
         vec![
             c("JC/ModtagForretningsSvar", Direction::In, "OK", 1),
             c("JC/ModtagForretningsSvar", Direction::Out, "ADVARSEL", 1),
-            c("JC/ModtagForretningsSvar", Direction::Out, "FAULT", 1),
+            c("JC/ModtagForretningsSvar", Direction::Out, "FAULT:SP-4", 1),
             c("KSD/SendOpdateringFravaer", Direction::In, "OK", 3),
             c("KSD/SendOpdateringFravaer", Direction::Out, "FEJL", 1),
         ]

@@ -16,6 +16,8 @@
 //! - [`values`]: value types that can only hold valid values (`Cvr`, `Cpr`, `Uuid`, dates ...).
 //! - [`model`]: the messages as plain values: envelope bodies, contexts, receipts, payloads.
 //! - [`operation`]: the 14 operations, their ports, SOAPActions and forwarding.
+//! - [`flows`]: every leg of the six integrations — caller, receiver, exposure, SP-8 class,
+//!   journal label — in one table.
 //! - `dom`: XML bytes → a small namespace-resolved tree (the only quick-xml reader user).
 //! - [`read`]: tree → typed message + every problem; operation detection.
 //! - [`mod@write`]: typed message → SOAP 1.1 document.
@@ -25,6 +27,7 @@
 mod dom;
 pub mod error;
 pub mod examples;
+pub mod flows;
 pub mod model;
 pub mod ns;
 pub mod operation;
@@ -35,6 +38,7 @@ pub mod values;
 pub mod write;
 
 pub use error::WireError;
+pub use flows::{Flow, Integration, Party, SlaClass, FLOWS};
 pub use model::*;
 pub use operation::{Caller, Operation, PayloadKind, Port};
 pub use read::{read, Decoded, MessageKind};

@@ -10,6 +10,10 @@ use time::OffsetDateTime;
 
 use crate::db::{from_unix_millis, unix_millis, Db, StoreError};
 
+mod vocabulary;
+
+pub use vocabulary::{Label, Outcome, Part, TRANSIENT_FAULT_RULES};
+
 /// Creates table `journal` and its indexes. Give it to [`Db::open`] before using a [`Journal`].
 ///
 /// `id` is AUTOINCREMENT so ids are never reused, which makes `after_id` paging safe.
@@ -89,8 +93,8 @@ pub struct JournalEntry {
     pub at: OffsetDateTime,
     /// Sent or received.
     pub direction: Direction,
-    /// Service and operation, e.g. `KSD/SendOpdateringFravaer`; answers add `#response`.
-    pub operation: String,
+    /// Service, operation and part, stored as e.g. `KSD/SendOpdateringFravaer#response`.
+    pub operation: Label,
     /// The message's TransaktionIdentifikator: what ties a message to its receipts.
     pub transaktion_id: Option<String>,
     /// The platform's call UUID, which ties the legs of one routed call together.
@@ -101,12 +105,57 @@ pub struct JournalEntry {
     pub municipality: Option<String>,
     /// The citizen's CPR, for per-citizen questions.
     pub cpr: Option<String>,
-    /// What became of it: `OK`, `ADVARSEL`, `FEJL`, `FAULT`, `ERROR:...`, `ACCEPTERET` ...
-    pub outcome: String,
+    /// What became of it.
+    pub outcome: Outcome,
     /// Why, briefly: rule IDs broken, error text.
     pub detail: Option<String>,
     /// The raw XML, so any question not foreseen here can still be answered.
     pub raw: String,
+}
+
+/// What a program knows about one exchange before deciding on it: enough to journal every leg
+/// of it (request, answer, fault) under the same call id, whatever is later decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    /// The request's label; answers take the same operation with another [`Part`].
+    pub label: Label,
+    /// The TransaktionIdentifikator, when it could be read.
+    pub transaktion_id: Option<String>,
+    /// The call's id (the platform's CallUUID, or the receiver's own id for the call).
+    pub call_uuid: Option<String>,
+    /// The other side: identity text or URL.
+    pub peer: Option<String>,
+    /// The municipality the call is about.
+    pub municipality: Option<String>,
+    /// The citizen, when it could be read.
+    pub cpr: Option<String>,
+}
+
+impl Exchange {
+    /// The entry for leg `part` of this exchange, at `at`.
+    pub fn entry(
+        &self,
+        at: OffsetDateTime,
+        direction: Direction,
+        part: Part,
+        outcome: Outcome,
+        detail: Option<String>,
+        raw: String,
+    ) -> JournalEntry {
+        JournalEntry {
+            at,
+            direction,
+            operation: self.label.with(part),
+            transaktion_id: self.transaktion_id.clone(),
+            call_uuid: self.call_uuid.clone(),
+            peer: self.peer.clone(),
+            municipality: self.municipality.clone(),
+            cpr: self.cpr.clone(),
+            outcome,
+            detail,
+            raw,
+        }
+    }
 }
 
 /// A stored entry with its id (ascending in insertion order, never reused).
@@ -156,11 +205,11 @@ pub struct JournalFilter {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Counter {
     /// The operation.
-    pub operation: String,
+    pub operation: Label,
     /// Sent or received.
     pub direction: Direction,
     /// The outcome.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// Number of entries.
     pub count: u64,
 }
@@ -205,6 +254,25 @@ impl Journal {
     /// Records `e` in a transaction of its own; returns its id.
     pub async fn record(&self, e: JournalEntry) -> Result<i64, StoreError> {
         self.db.write(move |tx| Journal::record_in(tx, &e)).await
+    }
+
+    /// Records `entries` in one commit. A failure is logged, not returned: the journal is
+    /// evidence, not a reason to fail the exchange it describes.
+    // TODO(rule SP-1): a failed journal write is only logged; the exchange it describes has
+    // already been answered.
+    pub async fn record_all(&self, entries: Vec<JournalEntry>) {
+        let r = self
+            .db
+            .write(move |tx| {
+                for e in &entries {
+                    Journal::record_in(tx, e)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "journal write failed");
+        }
     }
 
     /// The entries that match `f`, ordered by id.

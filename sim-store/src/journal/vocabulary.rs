@@ -1,0 +1,340 @@
+//! The journal's vocabulary: what a row's `operation` and `outcome` columns may say, spelled in
+//! this one module.
+//!
+//! Every writer (the three programs) builds a [`Label`] and an [`Outcome`]; every reader
+//! (`sim-check`, the admin APIs, reports) parses them back. The stored form stays text, so a
+//! journal remains readable with `sqlite3`, but no other module formats or matches those
+//! strings: a change of spelling is a change here, and the round-trip tests below catch drift.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sim_wire::{Operation, Port, Rule, TransportValideringsKode};
+
+/// Which part of an exchange a journal row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    /// The request (sent or received).
+    Request,
+    /// Its synchronous answer: a TransportKvittering or a look-up's result.
+    Response,
+    /// A SOAP fault answering it.
+    Fault,
+}
+
+impl Part {
+    /// The suffix appended to the operation in the stored label.
+    fn suffix(self) -> &'static str {
+        match self {
+            Part::Request => "",
+            Part::Response => "#response",
+            Part::Fault => "#fault",
+        }
+    }
+}
+
+/// A row's operation label: `<port>/<Operation>` (e.g. `KSD/SendOpdateringFravaer`, from
+/// [`Operation::label`]) plus the [`Part`], stored as `KSD/SendOpdateringFravaer#response`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label {
+    /// `<port>/<Operation>`; `<port>/?` when the operation could not be told.
+    operation: String,
+    /// Request, response or fault.
+    part: Part,
+}
+
+impl Label {
+    /// The request leg of `op`.
+    pub fn request(op: Operation) -> Label {
+        Label::of(op, Part::Request)
+    }
+
+    /// The `part` leg of `op`.
+    pub fn of(op: Operation, part: Part) -> Label {
+        Label {
+            operation: op.label(),
+            part,
+        }
+    }
+
+    /// A request whose operation could not be told (unreadable, unknown SOAPAction) on a port.
+    pub fn unknown(port: Port) -> Label {
+        let port = match port {
+            Port::Ksd => "KSD",
+            Port::Jc => "JC",
+        };
+        Label {
+            operation: format!("{port}/?"),
+            part: Part::Request,
+        }
+    }
+
+    /// The same operation, another part: the answer row of a request.
+    pub fn with(&self, part: Part) -> Label {
+        Label {
+            operation: self.operation.clone(),
+            part,
+        }
+    }
+
+    /// `<port>/<Operation>` without the part.
+    pub fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// Which leg.
+    pub fn part(&self) -> Part {
+        self.part
+    }
+
+    /// Whether this is the request leg of `op`.
+    pub fn is_request_of(&self, op: Operation) -> bool {
+        self.part == Part::Request && self.operation == op.label()
+    }
+
+    /// Whether this row is an answer (response or fault) rather than a request.
+    pub fn is_answer(&self) -> bool {
+        self.part != Part::Request
+    }
+
+    /// The operation, when it is one of the contract's.
+    pub fn known(&self) -> Option<Operation> {
+        Operation::ALL
+            .iter()
+            .copied()
+            .find(|o| o.label() == self.operation)
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.operation, self.part.suffix())
+    }
+}
+
+impl FromStr for Label {
+    type Err = std::convert::Infallible;
+
+    /// Total: any text is some operation's request unless it ends in a part suffix.
+    fn from_str(s: &str) -> Result<Label, Self::Err> {
+        for part in [Part::Response, Part::Fault] {
+            if let Some(op) = s.strip_suffix(part.suffix()) {
+                return Ok(Label {
+                    operation: op.to_string(),
+                    part,
+                });
+            }
+        }
+        Ok(Label {
+            operation: s.to_string(),
+            part: Part::Request,
+        })
+    }
+}
+
+/// Rules a fault may name that say nothing about the message itself (an unreachable receiver,
+/// a service window, a store that failed): such a fault is no *refusal*, the same bytes may be
+/// accepted when resent.
+pub const TRANSIENT_FAULT_RULES: &[&str] = &["SP-4", "SP-9", "KSD-1", "KSD-7"];
+
+/// What became of a journaled message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// TransportKvittering OK: accepted.
+    Ok,
+    /// TransportKvittering ADVARSEL: accepted with remarks.
+    Advarsel,
+    /// TransportKvittering FEJL: refused for its content, not processed (KSD-1).
+    Fejl,
+    /// A SOAP fault naming a rule ID (`SP-5`, `KSD-8` ...) or, from an outside system that
+    /// names none, its faultcode.
+    Fault(String),
+    /// A repeated TransaktionIdentifikator answered from the store, not processed again (KSD-7).
+    Duplicate,
+    /// Received and being handled; the answer's row says how it ended (the platform's
+    /// inbound rows).
+    Received,
+    /// The receiver could not be reached (connect, TLS, timeout); the detail says how.
+    Unreachable,
+    /// An HTTP answer with this status that is neither a receipt nor a fault.
+    Http(u16),
+    /// An answer that could not be read as SOAP; the kind of error (`not-xml` ...).
+    Unreadable(String),
+    /// Text this version does not know (a journal written by another version). Never written.
+    Unknown(String),
+}
+
+impl Outcome {
+    /// A fault naming `rule`.
+    pub fn fault(rule: Rule) -> Outcome {
+        Outcome::Fault(rule.id().to_string())
+    }
+
+    /// Whether a TransportKvittering accepted the message (OK or ADVARSEL).
+    pub fn is_accepting(&self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::Advarsel)
+    }
+
+    /// The rule (or faultcode) a fault names.
+    pub fn fault_rule(&self) -> Option<&str> {
+        match self {
+            Outcome::Fault(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether it refuses the message for what it is: FEJL, or a fault naming a rule that is
+    /// not in [`TRANSIENT_FAULT_RULES`].
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Outcome::Fejl => true,
+            Outcome::Fault(r) => !TRANSIENT_FAULT_RULES.contains(&r.as_str()),
+            _ => false,
+        }
+    }
+}
+
+impl From<TransportValideringsKode> for Outcome {
+    fn from(k: TransportValideringsKode) -> Outcome {
+        match k {
+            TransportValideringsKode::Ok => Outcome::Ok,
+            TransportValideringsKode::Advarsel => Outcome::Advarsel,
+            TransportValideringsKode::Fejl => Outcome::Fejl,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Ok => f.write_str("OK"),
+            Outcome::Advarsel => f.write_str("ADVARSEL"),
+            Outcome::Fejl => f.write_str("FEJL"),
+            Outcome::Fault(r) => write!(f, "FAULT:{r}"),
+            Outcome::Duplicate => f.write_str("DUPLICATE"),
+            Outcome::Received => f.write_str("RECEIVED"),
+            Outcome::Unreachable => f.write_str("UNREACHABLE"),
+            Outcome::Http(s) => write!(f, "HTTP {s}"),
+            Outcome::Unreadable(k) => write!(f, "UNREADABLE:{k}"),
+            Outcome::Unknown(t) => f.write_str(t),
+        }
+    }
+}
+
+impl FromStr for Outcome {
+    type Err = std::convert::Infallible;
+
+    /// Total: text this version does not know is [`Outcome::Unknown`].
+    fn from_str(s: &str) -> Result<Outcome, Self::Err> {
+        Ok(match s {
+            "OK" => Outcome::Ok,
+            "ADVARSEL" => Outcome::Advarsel,
+            "FEJL" => Outcome::Fejl,
+            "DUPLICATE" => Outcome::Duplicate,
+            "RECEIVED" => Outcome::Received,
+            "UNREACHABLE" => Outcome::Unreachable,
+            _ => {
+                if let Some(r) = s.strip_prefix("FAULT:") {
+                    Outcome::Fault(r.to_string())
+                } else if let Some(k) = s.strip_prefix("UNREADABLE:") {
+                    Outcome::Unreadable(k.to_string())
+                } else if let Some(n) = s.strip_prefix("HTTP ").and_then(|n| n.parse().ok()) {
+                    Outcome::Http(n)
+                } else {
+                    Outcome::Unknown(s.to_string())
+                }
+            }
+        })
+    }
+}
+
+macro_rules! text_serde {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Ok(s.parse()
+                    .unwrap_or_else(|e: std::convert::Infallible| match e {}))
+            }
+        }
+
+        impl rusqlite::ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(self.to_string()))
+            }
+        }
+
+        impl rusqlite::types::FromSql for $t {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                let s = value.as_str()?;
+                Ok(s.parse()
+                    .unwrap_or_else(|e: std::convert::Infallible| match e {}))
+            }
+        }
+    };
+}
+
+text_serde!(Label);
+text_serde!(Outcome);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_round_trip_for_every_operation_and_part() {
+        for op in Operation::ALL {
+            for part in [Part::Request, Part::Response, Part::Fault] {
+                let l = Label::of(*op, part);
+                let back: Label = l.to_string().parse().unwrap();
+                assert_eq!(back, l);
+                assert_eq!(back.known(), Some(*op));
+                assert_eq!(back.is_answer(), part != Part::Request);
+            }
+        }
+        assert_eq!(
+            Label::request(Operation::SendOpdateringFravaer)
+                .with(Part::Response)
+                .to_string(),
+            "KSD/SendOpdateringFravaer#response"
+        );
+        assert_eq!(Label::unknown(Port::Jc).to_string(), "JC/?");
+        assert_eq!(Label::unknown(Port::Jc).known(), None);
+    }
+
+    #[test]
+    fn outcomes_round_trip_and_classify() {
+        let all = [
+            Outcome::Ok,
+            Outcome::Advarsel,
+            Outcome::Fejl,
+            Outcome::fault(Rule::Sp5),
+            Outcome::Fault("soap:Server".into()),
+            Outcome::Duplicate,
+            Outcome::Received,
+            Outcome::Unreachable,
+            Outcome::Http(502),
+            Outcome::Unreadable("not-xml".into()),
+            Outcome::Unknown("ACCEPTERET".into()),
+        ];
+        for o in &all {
+            assert_eq!(&o.to_string().parse::<Outcome>().unwrap(), o, "{o}");
+        }
+        assert_eq!(Outcome::fault(Rule::Sp5).to_string(), "FAULT:SP-5");
+        assert!(Outcome::Ok.is_accepting() && Outcome::Advarsel.is_accepting());
+        assert!(!Outcome::Fejl.is_accepting());
+        assert!(Outcome::Fejl.is_refusal());
+        assert!(Outcome::fault(Rule::Ksd8).is_refusal());
+        assert!(!Outcome::fault(Rule::Sp4).is_refusal(), "transient");
+        assert!(!Outcome::Duplicate.is_refusal());
+        assert_eq!(Outcome::fault(Rule::Sp9).fault_rule(), Some("SP-9"));
+    }
+}
