@@ -1,5 +1,6 @@
-//! ARCHITECTURE.md's checkable invariants, checked: who may read the system time, and that
-//! `sim-wire` stays a pure crate without IO dependencies.
+//! ARCHITECTURE.md's checkable invariants, checked: who may read the system time, that
+//! `sim-wire` stays a pure crate without IO dependencies, that seeded randomness has one home
+//! (`sim-seed`) and that only the journal vocabulary spells stored labels and outcomes.
 
 use std::path::{Path, PathBuf};
 
@@ -74,6 +75,7 @@ fn elapsed_real_time_is_measured_only_where_architecture_md_names_it() {
         &[
             "sim-store/src/clock.rs",
             "src/runner/mod.rs",
+            "src/runner/pacing.rs",
             "src/runner/latency.rs",
             "src/runner/traffic/sf2095.rs",
             "src/ecosystem/hosting.rs",
@@ -129,4 +131,40 @@ fn sim_wire_has_no_io_dependencies() {
         })
         .collect();
     assert!(bad.is_empty(), "{bad:?}");
+}
+
+#[test]
+fn seeded_randomness_has_one_home() {
+    // SplitMix64's increment and FNV-1a's offset basis: whoever spells them mixes or hashes
+    // seeds by hand instead of through sim-seed.
+    let bad = offenders(
+        &["9E37_79B9", "9e3779b9", "cbf2_9ce4", "cbf29ce4", "SplitMix"],
+        &["sim-seed/src/lib.rs"],
+    );
+    assert!(
+        bad.is_empty(),
+        "seeded randomness belongs in sim-seed (one mixer, one hash, one sub-seed rule):\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn only_the_journal_vocabulary_spells_labels_and_outcomes() {
+    let bad = offenders(
+        &[
+            "\"FAULT:",
+            "\"#response",
+            "\"#fault",
+            "\"RECEIVED\"",
+            "\"DUPLICATE\"",
+            "\"UNREACHABLE",
+            "\"UNREADABLE",
+        ],
+        &["sim-store/src/journal/vocabulary.rs"],
+    );
+    assert!(
+        bad.is_empty(),
+        "journal labels and outcomes are sim_store::{{Label, Outcome}}, spelled in one module:\n{}",
+        bad.join("\n")
+    );
 }

@@ -7,19 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sim_wire::Uuid;
 
-const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+use sim_seed::{key_seed, mix, sub_seed, GAMMA};
 
 /// A thread-safe stream of UUIDs: deterministic, and increasing in the order they are drawn.
 ///
@@ -38,7 +26,8 @@ impl IdStream {
     pub fn new(seed: u64, stream: &str, epoch: u64) -> IdStream {
         IdStream {
             counter: AtomicU64::new(0),
-            base: mix(seed ^ fnv1a(stream) ^ mix(epoch.wrapping_mul(GAMMA))),
+            // The stream's sub-seed keyed by the start epoch: sim-seed's one derivation rule.
+            base: key_seed(sub_seed(seed, stream), epoch),
         }
     }
 

@@ -35,8 +35,8 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::calendar::{day_kind, to_copenhagen, DayKind};
 use crate::refdata::MUNICIPALITY_COUNT;
-use crate::rng::{sub_seed, Rng};
 use crate::schema::{Profile, Scenario, Volume, MONTH};
+use sim_seed::{sub_seed, Rng};
 
 /// One scheduled SF2095 update.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,7 +25,7 @@ use time::{Date, Duration, Month};
 use crate::arrivals::Arrival;
 use crate::calendar::to_copenhagen;
 use crate::refdata;
-use crate::rng::Rng;
+use sim_seed::Rng;
 
 /// Ophørsårsag codes a jobcenter may send (rule KSD-5) and their relative weights (percent).
 pub const AARSAG_WEIGHTS: [(u8, f64); 17] = [

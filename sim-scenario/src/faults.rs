@@ -12,9 +12,9 @@ use sim_wire::OphoersAarsag;
 use time::{Duration, OffsetDateTime};
 
 use crate::calendar::{merge, service_windows};
-use crate::rng::{sub_seed, Rng};
 use crate::schema::{FaultKind, FaultParams, FaultRule, Scenario, Target};
 use crate::units::{format_datetime, format_duration};
+use sim_seed::{sub_seed, Rng};
 
 /// One planned crash of a program.
 #[derive(Debug, Clone, PartialEq, Eq)]

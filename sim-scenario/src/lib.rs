@@ -17,8 +17,8 @@
 //!   defaults, `--seed`/`--speed` overrides and a text [`hash`] for reports.
 //! - [`calendar`]: Danish public holidays, working days, Copenhagen time (CET/CEST) and the
 //!   SP-9 service-window calendar.
-//! - [`rng`]: SplitMix64 streams with a sub-seed per named stream, and the distributions the
-//!   simulation draws from (uniform, exponential, normal, log-normal, weighted choice).
+//! - Randomness: every draw comes from [`Rng`] (the `sim-seed` crate: one sub-seed per named
+//!   stream, rand_distr's distributions).
 //! - [`arrivals`]: when updates happen — a non-homogeneous Poisson process by thinning, one
 //!   stream per municipality, normalised to `volume` (rule KSD-13).
 //! - [`data`]: what each update says — CPR, employer, dates, Ophørsårsag (rule KSD-5) —
@@ -39,7 +39,6 @@ pub mod expand;
 pub mod faults;
 mod raw;
 pub mod refdata;
-pub mod rng;
 pub mod schema;
 pub mod units;
 
@@ -47,8 +46,9 @@ pub use arrivals::{Arrival, Arrivals};
 pub use data::UpdateData;
 pub use error::{Pos, ScenarioError};
 pub use faults::{Crash, FaultPlan};
-pub use rng::Rng;
 pub use schema::{
     hash, parse, Clock, Distribution, Expectations, FaultKind, FaultParams, FaultRule, Profile,
     Scenario, Selection, SlaClass, Speed, Target, Volume, Window,
 };
+/// The seeded stream every draw of a scenario comes from (re-exported from `sim-seed`).
+pub use sim_seed::Rng;

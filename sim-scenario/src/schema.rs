@@ -21,8 +21,8 @@ use crate::raw::{
     RawSelection, Scalar,
 };
 use crate::refdata;
-use crate::rng::Rng;
 use crate::units::{parse_datetime, parse_duration, parse_instant, parse_time_of_day};
+use sim_seed::Rng;
 
 /// Rule KSD-13: up to 200,000 SF2095 status changes a month, nationally.
 pub const DEFAULT_PER_MONTH: u64 = 200_000;
@@ -656,7 +656,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
 /// A stable fingerprint of a scenario text for reports: FNV-1a 64 over the bytes, 16 hex
 /// digits. Same bytes, same hash, on every platform and version.
 pub fn hash(text: &str) -> String {
-    format!("{:016x}", crate::rng::fnv1a(text.as_bytes()))
+    format!("{:016x}", sim_seed::hash(text.as_bytes()))
 }
 
 fn err<T>(s: &Spanned<T>, message: impl Into<String>) -> ScenarioError {
@@ -1017,8 +1017,29 @@ fn build_fault(
 ) -> Result<FaultRule, ScenarioError> {
     let r = &f.value;
     let kind: FaultKind = r.kind.value.parse().map_err(|m: String| err(&r.kind, m))?;
+    check_fields(r, kind)?;
+    let name = fault_name(f, kind, earlier)?;
+    let probability = match &r.probability {
+        Some(p) if p.value.is_finite() && (0.0..=1.0).contains(&p.value) => p.value,
+        Some(p) => return Err(err(p, "probability must be between 0 and 1")),
+        None => 1.0,
+    };
 
-    // Fields the kind does not take are errors, at the field.
+    let target = fault_target(r, kind, vendors)?;
+    let mut window = fault_window(r, clock)?;
+    let params = fault_params(r, kind, clock, &mut window)?;
+    Ok(FaultRule {
+        name,
+        kind,
+        probability,
+        window,
+        target,
+        params,
+    })
+}
+
+/// Fields the kind does not take are errors, at the field.
+fn check_fields(r: &RawFault, kind: FaultKind) -> Result<(), ScenarioError> {
     let present: [(&str, Option<&serde_saphyr::Location>); 11] = [
         ("probability", r.probability.as_ref().map(|s| &s.referenced)),
         ("window", r.window.as_ref().map(|s| &s.referenced)),
@@ -1047,6 +1068,16 @@ fn build_fault(
         }
     }
 
+    Ok(())
+}
+
+/// The fault's name: given (non-empty, unique) or `<kind>#<n>`.
+fn fault_name(
+    f: &Spanned<RawFault>,
+    kind: FaultKind,
+    earlier: &[FaultRule],
+) -> Result<String, ScenarioError> {
+    let r = &f.value;
     let name = match &r.name {
         Some(n) => {
             let v = n.value.trim();
@@ -1072,14 +1103,18 @@ fn build_fault(
         ));
     }
 
-    let probability = match &r.probability {
-        Some(p) if p.value.is_finite() && (0.0..=1.0).contains(&p.value) => p.value,
-        Some(p) => return Err(err(p, "probability must be between 0 and 1")),
-        None => 1.0,
-    };
+    Ok(name)
+}
 
+/// The fault's target: given (one the kind may target; a vendor of the scenario) or the
+/// kind's default.
+fn fault_target(
+    r: &RawFault,
+    kind: FaultKind,
+    vendors: &Selection<String>,
+) -> Result<Target, ScenarioError> {
     let (allowed, default_target) = kind.targets();
-    let target = match &r.target {
+    Ok(match &r.target {
         Some(t) => {
             let target = Target::parse(&t.value).map_err(|m| err(t, m))?;
             if target.class() & allowed == 0 {
@@ -1118,8 +1153,11 @@ fn build_fault(
                 format!("fault kind `{kind}` needs a `target`"),
             )
         })?,
-    };
+    })
+}
 
+/// The fault's window: the whole run unless given; `to` after `from`.
+fn fault_window(r: &RawFault, clock: &Clock) -> Result<Window, ScenarioError> {
     let mut window = Window {
         from: clock.start,
         to: clock.end(),
@@ -1145,7 +1183,17 @@ fn build_fault(
         }
     }
 
-    let params = match kind {
+    Ok(window)
+}
+
+/// The kind's parameters; a crash also sets `window` to its downtime.
+fn fault_params(
+    r: &RawFault,
+    kind: FaultKind,
+    clock: &Clock,
+    window: &mut Window,
+) -> Result<FaultParams, ScenarioError> {
+    Ok(match kind {
         FaultKind::SlowKsd | FaultKind::SlowVendor | FaultKind::SlowPlatform => match &r.delay {
             Some(d) => FaultParams::Delay(build_distribution(d)?),
             None => {
@@ -1164,40 +1212,7 @@ fn build_fault(
         FaultKind::Timeout => FaultParams::Timeout {
             after: r.after.as_ref().map(duration_at).transpose()?,
         },
-        FaultKind::ForbiddenCode => FaultParams::Codes(match &r.codes {
-            None => sim_wire::OPHOERS_AARSAG_LIST
-                .iter()
-                .filter_map(|c| OphoersAarsag::new(*c))
-                .filter(|a| !a.outsider_may_send())
-                .collect(),
-            Some(codes) => {
-                if codes.value.is_empty() {
-                    return Err(err(
-                        codes,
-                        "codes: name at least one of 10, 60, 61, 62, 63, 64",
-                    ));
-                }
-                let mut out = Vec::new();
-                for c in &codes.value {
-                    match OphoersAarsag::new(c.value) {
-                        Some(a) if !a.outsider_may_send() => out.push(a),
-                        Some(_) => {
-                            return Err(err(
-                                c,
-                                format!("code {} may be sent by a jobcenter; forbidden_code takes 10 or 60–64 (KSD-5)", c.value),
-                            ))
-                        }
-                        None => {
-                            return Err(err(
-                                c,
-                                format!("{} is not in the Ophoersaarsag value list (KSD-5)", c.value),
-                            ))
-                        }
-                    }
-                }
-                out
-            }
-        }),
+        FaultKind::ForbiddenCode => FaultParams::Codes(forbidden_codes(r)?),
         FaultKind::ServiceWindow => FaultParams::Calendar(ServiceWindowSpec {
             weekly: build_recurring(r.weekly.as_ref(), ServiceWindowSpec::default_weekly(), true)?,
             monthly: build_recurring(
@@ -1212,41 +1227,77 @@ fn build_fault(
             )?,
         }),
         FaultKind::Crash => {
-            let at = match &r.at {
-                Some(a) => parse_instant(&a.value, clock.start).map_err(|m| err(a, m))?,
-                None => {
-                    return Err(ScenarioError::at_loc(
-                        &r.kind.referenced,
-                        "fault kind `crash` needs `at` (e.g. at: +10m)",
-                    ))
-                }
-            };
-            let downtime = match &r.downtime {
-                Some(d) => positive_duration_at(d, "downtime")?,
-                None => {
-                    return Err(ScenarioError::at_loc(
-                        &r.kind.referenced,
-                        "fault kind `crash` needs `downtime` (e.g. downtime: 30s)",
-                    ))
-                }
-            };
-            window = Window {
+            let (at, downtime) = crash_at(r, clock)?;
+            // A crash's window is its downtime.
+            *window = Window {
                 from: at,
                 to: at.saturating_add(downtime),
             };
             FaultParams::Crash { at, downtime }
         }
         _ => FaultParams::None,
-    };
-
-    Ok(FaultRule {
-        name,
-        kind,
-        probability,
-        window,
-        target,
-        params,
     })
+}
+
+/// forbidden_code's codes: given (each one a jobcenter may not send, KSD-5) or all of those.
+fn forbidden_codes(r: &RawFault) -> Result<Vec<OphoersAarsag>, ScenarioError> {
+    Ok(match &r.codes {
+        None => sim_wire::OPHOERS_AARSAG_LIST
+            .iter()
+            .filter_map(|c| OphoersAarsag::new(*c))
+            .filter(|a| !a.outsider_may_send())
+            .collect(),
+        Some(codes) => {
+            if codes.value.is_empty() {
+                return Err(err(
+                    codes,
+                    "codes: name at least one of 10, 60, 61, 62, 63, 64",
+                ));
+            }
+            let mut out = Vec::new();
+            for c in &codes.value {
+                match OphoersAarsag::new(c.value) {
+                        Some(a) if !a.outsider_may_send() => out.push(a),
+                        Some(_) => {
+                            return Err(err(
+                                c,
+                                format!("code {} may be sent by a jobcenter; forbidden_code takes 10 or 60–64 (KSD-5)", c.value),
+                            ))
+                        }
+                        None => {
+                            return Err(err(
+                                c,
+                                format!("{} is not in the Ophoersaarsag value list (KSD-5)", c.value),
+                            ))
+                        }
+                    }
+            }
+            out
+        }
+    })
+}
+
+/// A crash's `at` and `downtime`, both required.
+fn crash_at(r: &RawFault, clock: &Clock) -> Result<(OffsetDateTime, Duration), ScenarioError> {
+    let at = match &r.at {
+        Some(a) => parse_instant(&a.value, clock.start).map_err(|m| err(a, m))?,
+        None => {
+            return Err(ScenarioError::at_loc(
+                &r.kind.referenced,
+                "fault kind `crash` needs `at` (e.g. at: +10m)",
+            ))
+        }
+    };
+    let downtime = match &r.downtime {
+        Some(d) => positive_duration_at(d, "downtime")?,
+        None => {
+            return Err(ScenarioError::at_loc(
+                &r.kind.referenced,
+                "fault kind `crash` needs `downtime` (e.g. downtime: 30s)",
+            ))
+        }
+    };
+    Ok((at, downtime))
 }
 
 fn weekday_from(s: &str) -> Option<Weekday> {

@@ -315,64 +315,8 @@ impl Outbox {
 
         loop {
             let now = self.clock.now();
-            let in_flight = self.in_flight_snapshot();
-            let free = slots.available_permits();
-            // Enough rows to fill every free slot and see the next due item, even if every
-            // item in flight sorts first.
-            let want = i64::try_from(in_flight.len() + free + 1).unwrap_or(i64::MAX);
-            let mut next_due: Option<OffsetDateTime> = None;
-            // Ids and due times only (an index-only scan); the payloads of the items this
-            // round claims are read afterwards. Reading whole rows here re-read every
-            // in-flight item's payload at each wake-up, a twentieth of all CPU under load.
-            let rows = match self.db.read(move |c| soonest(c, want)).await {
-                Ok(rows) => rows,
-                Err(e) => {
-                    tracing::error!(error = %e, "outbox: cannot read due items");
-                    // Try again after the shortest backoff: neither spin nor stall.
-                    next_due = Some(add(now, backoff.initial));
-                    Vec::new()
-                }
-            };
-            let mut claimed = Vec::new();
-            for (id, due_at) in rows {
-                if in_flight.contains(&id) {
-                    continue;
-                }
-                if due_at > now {
-                    next_due = Some(due_at);
-                    break;
-                }
-                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-                    break; // every slot busy: a finishing delivery wakes us
-                };
-                if !self.claim(id) {
-                    continue; // another `run` on this outbox took it meanwhile
-                }
-                mine.insert(id);
-                claimed.push((id, permit));
-            }
-            let items = if claimed.is_empty() {
-                Ok(HashMap::new())
-            } else {
-                let ids: Vec<i64> = claimed.iter().map(|(id, _)| *id).collect();
-                self.db.read(move |c| by_ids(c, &ids)).await
-            };
-            let mut items = match items {
-                Ok(items) => items,
-                Err(e) => {
-                    tracing::error!(error = %e, "outbox: cannot read claimed items");
-                    next_due = Some(add(now, backoff.initial));
-                    HashMap::new()
-                }
-            };
-            for (id, permit) in claimed {
-                let Some(item) = items.remove(&id) else {
-                    // Delivered and deleted by another `run` meanwhile, or unreadable now:
-                    // let it go; a later round sees it again if it is still there.
-                    mine.remove(&id);
-                    self.release(id);
-                    continue;
-                };
+            let (claimed, next_due) = self.claim_round(&slots, &mut mine, now, &backoff).await;
+            for (item, permit) in claimed {
                 let this = self.clone();
                 let deliver = Arc::clone(&deliver);
                 let backoff = backoff.clone();
@@ -416,6 +360,84 @@ impl Outbox {
         for id in mine {
             self.release(id);
         }
+    }
+
+    /// One round of `run`: reads the soonest items (ids and due times only), claims the due
+    /// ones a free slot can take, and loads their payloads. Returns them with their slot, and
+    /// when the next item falls due (or when to try again after a read failed).
+    async fn claim_round(
+        &self,
+        slots: &Arc<Semaphore>,
+        mine: &mut HashSet<i64>,
+        now: OffsetDateTime,
+        backoff: &Backoff,
+    ) -> (
+        Vec<(OutboxItem, tokio::sync::OwnedSemaphorePermit)>,
+        Option<OffsetDateTime>,
+    ) {
+        let in_flight = self.in_flight_snapshot();
+        let free = slots.available_permits();
+        // Enough rows to fill every free slot and see the next due item, even if every
+        // item in flight sorts first.
+        let want = i64::try_from(in_flight.len() + free + 1).unwrap_or(i64::MAX);
+        let mut next_due: Option<OffsetDateTime> = None;
+        // Ids and due times only (an index-only scan); the payloads of the items this
+        // round claims are read afterwards. Reading whole rows here re-read every
+        // in-flight item's payload at each wake-up, a twentieth of all CPU under load.
+        let rows = match self.db.read(move |c| soonest(c, want)).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox: cannot read due items");
+                // Try again after the shortest backoff: neither spin nor stall.
+                next_due = Some(add(now, backoff.initial));
+                Vec::new()
+            }
+        };
+        let mut claimed = Vec::new();
+        for (id, due_at) in rows {
+            if in_flight.contains(&id) {
+                continue;
+            }
+            if due_at > now {
+                next_due = Some(due_at);
+                break;
+            }
+            let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                break; // every slot busy: a finishing delivery wakes us
+            };
+            if !self.claim(id) {
+                continue; // another `run` on this outbox took it meanwhile
+            }
+            mine.insert(id);
+            claimed.push((id, permit));
+        }
+        let items = if claimed.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            let ids: Vec<i64> = claimed.iter().map(|(id, _)| *id).collect();
+            self.db.read(move |c| by_ids(c, &ids)).await
+        };
+        let mut items = match items {
+            Ok(items) => items,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox: cannot read claimed items");
+                next_due = Some(add(now, backoff.initial));
+                HashMap::new()
+            }
+        };
+        let mut out = Vec::with_capacity(claimed.len());
+        for (id, permit) in claimed {
+            match items.remove(&id) {
+                Some(item) => out.push((item, permit)),
+                None => {
+                    // Delivered and deleted by another `run` meanwhile, or unreadable now:
+                    // let it go; a later round sees it again if it is still there.
+                    mine.remove(&id);
+                    self.release(id);
+                }
+            }
+        }
+        (out, next_due)
     }
 
     fn in_flight_snapshot(&self) -> HashSet<i64> {

@@ -102,8 +102,10 @@ fn predefined_entity(name: &str) -> Option<char> {
     })
 }
 
-/// Parses a whole document into its root element.
-pub(crate) fn parse(input: &[u8]) -> Result<Element<'_>, WireError> {
+/// The document as text, after the checks that need no parser: a BOM is skipped, and an empty
+/// document, one that does not start with `<`, or one that is not UTF-8 is refused with its
+/// position.
+fn prelude(input: &[u8]) -> Result<(&[u8], &str), WireError> {
     let xml = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let first = xml.iter().position(|b| !b.is_ascii_whitespace());
     match first {
@@ -124,53 +126,63 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element<'_>, WireError> {
         }
         Some(_) => {}
     }
-    let input = match std::str::from_utf8(xml) {
-        Ok(s) => s,
+    match std::str::from_utf8(xml) {
+        Ok(s) => Ok((xml, s)),
         Err(e) => {
             let (line, column) = line_col(xml, e.valid_up_to() as u64);
-            return Err(WireError::NotXml {
+            Err(WireError::NotXml {
                 detail: "the document is not valid UTF-8".into(),
                 line,
                 column,
-            });
+            })
         }
-    };
+    }
+}
 
-    let mut reader = NsReader::from_reader(xml);
-    let mut stack: Vec<Element<'_>> = Vec::with_capacity(16);
-    let mut root: Option<Element<'_>> = None;
-    let not_xml = |detail: String, pos: u64| {
-        let (line, column) = line_col(xml, pos);
+/// The tree under construction: the open elements, and the root once it is closed.
+struct Builder<'a> {
+    xml: &'a [u8],
+    input: &'a str,
+    stack: Vec<Element<'a>>,
+    root: Option<Element<'a>>,
+}
+
+impl<'a> Builder<'a> {
+    fn not_xml(&self, detail: String, pos: u64) -> WireError {
+        let (line, column) = line_col(self.xml, pos);
         WireError::NotXml {
             detail,
             line,
             column,
         }
-    };
+    }
 
-    loop {
-        let pos = reader.buffer_position();
-        let (res, event) = match reader.read_resolved_event() {
-            Ok((res, ev)) => (resolve(&res), ev),
-            Err(e) => {
-                let open = stack.last().map(|e| e.name.to_string());
-                return Err(classify(e, reader.error_position(), open, xml));
-            }
-        };
+    /// A closed element goes to its parent, or becomes the root.
+    fn close(&mut self, el: Element<'a>) {
+        match self.stack.last_mut() {
+            Some(parent) => parent.children.push(el),
+            None => self.root = Some(el),
+        }
+    }
+
+    /// Takes one event; `Some(root)` at the end of a well-formed document.
+    fn event(
+        &mut self,
+        event: Event<'a>,
+        res: Ns,
+        pos: u64,
+    ) -> Result<Option<Element<'a>>, WireError> {
         match event {
-            Event::Start(e) | Event::Empty(e) if root.is_some() => {
-                let _ = e;
-                return Err(not_xml("more than one root element".into(), pos));
+            Event::Start(_) | Event::Empty(_) if self.root.is_some() => {
+                return Err(self.not_xml("more than one root element".into(), pos));
             }
             Event::Start(e) => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(not_xml(
-                        format!("elements nest deeper than {MAX_DEPTH} levels"),
-                        pos,
-                    ));
+                if self.stack.len() >= MAX_DEPTH {
+                    let detail = format!("elements nest deeper than {MAX_DEPTH} levels");
+                    return Err(self.not_xml(detail, pos));
                 }
-                let name = from_input(input, e.local_name().as_ref());
-                stack.push(Element {
+                let name = from_input(self.input, e.local_name().as_ref());
+                self.stack.push(Element {
                     ns: res,
                     name,
                     text: Cow::Borrowed(""),
@@ -178,81 +190,114 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element<'_>, WireError> {
                 });
             }
             Event::Empty(e) => {
-                let name = from_input(input, e.local_name().as_ref());
-                let el = Element {
+                let name = from_input(self.input, e.local_name().as_ref());
+                self.close(Element {
                     ns: res,
                     name,
                     text: Cow::Borrowed(""),
                     children: Vec::new(),
-                };
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
+                });
             }
             Event::End(_) => {
-                let el = stack.pop().expect("quick-xml checks end tags");
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
+                let el = self.stack.pop().expect("quick-xml checks end tags");
+                self.close(el);
             }
-            Event::Text(t) => {
-                // Whitespace-only text is indentation between elements or around a value:
-                // readers trim values, so it is kept only where it separates two pieces of
-                // text (`&amp; &amp;`). Skipping it saves most text allocations.
-                let blank = t.as_ref().bytes().all(|b| b.is_ascii_whitespace());
-                match stack.last_mut() {
-                    Some(top) if blank && (top.text.is_empty() || !top.children.is_empty()) => {}
-                    Some(top) => append(&mut top.text, t.xml10_content()),
-                    None if blank => {}
-                    None => return Err(not_xml("text outside the root element".into(), pos)),
-                }
-            }
+            Event::Text(t) => self.text(t, pos)?,
             Event::CData(c) => {
                 let text = c.into_inner();
-                match stack.last_mut() {
+                match self.stack.last_mut() {
                     Some(top) => append(&mut top.text, text),
-                    None => return Err(not_xml("CDATA outside the root element".into(), pos)),
+                    None => return Err(self.not_xml("CDATA outside the root element".into(), pos)),
                 }
             }
-            Event::GeneralRef(r) => {
-                let ch = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c,
-                    Ok(None) => {
-                        let name = r.as_ref().to_string();
-                        predefined_entity(&name).ok_or(WireError::UndefinedEntity(name))?
-                    }
-                    Err(e) => return Err(not_xml(format!("bad character reference: {e}"), pos)),
-                };
-                match stack.last_mut() {
-                    Some(top) => top.text.to_mut().push(ch),
-                    None => {
-                        return Err(not_xml("a reference outside the root element".into(), pos))
-                    }
-                }
-            }
+            Event::GeneralRef(r) => self.reference(r, pos)?,
             Event::DocType(_) => return Err(WireError::Doctype),
-            Event::Decl(d) => {
-                if let Some(Ok(enc)) = d.encoding() {
-                    let enc = enc.to_ascii_uppercase();
-                    if enc != "UTF-8" && enc != "UTF8" {
-                        return Err(not_xml(
-                            format!("encoding '{enc}' is not supported: the contract is UTF-8"),
-                            pos,
-                        ));
-                    }
-                }
-            }
+            Event::Decl(d) => self.declaration(d, pos)?,
             Event::PI(_) | Event::Comment(_) => {}
             Event::Eof => {
-                if let Some(open) = stack.last() {
+                if let Some(open) = self.stack.last() {
                     return Err(WireError::Truncated {
                         detail: format!("the document ends inside <{}>", open.name),
                     });
                 }
-                return root.ok_or_else(|| not_xml("no root element".into(), pos));
+                return match self.root.take() {
+                    Some(root) => Ok(Some(root)),
+                    None => Err(self.not_xml("no root element".into(), pos)),
+                };
             }
+        }
+        Ok(None)
+    }
+
+    /// Whitespace-only text is indentation between elements or around a value: readers trim
+    /// values, so it is kept only where it separates two pieces of text (`&amp; &amp;`).
+    /// Skipping it saves most text allocations.
+    fn text(&mut self, t: quick_xml::events::BytesText<'a>, pos: u64) -> Result<(), WireError> {
+        let blank = t.as_ref().bytes().all(|b| b.is_ascii_whitespace());
+        match self.stack.last_mut() {
+            Some(top) if blank && (top.text.is_empty() || !top.children.is_empty()) => Ok(()),
+            Some(top) => {
+                append(&mut top.text, t.xml10_content());
+                Ok(())
+            }
+            None if blank => Ok(()),
+            None => Err(self.not_xml("text outside the root element".into(), pos)),
+        }
+    }
+
+    /// A character reference or one of the five predefined entities; any other is refused.
+    fn reference(&mut self, r: quick_xml::events::BytesRef<'a>, pos: u64) -> Result<(), WireError> {
+        let ch = match r.resolve_char_ref() {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                let name = r.as_ref().to_string();
+                predefined_entity(&name).ok_or(WireError::UndefinedEntity(name))?
+            }
+            Err(e) => return Err(self.not_xml(format!("bad character reference: {e}"), pos)),
+        };
+        match self.stack.last_mut() {
+            Some(top) => {
+                top.text.to_mut().push(ch);
+                Ok(())
+            }
+            None => Err(self.not_xml("a reference outside the root element".into(), pos)),
+        }
+    }
+
+    /// The contract is UTF-8: a declaration naming another encoding is refused.
+    fn declaration(&self, d: quick_xml::events::BytesDecl<'a>, pos: u64) -> Result<(), WireError> {
+        if let Some(Ok(enc)) = d.encoding() {
+            let enc = enc.to_ascii_uppercase();
+            if enc != "UTF-8" && enc != "UTF8" {
+                let detail = format!("encoding '{enc}' is not supported: the contract is UTF-8");
+                return Err(self.not_xml(detail, pos));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses a whole document into its root element.
+pub(crate) fn parse(input: &[u8]) -> Result<Element<'_>, WireError> {
+    let (xml, input) = prelude(input)?;
+    let mut reader = NsReader::from_reader(xml);
+    let mut b = Builder {
+        xml,
+        input,
+        stack: Vec::with_capacity(16),
+        root: None,
+    };
+    loop {
+        let pos = reader.buffer_position();
+        let (res, event) = match reader.read_resolved_event() {
+            Ok((res, ev)) => (resolve(&res), ev),
+            Err(e) => {
+                let open = b.stack.last().map(|e| e.name.to_string());
+                return Err(classify(e, reader.error_position(), open, xml));
+            }
+        };
+        if let Some(root) = b.event(event, res, pos)? {
+            return Ok(root);
         }
     }
 }

@@ -739,6 +739,7 @@ impl Ctx {
         })
     }
 
+    /// The payload element of an asynchronous request, with the header's Myndighed.
     fn payload(
         &mut self,
         kind: PayloadKind,
@@ -753,125 +754,170 @@ impl Ctx {
                 let m = v.header.myndighed;
                 Some((Payload::OpdateringFravaer(v), Some(m)))
             }
-            PayloadKind::ForretningsSvar => {
-                let f = self.fields(
-                    el,
-                    p,
-                    &[("Header", Some(Sft)), ("Forretningskvittering", Some(Kvit))],
-                );
-                let header = self.header(f[0], p);
-                let kvittering = self.forretningskvittering(f[1], p);
-                let header = header?;
-                let m = header.myndighed;
-                Some((
-                    Payload::ForretningsSvar(ForretningsSvar {
-                        header,
-                        kvittering: kvittering?,
-                    }),
-                    Some(m),
-                ))
-            }
-            PayloadKind::Haendelse => {
-                let f = self.fields(
-                    el,
-                    p,
-                    &[
-                        ("Header", Some(Sft)),
-                        ("HaendelseType", Some(Sft)),
-                        ("Sag", Some(Sft)),
-                    ],
-                );
-                let header = self.header(f[0], p);
-                let haendelse_type = self.req(f[1], Rule::Wire3, p, "HaendelseType");
-                let sag = self.sag(f[2], p, from_ksd);
-                let header = header?;
-                let m = header.myndighed;
-                Some((
-                    Payload::Haendelse(Haendelse {
-                        header,
-                        haendelse_type: haendelse_type?,
-                        sag: sag?,
-                    }),
-                    Some(m),
-                ))
-            }
-            PayloadKind::AnmodningForlaengelse => {
-                let f = self.fields(
-                    el,
-                    p,
-                    &[
-                        ("Header", Some(Sft)),
-                        ("Sag", Some(Sft)),
-                        ("VarighedsgraenseDato", Some(Sft)),
-                        ("SvarFrist", Some(Sft)),
-                    ],
-                );
-                let header = self.header(f[0], p);
-                let sag = self.sag(f[1], p, from_ksd);
-                let graense = self.req(f[2], Rule::Ksd11, p, "VarighedsgraenseDato");
-                let frist = self.req(f[3], Rule::Ksd11, p, "SvarFrist");
-                let header = header?;
-                let m = header.myndighed;
-                let v = AnmodningForlaengelse {
-                    header,
-                    sag: sag?,
-                    varighedsgraense_dato: graense?,
-                    svar_frist: frist?,
-                };
-                Some((Payload::AnmodningForlaengelse(v), Some(m)))
-            }
-            PayloadKind::ForretningsSvarForlaengelse => {
-                let f = self.fields(
-                    el,
-                    p,
-                    &[
-                        ("Header", Some(Sft)),
-                        ("Forlaengelse", Some(Sft)),
-                        ("Afvisning", Some(Sft)),
-                    ],
-                );
-                let header = self.header(f[0], p);
-                let svar =
-                    match self.one_of(f[1], f[2], Rule::Ksd11, p, ("Forlaengelse", "Afvisning")) {
-                        Some(Choice::First(fl)) => {
-                            let fp = &join(p, "Forlaengelse");
-                            let g = self.fields(
-                                fl,
-                                fp,
-                                &[
-                                    ("ForlaengelseType", Some(Sft)),
-                                    ("ForlaengelseSlutDato", Some(Sft)),
-                                ],
-                            );
-                            let t = self.req(g[0], Rule::Ksd11, fp, "ForlaengelseType");
-                            let d = self.opt(g[1], Rule::Ksd11, fp, "ForlaengelseSlutDato");
-                            check::forlaengelse(t, d, fp, &mut self.problems);
-                            t.map(|forlaengelse_type| SvarForlaengelse::Forlaengelse {
-                                forlaengelse_type,
-                                forlaengelse_slut_dato: d,
-                            })
-                        }
-                        Some(Choice::Second(af)) => {
-                            let ap = &join(p, "Afvisning");
-                            let g = self.fields(af, ap, &[("Begrundelse", Some(Sft))]);
-                            self.req_text(g[0], Rule::Ksd11, ap, "Begrundelse")
-                                .map(|begrundelse| SvarForlaengelse::Afvisning { begrundelse })
-                        }
-                        None => None,
-                    };
-                let header = header?;
-                let m = header.myndighed;
-                Some((
-                    Payload::ForretningsSvarForlaengelse(ForretningsSvarForlaengelse {
-                        header,
-                        svar: svar?,
-                    }),
-                    Some(m),
-                ))
-            }
+            PayloadKind::ForretningsSvar => self.forretnings_svar_payload(el, p),
+            PayloadKind::Haendelse => self.haendelse_payload(el, p, from_ksd),
+            PayloadKind::AnmodningForlaengelse => self.anmodning_payload(el, p, from_ksd),
+            PayloadKind::ForretningsSvarForlaengelse => self.svar_forlaengelse_payload(el, p),
             PayloadKind::HentSag | PayloadKind::HentSagsListe => {
                 unreachable!("criteria are read from the request element")
             }
+        }
+    }
+
+    /// `sft:ForretningsSvar` (SF2095's business receipt, SF2090's acknowledgement).
+    fn forretnings_svar_payload(
+        &mut self,
+        el: &Element<'_>,
+        p: &str,
+    ) -> Option<(Payload, Option<Cvr>)> {
+        let f = self.fields(
+            el,
+            p,
+            &[("Header", Some(Sft)), ("Forretningskvittering", Some(Kvit))],
+        );
+        let header = self.header(f[0], p);
+        let kvittering = self.forretningskvittering(f[1], p);
+        let header = header?;
+        let m = header.myndighed;
+        Some((
+            Payload::ForretningsSvar(ForretningsSvar {
+                header,
+                kvittering: kvittering?,
+            }),
+            Some(m),
+        ))
+    }
+
+    /// `sft:Haendelse` (SF2090).
+    fn haendelse_payload(
+        &mut self,
+        el: &Element<'_>,
+        p: &str,
+        from_ksd: bool,
+    ) -> Option<(Payload, Option<Cvr>)> {
+        let f = self.fields(
+            el,
+            p,
+            &[
+                ("Header", Some(Sft)),
+                ("HaendelseType", Some(Sft)),
+                ("Sag", Some(Sft)),
+            ],
+        );
+        let header = self.header(f[0], p);
+        let haendelse_type = self.req(f[1], Rule::Wire3, p, "HaendelseType");
+        let sag = self.sag(f[2], p, from_ksd);
+        let header = header?;
+        let m = header.myndighed;
+        Some((
+            Payload::Haendelse(Haendelse {
+                header,
+                haendelse_type: haendelse_type?,
+                sag: sag?,
+            }),
+            Some(m),
+        ))
+    }
+
+    /// `sft:AnmodningForlaengelse` (SF2093).
+    fn anmodning_payload(
+        &mut self,
+        el: &Element<'_>,
+        p: &str,
+        from_ksd: bool,
+    ) -> Option<(Payload, Option<Cvr>)> {
+        let f = self.fields(
+            el,
+            p,
+            &[
+                ("Header", Some(Sft)),
+                ("Sag", Some(Sft)),
+                ("VarighedsgraenseDato", Some(Sft)),
+                ("SvarFrist", Some(Sft)),
+            ],
+        );
+        let header = self.header(f[0], p);
+        let sag = self.sag(f[1], p, from_ksd);
+        let graense = self.req(f[2], Rule::Ksd11, p, "VarighedsgraenseDato");
+        let frist = self.req(f[3], Rule::Ksd11, p, "SvarFrist");
+        let header = header?;
+        let m = header.myndighed;
+        let v = AnmodningForlaengelse {
+            header,
+            sag: sag?,
+            varighedsgraense_dato: graense?,
+            svar_frist: frist?,
+        };
+        Some((Payload::AnmodningForlaengelse(v), Some(m)))
+    }
+
+    /// `sft:ForretningsSvarForlaengelse` (SF2093's answer).
+    fn svar_forlaengelse_payload(
+        &mut self,
+        el: &Element<'_>,
+        p: &str,
+    ) -> Option<(Payload, Option<Cvr>)> {
+        let f = self.fields(
+            el,
+            p,
+            &[
+                ("Header", Some(Sft)),
+                ("Forlaengelse", Some(Sft)),
+                ("Afvisning", Some(Sft)),
+            ],
+        );
+        let header = self.header(f[0], p);
+        let svar = self.svar_forlaengelse(f[1], f[2], p);
+        let header = header?;
+        let m = header.myndighed;
+        Some((
+            Payload::ForretningsSvarForlaengelse(ForretningsSvarForlaengelse {
+                header,
+                svar: svar?,
+            }),
+            Some(m),
+        ))
+    }
+
+    /// Exactly one of `Forlaengelse` (type, optional end date) and `Afvisning` (a reason).
+    fn svar_forlaengelse(
+        &mut self,
+        forlaengelse: Option<&Element<'_>>,
+        afvisning: Option<&Element<'_>>,
+        p: &str,
+    ) -> Option<SvarForlaengelse> {
+        match self.one_of(
+            forlaengelse,
+            afvisning,
+            Rule::Ksd11,
+            p,
+            ("Forlaengelse", "Afvisning"),
+        ) {
+            Some(Choice::First(fl)) => {
+                let fp = &join(p, "Forlaengelse");
+                let g = self.fields(
+                    fl,
+                    fp,
+                    &[
+                        ("ForlaengelseType", Some(Sft)),
+                        ("ForlaengelseSlutDato", Some(Sft)),
+                    ],
+                );
+                let t = self.req(g[0], Rule::Ksd11, fp, "ForlaengelseType");
+                let d = self.opt(g[1], Rule::Ksd11, fp, "ForlaengelseSlutDato");
+                check::forlaengelse(t, d, fp, &mut self.problems);
+                t.map(|forlaengelse_type| SvarForlaengelse::Forlaengelse {
+                    forlaengelse_type,
+                    forlaengelse_slut_dato: d,
+                })
+            }
+            Some(Choice::Second(af)) => {
+                let ap = &join(p, "Afvisning");
+                let g = self.fields(af, ap, &[("Begrundelse", Some(Sft))]);
+                self.req_text(g[0], Rule::Ksd11, ap, "Begrundelse")
+                    .map(|begrundelse| SvarForlaengelse::Afvisning { begrundelse })
+            }
+            None => None,
         }
     }
 
@@ -926,109 +972,125 @@ impl Ctx {
     }
 
     fn request(&mut self, op: Operation, el: &Element<'_>) -> Option<Request> {
-        let path = "";
-        let kind = op.payload_kind();
-        match kind {
-            PayloadKind::HentSag => {
-                let rp = &*el.name;
-                let f = self.fields(
-                    el,
-                    path,
-                    &[
-                        ("CallContext", Some(Cc)),
-                        ("AuthorityContext", Some(Ac)),
-                        ("SagIdentifikator", Some(Sft)),
-                        ("NemRefusionIdentifier", Some(Sft)),
-                    ],
-                );
-                let (call_context, authority_context) = self.context_only(f[0], f[1], op);
-                let names = ("SagIdentifikator", "NemRefusionIdentifier");
-                let crit = match self.one_of(f[2], f[3], Rule::Wire3, rp, names) {
-                    Some(Choice::First(e)) => self
-                        .parse(e, Rule::Wire3, rp, names.0)
-                        .map(HentSag::SagIdentifikator),
-                    Some(Choice::Second(e)) => self
-                        .parse(e, Rule::Wire3, rp, names.1)
-                        .map(HentSag::NemRefusionIdentifier),
-                    None => None,
-                };
-                Some(Request {
-                    operation: op,
-                    call_context,
-                    authority_context,
-                    payload: Payload::HentSag(crit?),
-                })
-            }
-            PayloadKind::HentSagsListe => {
-                let rp = &*el.name;
-                let f = self.fields(
-                    el,
-                    path,
-                    &[
-                        ("CallContext", Some(Cc)),
-                        ("AuthorityContext", Some(Ac)),
-                        ("SygemeldtePart", Some(Sft)),
-                        ("PeriodeFra", Some(Sft)),
-                        ("PeriodeTil", Some(Sft)),
-                    ],
-                );
-                let (call_context, authority_context) = self.context_only(f[0], f[1], op);
-                let sygemeldte_part = self.opt(f[2], Rule::Wire3, rp, "SygemeldtePart");
-                let periode_fra = self.opt(f[3], Rule::Wire3, rp, "PeriodeFra");
-                let periode_til = self.opt(f[4], Rule::Wire3, rp, "PeriodeTil");
-                check::periode(periode_fra, periode_til, rp, &mut self.problems);
-                let crit = HentSagsListe {
-                    sygemeldte_part,
-                    periode_fra,
-                    periode_til,
-                };
-                Some(Request {
-                    operation: op,
-                    call_context,
-                    authority_context,
-                    payload: Payload::HentSagsListe(crit),
-                })
-            }
-            _ => {
-                let name = payload_element(kind);
-                let f = self.fields(
-                    el,
-                    path,
-                    &[
-                        ("CallContext", Some(Cc)),
-                        ("AuthorityContext", Some(Ac)),
-                        (name, Some(Sft)),
-                    ],
-                );
-                let (call_context, authority_context, present) = self.context(f[0], f[1], op, path);
-                let Some(pe) = f[2] else {
-                    check::authority_context(
-                        op,
-                        present,
-                        authority_context.as_ref(),
-                        None,
-                        &mut self.problems,
-                    );
-                    self.missing(Rule::Wire3, &el.name, name);
-                    return None;
-                };
-                let payload = self.payload(kind, pe, op);
-                let myndighed = payload.as_ref().and_then(|(_, m)| *m);
-                check::authority_context(
-                    op,
-                    present,
-                    authority_context.as_ref(),
-                    myndighed,
-                    &mut self.problems,
-                );
-                Some(Request {
-                    operation: op,
-                    call_context,
-                    authority_context,
-                    payload: payload?.0,
-                })
-            }
+        match op.payload_kind() {
+            PayloadKind::HentSag => self.hent_sag_request(op, el),
+            PayloadKind::HentSagsListe => self.hent_sags_liste_request(op, el),
+            kind => self.payload_request(op, kind, el),
         }
+    }
+
+    /// `HentSag` (SF2096): by SagIdentifikator or NemRefusionIdentifier, exactly one.
+    fn hent_sag_request(&mut self, op: Operation, el: &Element<'_>) -> Option<Request> {
+        let path = "";
+        let rp = &*el.name;
+        let f = self.fields(
+            el,
+            path,
+            &[
+                ("CallContext", Some(Cc)),
+                ("AuthorityContext", Some(Ac)),
+                ("SagIdentifikator", Some(Sft)),
+                ("NemRefusionIdentifier", Some(Sft)),
+            ],
+        );
+        let (call_context, authority_context) = self.context_only(f[0], f[1], op);
+        let names = ("SagIdentifikator", "NemRefusionIdentifier");
+        let crit = match self.one_of(f[2], f[3], Rule::Wire3, rp, names) {
+            Some(Choice::First(e)) => self
+                .parse(e, Rule::Wire3, rp, names.0)
+                .map(HentSag::SagIdentifikator),
+            Some(Choice::Second(e)) => self
+                .parse(e, Rule::Wire3, rp, names.1)
+                .map(HentSag::NemRefusionIdentifier),
+            None => None,
+        };
+        Some(Request {
+            operation: op,
+            call_context,
+            authority_context,
+            payload: Payload::HentSag(crit?),
+        })
+    }
+
+    /// `HentSagsListe` (SF2096): by CPR and period, each optional.
+    fn hent_sags_liste_request(&mut self, op: Operation, el: &Element<'_>) -> Option<Request> {
+        let path = "";
+        let rp = &*el.name;
+        let f = self.fields(
+            el,
+            path,
+            &[
+                ("CallContext", Some(Cc)),
+                ("AuthorityContext", Some(Ac)),
+                ("SygemeldtePart", Some(Sft)),
+                ("PeriodeFra", Some(Sft)),
+                ("PeriodeTil", Some(Sft)),
+            ],
+        );
+        let (call_context, authority_context) = self.context_only(f[0], f[1], op);
+        let sygemeldte_part = self.opt(f[2], Rule::Wire3, rp, "SygemeldtePart");
+        let periode_fra = self.opt(f[3], Rule::Wire3, rp, "PeriodeFra");
+        let periode_til = self.opt(f[4], Rule::Wire3, rp, "PeriodeTil");
+        check::periode(periode_fra, periode_til, rp, &mut self.problems);
+        let crit = HentSagsListe {
+            sygemeldte_part,
+            periode_fra,
+            periode_til,
+        };
+        Some(Request {
+            operation: op,
+            call_context,
+            authority_context,
+            payload: Payload::HentSagsListe(crit),
+        })
+    }
+
+    /// An asynchronous request: contexts and one payload element, the AuthorityContext checked
+    /// against the payload's Myndighed.
+    fn payload_request(
+        &mut self,
+        op: Operation,
+        kind: PayloadKind,
+        el: &Element<'_>,
+    ) -> Option<Request> {
+        let path = "";
+        let name = payload_element(kind);
+        let f = self.fields(
+            el,
+            path,
+            &[
+                ("CallContext", Some(Cc)),
+                ("AuthorityContext", Some(Ac)),
+                (name, Some(Sft)),
+            ],
+        );
+        let (call_context, authority_context, present) = self.context(f[0], f[1], op, path);
+        let Some(pe) = f[2] else {
+            check::authority_context(
+                op,
+                present,
+                authority_context.as_ref(),
+                None,
+                &mut self.problems,
+            );
+            self.missing(Rule::Wire3, &el.name, name);
+            return None;
+        };
+        let payload = self.payload(kind, pe, op);
+        let myndighed = payload.as_ref().and_then(|(_, m)| *m);
+        check::authority_context(
+            op,
+            present,
+            authority_context.as_ref(),
+            myndighed,
+            &mut self.problems,
+        );
+        Some(Request {
+            operation: op,
+            call_context,
+            authority_context,
+            payload: payload?.0,
+        })
     }
 
     fn response(&mut self, op: Operation, el: &Element<'_>) -> Option<Response> {

@@ -27,14 +27,8 @@ pub(crate) fn check(
     }
 }
 
-/// The scenario's expectations judged on the checkers' results, the latency and what the
-/// runner itself recorded (its own send errors are a failed expectation too).
-pub(crate) fn judge(
-    e: &sim_scenario::Expectations,
-    checks: &[CheckResult],
-    latency: &sim_report::LatencySummary,
-    l: &Ledger,
-) -> Vec<CheckResult> {
+/// `max_lost`, `max_misrouted`, `max_processed_twice`: from the safety and liveness checks.
+fn safety(e: &sim_scenario::Expectations, checks: &[CheckResult]) -> Vec<CheckResult> {
     let find = |name: &str| checks.iter().find(|c| c.name == name).cloned();
     let lost = find("backlog-drains")
         .and_then(|c| c.measured)
@@ -77,6 +71,15 @@ pub(crate) fn judge(
         Some(twice),
         Some(e.max_processed_twice as f64),
     ));
+    exp
+}
+
+/// `p50_roundtrip`, `p99_roundtrip`: from the latency summary (real milliseconds).
+fn latency_checks(
+    e: &sim_scenario::Expectations,
+    latency: &sim_report::LatencySummary,
+) -> Vec<CheckResult> {
+    let mut exp = Vec::new();
     if let Some(p) = e.p50_roundtrip {
         let lim = ms(p);
         exp.push(check(
@@ -103,6 +106,20 @@ pub(crate) fn judge(
             Some(lim),
         ));
     }
+    exp
+}
+
+/// The scenario's expectations judged on the checkers' results, the latency and what the
+/// runner itself recorded (its own send errors are a failed expectation too).
+pub(crate) fn judge(
+    e: &sim_scenario::Expectations,
+    checks: &[CheckResult],
+    latency: &sim_report::LatencySummary,
+    l: &Ledger,
+) -> Vec<CheckResult> {
+    let find = |name: &str| checks.iter().find(|c| c.name == name).cloned();
+    let mut exp = safety(e, checks);
+    exp.extend(latency_checks(e, latency));
     if let Some(r) = e.min_accepted_ratio {
         let eligible = (l.sent - l.injected.len() as u64).max(1) as f64;
         let ratio = l.accepted.saturating_sub(0) as f64 / eligible;

@@ -44,13 +44,6 @@ impl Tally {
     }
 }
 
-/// A stable 64-bit key of a text (FNV-1a), for per-message random streams.
-pub(crate) fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The receiving-side faults of a scenario, decided inside the programs' fault layers, and
 /// KSD's per-update receipt delay.
 pub struct PlanHook {
@@ -140,14 +133,18 @@ impl FaultHook for PlanHook {
     fn receipt_delay(&self, key: &str) -> Option<StdDuration> {
         // Drawn per update from the scenario's distribution, keyed by its
         // TransaktionIdentifikator: the same seed gives the same delays in any order.
-        let mut rng = sim_scenario::Rng::keyed(self.seed, "ksd/receipt_delay", fnv1a(key));
+        let mut rng = sim_seed::Rng::keyed(
+            self.seed,
+            "ksd/receipt_delay",
+            sim_seed::hash(key.as_bytes()),
+        );
         let d = self.receipt_delay.sample(&mut rng);
         Some(d.unsigned_abs())
     }
 
     fn duplicate_delivery(&self, program: &str, key: &str) -> bool {
         let now = self.clock.now();
-        let seq = fnv1a(key);
+        let seq = sim_seed::hash(key.as_bytes());
         let dup = program == "sp"
             && self
                 .plan

@@ -16,6 +16,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
 use anyhow::Context;
 
 use sim_kit::faults::Faults;
@@ -40,7 +43,7 @@ use crashes::drive_crashes;
 
 pub use hook::PlanHook;
 use hook::Tally;
-use pacing::Stall;
+use pacing::Pace;
 use traffic::sf2095::{one_arrival, soap_client};
 use traffic::{Ctx, Ledger};
 
@@ -73,152 +76,202 @@ const DEFAULT_LIVENESS: time::Duration = time::Duration::minutes(10);
 /// (virtual) this outlasts the longest SP-9 window a short scenario plans.
 pub(crate) const RESEND_ATTEMPTS: u32 = 150;
 
-/// Runs a scenario (its text) and returns the report.
-pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunReport> {
-    let scenario: Scenario = sim_scenario::parse(text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", opts.file))?
-        .with_overrides(opts.seed, opts.speed);
-    let hash = sim_scenario::hash(&format!(
-        "{text}\n#seed={} speed={}",
-        scenario.seed, scenario.clock.speed
-    ));
-    let refdata = RefData::embedded()?;
-    let routing: Vec<(Cvr, String)> = refdata
-        .routing
-        .iter()
-        .map(|(c, i)| (*c, i.clone()))
-        .collect();
-    let assignments = scenario.assignments(&routing);
-    anyhow::ensure!(
-        !assignments.is_empty(),
-        "the scenario selects no municipality served by a selected vendor"
-    );
-    let start = scenario.clock.start;
-    let end = scenario.clock.end();
-    let (clock, factor) = match scenario.clock.speed {
-        Speed::Factor(f) => (Clock::compressed(start, f), f),
-        Speed::Max => (Clock::manual(start), f64::INFINITY),
-    };
-    let plan = Arc::new(FaultPlan::new(&scenario));
-    let tally = Arc::new(Tally::default());
-    let hook = Arc::new(PlanHook {
-        seed: scenario.seed,
-        receipt_delay: scenario.receipt_delay,
-        plan: plan.clone(),
-        clock: clock.clone(),
-        factor,
-        seq: AtomicU64::new(0),
-        tally: tally.clone(),
-    });
-    let crashes = plan.crashes();
+/// What a run is made of before anything starts: the scenario with its overrides, the reference
+/// data, the clock, the fault plan and the hook that applies it, the traffic buckets.
+struct Setup {
+    scenario: Scenario,
+    /// Hash of the scenario text with its effective seed and speed (reproduces the run).
+    hash: String,
+    refdata: RefData,
+    /// (municipality, vendor instance) pairs the scenario sends for.
+    assignments: Vec<(Cvr, String)>,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    clock: Clock,
+    plan: Arc<FaultPlan>,
+    tally: Arc<Tally>,
+    hook: Arc<PlanHook>,
+    crashes: Vec<sim_scenario::Crash>,
+    /// The traffic plot's buckets over virtual time.
+    n_buckets: usize,
+    bucket_len: time::Duration,
+}
 
-    let _ = std::fs::remove_dir_all(&opts.state_dir);
-    let mut cfg = EcosystemConfig::new(&opts.state_dir, refdata.clone());
-    cfg.ports = Ports::ephemeral();
-    cfg.seed = scenario.seed;
-    cfg.clock = clock.clone();
-    cfg.faults = Faults::with(hook);
-    // The mean is KSD's fallback; the hook draws each receipt's delay from the distribution.
-    cfg.receipt_delay_ms = scenario.receipt_delay.mean().whole_milliseconds().max(0) as u64;
-    cfg.max_send_attempts = RESEND_ATTEMPTS;
-    cfg.call_timeout_ms = CALL_TIMEOUT.as_millis() as u64;
-    let running = ecosystem::start(cfg).await?;
-    let certs = running.endpoints.certs_dir.clone();
-    let mut clients = BTreeMap::new();
-    for v in &refdata.vendors {
-        clients.insert(v.instance.clone(), soap_client(&certs, &v.instance)?);
+impl Setup {
+    /// Parses the scenario and derives everything the run needs from it and its seed.
+    fn new(text: &str, opts: &RunOptions) -> anyhow::Result<Setup> {
+        let scenario: Scenario = sim_scenario::parse(text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", opts.file))?
+            .with_overrides(opts.seed, opts.speed);
+        let hash = sim_scenario::hash(&format!(
+            "{text}\n#seed={} speed={}",
+            scenario.seed, scenario.clock.speed
+        ));
+        let refdata = RefData::embedded()?;
+        let routing: Vec<(Cvr, String)> = refdata
+            .routing
+            .iter()
+            .map(|(c, i)| (*c, i.clone()))
+            .collect();
+        let assignments = scenario.assignments(&routing);
+        anyhow::ensure!(
+            !assignments.is_empty(),
+            "the scenario selects no municipality served by a selected vendor"
+        );
+        let (start, end) = (scenario.clock.start, scenario.clock.end());
+        let (clock, factor) = match scenario.clock.speed {
+            Speed::Factor(f) => (Clock::compressed(start, f), f),
+            Speed::Max => (Clock::manual(start), f64::INFINITY),
+        };
+        let plan = Arc::new(FaultPlan::new(&scenario));
+        let tally = Arc::new(Tally::default());
+        let hook = Arc::new(PlanHook {
+            seed: scenario.seed,
+            receipt_delay: scenario.receipt_delay,
+            plan: plan.clone(),
+            clock: clock.clone(),
+            factor,
+            seq: AtomicU64::new(0),
+            tally: tally.clone(),
+        });
+        let crashes = plan.crashes();
+        let n_buckets = 60usize;
+        let bucket_len = ((end - start) / n_buckets as i32).max(time::Duration::SECOND);
+        Ok(Setup {
+            scenario,
+            hash,
+            refdata,
+            assignments,
+            start,
+            end,
+            clock,
+            plan,
+            tally,
+            hook,
+            crashes,
+            n_buckets,
+            bucket_len,
+        })
     }
 
-    let duration_s = (end - start).whole_seconds().max(1) as u64;
-    let progress = sim_report::Progress::new(duration_s, opts.interactive);
-    let n_buckets = 60usize;
-    let bucket_len = ((end - start) / n_buckets as i32).max(time::Duration::SECOND);
-    let bucket = Arc::new(move |t: OffsetDateTime| {
-        (((t - start).as_seconds_f64() / bucket_len.as_seconds_f64())
-            .floor()
-            .max(0.0) as usize)
-            .min(n_buckets - 1)
-    });
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let ctx = Ctx {
-        jc: running.jobcenter_slot(),
-        plan: plan.clone(),
-        clients: Arc::new(clients),
-        sp_url: running.endpoints.sp_ksd_exposure.clone(),
-        seed: scenario.seed,
-        ledger: ledger.clone(),
-        tally: tally.clone(),
-        clock: clock.clone(),
-        others: Arc::new(assignments.clone()),
-        bucket: bucket.clone(),
-    };
+    fn speed(&self) -> Speed {
+        self.scenario.clock.speed
+    }
 
-    let wall = Instant::now();
-    // Speed `max`: (virtual time reached, real instant) at every advance of the manual clock,
-    // to map a receipt's virtual timestamp back to real time.
-    let mut timeline: Vec<(OffsetDateTime, Instant)> = vec![(clock.now(), wall)];
-    let permits = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    if !crashes.is_empty() {
+    /// The traffic bucket of a virtual time.
+    fn bucket(&self) -> Arc<dyn Fn(OffsetDateTime) -> usize + Send + Sync> {
+        let (start, len, n) = (self.start, self.bucket_len, self.n_buckets);
+        Arc::new(move |t: OffsetDateTime| {
+            (((t - start).as_seconds_f64() / len.as_seconds_f64())
+                .floor()
+                .max(0.0) as usize)
+                .min(n - 1)
+        })
+    }
+
+    /// Starts the three programs on fresh state and ephemeral ports, with the run's clock,
+    /// seed and fault hook.
+    async fn start_ecosystem(&self, opts: &RunOptions) -> anyhow::Result<ecosystem::Running> {
+        let _ = std::fs::remove_dir_all(&opts.state_dir);
+        let mut cfg = EcosystemConfig::new(&opts.state_dir, self.refdata.clone());
+        cfg.ports = Ports::ephemeral();
+        cfg.seed = self.scenario.seed;
+        cfg.clock = self.clock.clone();
+        cfg.faults = Faults::with(self.hook.clone());
+        // The mean is KSD's fallback; the hook draws each receipt's delay from the distribution.
+        cfg.receipt_delay_ms = self
+            .scenario
+            .receipt_delay
+            .mean()
+            .whole_milliseconds()
+            .max(0) as u64;
+        cfg.max_send_attempts = RESEND_ATTEMPTS;
+        cfg.call_timeout_ms = CALL_TIMEOUT.as_millis() as u64;
+        ecosystem::start(cfg).await
+    }
+
+    /// What every arrival's task shares.
+    fn traffic_context(
+        &self,
+        running: &ecosystem::Running,
+        ledger: Arc<Mutex<Ledger>>,
+    ) -> anyhow::Result<Ctx> {
+        let certs = &running.endpoints.certs_dir;
+        let mut clients = BTreeMap::new();
+        for v in &self.refdata.vendors {
+            clients.insert(v.instance.clone(), soap_client(certs, &v.instance)?);
+        }
+        Ok(Ctx {
+            jc: running.jobcenter_slot(),
+            plan: self.plan.clone(),
+            clients: Arc::new(clients),
+            sp_url: running.endpoints.sp_ksd_exposure.clone(),
+            seed: self.scenario.seed,
+            ledger,
+            tally: self.tally.clone(),
+            clock: self.clock.clone(),
+            others: Arc::new(self.assignments.clone()),
+            bucket: self.bucket(),
+        })
+    }
+
+    /// The progress line's counters at virtual time `t`.
+    fn snapshot(&self, l: &Ledger, t: OffsetDateTime, receipts: u64) -> Snapshot {
+        Snapshot {
+            virtual_seconds: (t - self.start).whole_seconds().max(0) as u64,
+            sent: l.sent,
+            accepted: l.accepted,
+            receipts,
+            faults: self.tally.total(),
+        }
+    }
+
+    /// The liveness deadline the scenario gives, or the default.
+    fn liveness(&self) -> time::Duration {
+        self.scenario
+            .expectations
+            .liveness_deadline
+            .unwrap_or(DEFAULT_LIVENESS)
+    }
+}
+
+/// The stored receipts so far (0 while the jobcenter is down).
+async fn receipt_count(running: &ecosystem::Running) -> Option<u64> {
+    running
+        .jobcenter_slot()
+        .current()?
+        .receipt_count()
+        .await
+        .ok()
+}
+
+/// Sends every arrival of the scenario at its time, each in its own task (at most
+/// `concurrency` at once), with crashes driven beside; returns how many arrivals there were
+/// once every sender has ended.
+async fn send_arrivals(
+    setup: &Setup,
+    running: &ecosystem::Running,
+    ctx: &Ctx,
+    pace: &mut Pace,
+    progress: &sim_report::Progress,
+    concurrency: usize,
+) -> anyhow::Result<u64> {
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    if !setup.crashes.is_empty() {
         tasks.spawn(drive_crashes(
             running.control(),
-            clock.clone(),
-            crashes.clone(),
-            tally.clone(),
-            ledger.clone(),
+            setup.clock.clone(),
+            setup.crashes.clone(),
+            setup.tally.clone(),
+            ctx.ledger.clone(),
         ));
     }
     let mut arrivals = 0u64;
     let (mut receipts_seen, mut last_count) = (0u64, Instant::now());
-    let snapshot = |l: &Ledger, t: OffsetDateTime, receipts: u64| Snapshot {
-        virtual_seconds: (t - start).whole_seconds().max(0) as u64,
-        sent: l.sent,
-        accepted: l.accepted,
-        receipts,
-        faults: tally.total(),
-    };
-    for a in Arrivals::new(&scenario, &assignments) {
+    for a in Arrivals::new(&setup.scenario, &setup.assignments) {
         arrivals += 1;
-        let permit = match scenario.clock.speed {
-            Speed::Factor(_) => {
-                clock.sleep_until(a.intended_at).await;
-                permits.clone().acquire_owned().await?
-            }
-            Speed::Max => {
-                // Every permit may be held by a sender sleeping on the virtual clock (a resend
-                // backing off through a service window); only moving time frees them.
-                let mut stall = Stall::default();
-                let p = loop {
-                    match tokio::time::timeout(
-                        StdDuration::from_millis(5),
-                        permits.clone().acquire_owned(),
-                    )
-                    .await
-                    {
-                        Ok(p) => break p?,
-                        Err(_) => {
-                            // Up to the next arrival, faster and faster (nothing can happen
-                            // before it but sleepers waking); past it, a second at a time.
-                            let ahead = (a.intended_at - clock.now()).unsigned_abs();
-                            let step = if a.intended_at > clock.now() {
-                                stall.next_step().min(ahead).max(StdDuration::from_secs(1))
-                            } else {
-                                StdDuration::from_secs(1)
-                            };
-                            clock.advance(step);
-                            timeline.push((clock.now(), Instant::now()));
-                            tracing::debug!(virtual_now = %clock.now(), "all senders busy: moved the clock");
-                        }
-                    }
-                };
-                let now = clock.now();
-                if a.intended_at > now {
-                    clock.advance((a.intended_at - now).unsigned_abs());
-                    timeline.push((clock.now(), Instant::now()));
-                }
-                p
-            }
-        };
+        let permit = pace.slot_for(a.intended_at, &permits).await?;
         let c = ctx.clone();
         tasks.spawn(async move {
             one_arrival(c, a).await;
@@ -226,66 +279,96 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         });
         while tasks.try_join_next().is_some() {}
         if arrivals % 256 == 0 {
-            // Receipts so far: a COUNT at the jobcenter, so at most once per real second.
+            // Receipts so far: counted at the jobcenter, so at most once per real second.
             if last_count.elapsed() >= StdDuration::from_secs(1) {
-                if let Some(jc) = running.jobcenter_slot().current() {
-                    receipts_seen = jc.receipt_count().await.unwrap_or(receipts_seen);
-                }
+                receipts_seen = receipt_count(running).await.unwrap_or(receipts_seen);
                 last_count = Instant::now();
             }
-            let l = ledger.lock().expect("ledger lock");
-            progress.update(&snapshot(&l, clock.now(), receipts_seen));
+            let l = ctx.ledger.lock().expect("ledger lock");
+            progress.update(&setup.snapshot(&l, setup.clock.now(), receipts_seen));
         }
     }
-    // The last senders may be backing off on the virtual clock: at `max`, keep it moving, a
-    // second at a time (the liveness deadline runs on this clock).
-    loop {
-        match tokio::time::timeout(StdDuration::from_millis(5), tasks.join_next()).await {
-            Ok(None) => break,
-            Ok(Some(_)) => {}
-            Err(_) => {
-                if scenario.clock.speed == Speed::Max {
-                    clock.advance(StdDuration::from_secs(1));
-                    timeline.push((clock.now(), Instant::now()));
-                }
-            }
+    pace.join_senders(&mut tasks).await;
+    Ok(arrivals)
+}
+
+/// The checkers' input for this run's state directory, and their verdicts; SLA checks are
+/// reported as not judged away from speed 1.
+fn judge(
+    setup: &Setup,
+    opts: &RunOptions,
+    ledger: &Ledger,
+    run_end: OffsetDateTime,
+) -> anyhow::Result<(Vec<sim_report::CheckResult>, sim_check::Stats)> {
+    let mut input = sim_check::CheckInput::for_state_dir(&opts.state_dir, run_end);
+    input.routing = setup
+        .refdata
+        .routing
+        .iter()
+        .map(|(c, i)| (c.to_string(), i.clone()))
+        .collect();
+    input.injected = ledger.injected.clone();
+    input.faults_end = setup.plan.faults_end();
+    // At speed `max` virtual time jumps from arrival to arrival, so "late" means nothing:
+    // liveness then judges loss only (every receipt within the run).
+    let liveness = setup.liveness().unsigned_abs();
+    input.liveness_deadline = match setup.speed() {
+        Speed::Max => liveness.max((run_end - setup.start).unsigned_abs()),
+        Speed::Factor(_) => liveness,
+    };
+    input.service_windows = setup.plan.windows(FaultKind::ServiceWindow);
+    let (mut checks, stats) =
+        sim_check::check_all_with_stats(&input).context("judging the journals")?;
+    if setup.speed() != Speed::Factor(1.0) {
+        for c in checks.iter_mut().filter(|c| c.kind == CheckKind::Sla) {
+            c.passed = true;
+            c.summary = format!("not judged at speed {}: response times in compressed virtual time are not real ones (SP-8 is judged at speed 1). Measured: {}", setup.speed(), c.summary);
         }
     }
+    Ok((checks, stats))
+}
+
+/// Runs a scenario (its text) and returns the report: set up, start the programs, send the
+/// arrivals, drain, stop, judge the journals, assemble the report.
+pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    let setup = Setup::new(text, opts)?;
+    let running = setup.start_ecosystem(opts).await?;
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let ctx = setup.traffic_context(&running, ledger.clone())?;
+
+    let duration_s = (setup.end - setup.start).whole_seconds().max(1) as u64;
+    let progress = sim_report::Progress::new(duration_s, opts.interactive);
+    let wall = Instant::now();
+    let mut pace = Pace::new(setup.clock.clone(), setup.speed(), wall);
+    let arrivals = send_arrivals(
+        &setup,
+        &running,
+        &ctx,
+        &mut pace,
+        &progress,
+        opts.concurrency,
+    )
+    .await?;
 
     // Drain: until every accepted update has its receipt, or the liveness deadline passes.
-    let liveness = scenario
-        .expectations
-        .liveness_deadline
-        .unwrap_or(DEFAULT_LIVENESS);
-    let faults_end = plan.faults_end();
-    let deadline = faults_end.map_or(end, |f| f.max(end)).max(clock.now()) + liveness;
+    let faults_end = setup.plan.faults_end();
+    let deadline = faults_end
+        .map_or(setup.end, |f| f.max(setup.end))
+        .max(setup.clock.now())
+        + setup.liveness();
     let accepted = ledger.lock().expect("ledger lock").accepted;
     // Bounded: the drain may take as long again as the arrivals did (at least 3 minutes).
     let real_cap = Instant::now() + wall.elapsed().max(StdDuration::from_secs(180));
-    loop {
-        let receipts = match running.jobcenter_slot().current() {
-            Some(jc) => jc.receipt_count().await.unwrap_or(0),
-            None => 0,
-        };
-        progress.update(&snapshot(
-            &ledger.lock().expect("ledger lock"),
-            clock.now(),
-            receipts,
-        ));
-        if receipts >= accepted || clock.now() >= deadline || Instant::now() >= real_cap {
-            break;
-        }
-        match scenario.clock.speed {
-            Speed::Max => {
-                clock.advance(StdDuration::from_millis(500));
-                timeline.push((clock.now(), Instant::now()));
-                tokio::time::sleep(StdDuration::from_millis(5)).await;
-            }
-            Speed::Factor(_) => tokio::time::sleep(StdDuration::from_millis(50)).await,
-        }
-    }
+    pace.drain(
+        accepted,
+        deadline,
+        real_cap,
+        || async { receipt_count(&running).await.unwrap_or(0) },
+        |t, n| progress.update(&setup.snapshot(&ledger.lock().expect("ledger lock"), t, n)),
+    )
+    .await;
     progress.finish();
-    let run_end = clock.now().max(end);
+    let run_end = setup.clock.now().max(setup.end);
     let wall_seconds = wall.elapsed().as_secs_f64();
     let receipts = running
         .jobcenter_slot()
@@ -299,53 +382,52 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     let ecosystem_peak = report::peak_rss();
     running.stop().await?;
 
-    // Judge the journals.
     let l = ledger.lock().expect("ledger lock");
-    let mut input = sim_check::CheckInput::for_state_dir(&opts.state_dir, run_end);
-    input.routing = refdata
-        .routing
-        .iter()
-        .map(|(c, i)| (c.to_string(), i.clone()))
-        .collect();
-    input.injected = l.injected.clone();
-    input.faults_end = faults_end;
-    // At speed `max` virtual time jumps from arrival to arrival, so "late" means nothing:
-    // liveness then judges loss only (every receipt within the run).
-    input.liveness_deadline = match scenario.clock.speed {
-        Speed::Max => liveness
-            .unsigned_abs()
-            .max((run_end - start).unsigned_abs()),
-        Speed::Factor(_) => liveness.unsigned_abs(),
-    };
-    input.service_windows = plan.windows(FaultKind::ServiceWindow);
-    let (mut checks, stats) =
-        sim_check::check_all_with_stats(&input).context("judging the journals")?;
-    if scenario.clock.speed != Speed::Factor(1.0) {
-        for c in checks.iter_mut().filter(|c| c.kind == CheckKind::Sla) {
-            c.passed = true;
-            c.summary = format!("not judged at speed {}: response times in compressed virtual time are not real ones (SP-8 is judged at speed 1). Measured: {}", scenario.clock.speed, c.summary);
-        }
-    }
-
+    let (mut checks, stats) = judge(&setup, opts, &l, run_end)?;
     let (latency, traffic) = latency::summarize(&latency::Inputs {
-        speed: scenario.clock.speed,
+        speed: setup.speed(),
         ledger: &l,
-        timeline: &timeline,
+        timeline: &pace.timeline,
         receipts: &receipts,
-        start,
-        bucket_len,
-        n_buckets,
-        bucket: &*bucket,
+        start: setup.start,
+        bucket_len: setup.bucket_len,
+        n_buckets: setup.n_buckets,
+        bucket: &*setup.bucket(),
     })?;
     // The scenario's expectations.
-    let exp = expectations::judge(&scenario.expectations, &checks, &latency, &l);
-    checks.extend(exp);
-
+    checks.extend(expectations::judge(
+        &setup.scenario.expectations,
+        &checks,
+        &latency,
+        &l,
+    ));
     let mut totals = Totals::default();
     stats.fill(&mut totals);
     totals.arrivals = arrivals;
-    totals.faults_injected = tally.total();
-    let faults = report::fault_events(&tally, &crashes);
+    totals.faults_injected = setup.tally.total();
+    Ok(RunReport {
+        scenario: ScenarioInfo {
+            name: setup.scenario.name.clone(),
+            file: opts.file.clone(),
+            hash: setup.hash.clone(),
+            seed: setup.scenario.seed,
+            git_commit: opts.git_commit.clone(),
+            speed: setup.speed().to_string(),
+            virtual_start: setup.start,
+            virtual_end: run_end,
+        },
+        wall_seconds,
+        totals,
+        latency,
+        traffic,
+        faults: report::fault_events(&setup.tally, &setup.crashes),
+        checks,
+        programs: programs(&stats, ecosystem_peak),
+    })
+}
+
+/// Per-program figures, with the one process's memory until drained and for the whole run.
+fn programs(stats: &sim_check::Stats, ecosystem_peak: Option<u64>) -> Vec<ProgramStats> {
     let mut programs = stats.programs();
     // The programs share one process (one clock, one fault plan), so their memory is
     // measured together: until the traffic has drained, and for the whole run.
@@ -359,23 +441,5 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         peak_rss_bytes: report::peak_rss(),
         messages_journaled: 0,
     });
-    Ok(RunReport {
-        scenario: ScenarioInfo {
-            name: scenario.name.clone(),
-            file: opts.file.clone(),
-            hash,
-            seed: scenario.seed,
-            git_commit: opts.git_commit.clone(),
-            speed: scenario.clock.speed.to_string(),
-            virtual_start: start,
-            virtual_end: run_end,
-        },
-        wall_seconds,
-        totals,
-        latency,
-        traffic,
-        faults,
-        checks,
-        programs,
-    })
+    programs
 }

@@ -1,6 +1,128 @@
-//! Pacing at speed `max`: how the runner moves a manual clock while every sender is busy.
+//! Pacing: when each arrival is sent, how the runner moves a manual clock at speed `max` while
+//! every sender is busy, how the last senders are waited for, and the drain.
 
-use std::time::Duration as StdDuration;
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use sim_scenario::Speed;
+use sim_store::Clock;
+use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+/// The run's time line: the clock, its speed, and (at `max`) every advance of the manual
+/// clock with the real instant it happened, to map a receipt's virtual time back to real time.
+pub(crate) struct Pace {
+    pub(crate) clock: Clock,
+    pub(crate) speed: Speed,
+    /// (virtual time reached, real instant) at every advance of the manual clock.
+    pub(crate) timeline: Vec<(OffsetDateTime, Instant)>,
+}
+
+impl Pace {
+    /// A time line starting now.
+    pub(crate) fn new(clock: Clock, speed: Speed, wall: Instant) -> Pace {
+        let timeline = vec![(clock.now(), wall)];
+        Pace {
+            clock,
+            speed,
+            timeline,
+        }
+    }
+
+    /// Moves the manual clock by `step` and records it.
+    fn advance(&mut self, step: StdDuration) {
+        self.clock.advance(step);
+        self.timeline.push((self.clock.now(), Instant::now()));
+    }
+
+    /// Waits until the arrival at `at` may be sent and a sender is free: at a factor, the
+    /// clock's own pace; at `max`, moves the clock (to the arrival, or onwards while every
+    /// sender sleeps on the virtual clock).
+    pub(crate) async fn slot_for(
+        &mut self,
+        at: OffsetDateTime,
+        permits: &Arc<Semaphore>,
+    ) -> anyhow::Result<OwnedSemaphorePermit> {
+        if let Speed::Factor(_) = self.speed {
+            self.clock.sleep_until(at).await;
+            return Ok(permits.clone().acquire_owned().await?);
+        }
+        // Every permit may be held by a sender sleeping on the virtual clock (a resend backing
+        // off through a service window); only moving time frees them.
+        let mut stall = Stall::default();
+        let p = loop {
+            let wait = permits.clone().acquire_owned();
+            match tokio::time::timeout(StdDuration::from_millis(5), wait).await {
+                Ok(p) => break p?,
+                Err(_) => {
+                    // Up to the next arrival, faster and faster (nothing can happen before it
+                    // but sleepers waking); past it, a second at a time.
+                    let now = self.clock.now();
+                    let step = if at > now {
+                        let ahead = (at - now).unsigned_abs();
+                        stall.next_step().min(ahead).max(StdDuration::from_secs(1))
+                    } else {
+                        StdDuration::from_secs(1)
+                    };
+                    self.advance(step);
+                    tracing::debug!(virtual_now = %self.clock.now(), "all senders busy: moved the clock");
+                }
+            }
+        };
+        let now = self.clock.now();
+        if at > now {
+            self.advance((at - now).unsigned_abs());
+        }
+        Ok(p)
+    }
+
+    /// Waits for every sender task to end. The last senders may be backing off on the virtual
+    /// clock: at `max`, keep it moving, a second at a time (the liveness deadline runs on it).
+    pub(crate) async fn join_senders(&mut self, tasks: &mut JoinSet<()>) {
+        loop {
+            match tokio::time::timeout(StdDuration::from_millis(5), tasks.join_next()).await {
+                Ok(None) => break,
+                Ok(Some(_)) => {}
+                Err(_) => {
+                    if self.speed == Speed::Max {
+                        self.advance(StdDuration::from_secs(1));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The drain: polls `receipts` (with the clock moving at `max`) until it reaches
+    /// `accepted`, the virtual `deadline` passes, or the real `cap` is reached. `progress`
+    /// sees every count.
+    pub(crate) async fn drain<F, Fut>(
+        &mut self,
+        accepted: u64,
+        deadline: OffsetDateTime,
+        cap: Instant,
+        mut receipts: F,
+        mut progress: impl FnMut(OffsetDateTime, u64),
+    ) where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = u64>,
+    {
+        loop {
+            let n = receipts().await;
+            progress(self.clock.now(), n);
+            if n >= accepted || self.clock.now() >= deadline || Instant::now() >= cap {
+                return;
+            }
+            match self.speed {
+                Speed::Max => {
+                    self.advance(StdDuration::from_millis(500));
+                    tokio::time::sleep(StdDuration::from_millis(5)).await;
+                }
+                Speed::Factor(_) => tokio::time::sleep(StdDuration::from_millis(50)).await,
+            }
+        }
+    }
+}
 
 /// How far the runner moves a manual clock towards the next arrival while every sender is
 /// busy and nothing can happen before that arrival but sleepers waking: 1 s first, doubling

@@ -1,28 +1,41 @@
-//! Seeded random streams: SplitMix64 with one sub-seed per named stream.
+//! `sim-seed`: every random draw of the simulator comes from here.
 //!
-//! A run is a seed. Every consumer draws from its own stream, named like a path
-//! (`arrivals/municipality/29189846`, `data`, `faults/timeout#0`), whose state is derived from
-//! `(seed, name)` alone. Adding a stream, or drawing more from one, therefore never shifts
-//! what another stream produces: a new vendor or a new fault rule leaves every existing
-//! arrival and decision as it was (the idea of TigerBeetle's VOPR and of
-//! `sim_kit::ids::IdStream`, which this crate does not depend on).
+//! A run is a seed. Every consumer draws from its own *stream*, named like a path
+//! (`arrivals`, `data`, `faults/timeout#0`, `jobcenter/kmd-jc/data`, `sp/call-uuid`), whose
+//! state is derived from `(seed, name)` alone ([`sub_seed`]). Adding a stream, or drawing more
+//! from one, therefore never shifts what another stream produces: a new vendor or a new fault
+//! rule leaves every existing arrival and decision as it was (the idea of TigerBeetle's VOPR).
 //!
-//! [`Rng::keyed`] goes one step further for per-item draws: the stream for item `key` (an
-//! arrival's `seq`) is a pure function of `(seed, name, key)`, so items can be generated in
-//! any order, or one at a time, with the same result.
+//! Per-item draws go one step further: the stream for item `key` (an arrival's sequence
+//! number, a program's start epoch) is a pure function of `(seed, name, key)`
+//! ([`Rng::keyed`]), so items can be generated in any order, or one at a time, with the same
+//! result.
+//!
+//! **Invariants**: one mixer ([`mix`], SplitMix64's finaliser), one stream-name hash
+//! ([`hash`], FNV-1a 64), one sub-seed rule ([`sub_seed`], [`key_seed`]); no entropy from the
+//! OS and no global generator. Distributions are rand_distr's, drawn through rand's traits,
+//! which [`Rng`] implements.
+//!
+//! # Layout
+//! - [`mix`], [`hash`], [`sub_seed`], [`key_seed`]: the derivation rules.
+//! - [`Rng`]: a SplitMix64 stream with the draws the simulator needs.
+
+use std::convert::Infallible;
+
+use rand_distr::{Distribution, Exp, LogNormal, StandardNormal};
 
 /// The SplitMix64 increment (the golden ratio in 64 bits).
-const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+pub const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// SplitMix64's finaliser: a bijective mix of all 64 bits.
-pub(crate) fn mix(mut z: u64) -> u64 {
+pub fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
-/// FNV-1a, 64 bits: a stable hash of a stream name (and of scenario texts, [`crate::hash`]).
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bits: a stable hash of a stream name, a key text or a scenario file.
+pub fn hash(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -30,11 +43,17 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// The sub-seed of stream `stream` under `seed`: `hash(seed, stream)`.
 pub fn sub_seed(seed: u64, stream: &str) -> u64 {
-    mix(mix(seed ^ GAMMA) ^ fnv1a(stream.as_bytes()))
+    mix(mix(seed ^ GAMMA) ^ hash(stream.as_bytes()))
+}
+
+/// The seed of item `key` under a stream's sub-seed.
+pub fn key_seed(sub_seed: u64, key: u64) -> u64 {
+    mix(sub_seed ^ mix(key.wrapping_mul(GAMMA).wrapping_add(GAMMA)))
 }
 
 /// A seeded pseudo-random stream (SplitMix64). Not cryptographic; statistically plenty for
-/// simulation, tiny, and identical on every platform.
+/// simulation, tiny, identical on every platform, and cheap to clone (a clone continues
+/// identically).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rng {
     /// The SplitMix64 counter; each draw adds [`GAMMA`] and mixes.
@@ -58,7 +77,7 @@ impl Rng {
     /// for every item in hot loops).
     pub fn from_sub_seed(sub_seed: u64, key: u64) -> Rng {
         Rng {
-            state: mix(sub_seed ^ mix(key.wrapping_mul(GAMMA).wrapping_add(GAMMA))),
+            state: key_seed(sub_seed, key),
         }
     }
 
@@ -83,6 +102,11 @@ impl Rng {
         lo + ((u128::from(self.u64()) * u128::from(span)) >> 64) as u64
     }
 
+    /// Uniform in `lo..=hi` (`hi < lo` → `lo`).
+    pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
+        self.range(lo, hi.saturating_add(1))
+    }
+
     /// `true` with probability `p` (clamped to `[0, 1]`).
     pub fn chance(&mut self, p: f64) -> bool {
         self.f64() < p
@@ -90,24 +114,24 @@ impl Rng {
 
     /// Exponentially distributed with rate `rate` (mean `1/rate`); `+inf` for a rate ≤ 0.
     pub fn exp(&mut self, rate: f64) -> f64 {
-        if rate <= 0.0 || rate.is_nan() {
-            return f64::INFINITY;
+        match Exp::new(rate) {
+            Ok(d) if rate > 0.0 => d.sample(self),
+            _ => f64::INFINITY,
         }
-        // 1 - u is in (0, 1], so the logarithm is finite.
-        -(1.0 - self.f64()).ln() / rate
     }
 
-    /// Standard normal (Box–Muller; one value per two uniforms, nothing cached, so a clone
-    /// of the stream always continues identically).
+    /// Standard normal.
     pub fn normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.f64();
-        let u2 = self.f64();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        StandardNormal.sample(self)
     }
 
-    /// Log-normal: `exp(mu + sigma · N(0,1))`; the median is `exp(mu)`.
+    /// Log-normal: `exp(mu + sigma · N(0,1))`; the median is `exp(mu)`. A negative or NaN
+    /// sigma counts as 0 (the median itself).
     pub fn lognormal(&mut self, mu: f64, sigma: f64) -> f64 {
-        (mu + sigma * self.normal()).exp()
+        match LogNormal::new(mu, sigma) {
+            Ok(d) => d.sample(self),
+            Err(_) => mu.exp(),
+        }
     }
 
     /// An index drawn with probability proportional to `weights` (negative and NaN weights
@@ -140,6 +164,28 @@ impl Rng {
     }
 }
 
+/// rand's core trait, so rand_distr's distributions (and anything else written against rand)
+/// draw from our streams.
+impl rand_core::TryRng for Rng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        Ok((self.u64() >> 32) as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        Ok(self.u64())
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +209,19 @@ mod tests {
         assert_eq!(Rng::keyed(1, "data", 7).u64(), k7);
         assert_ne!(Rng::keyed(1, "data", 8).u64(), k7);
         assert_ne!(Rng::keyed(2, "data", 7).u64(), k7);
+        assert_eq!(
+            Rng::from_sub_seed(sub_seed(1, "data"), 7).u64(),
+            k7,
+            "one sub-seed rule"
+        );
+    }
+
+    #[test]
+    fn the_rules_are_pinned() {
+        // Changing any of these changes every run's messages: do it once, on purpose.
+        assert_eq!(hash(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(mix(0), 0);
+        assert_eq!(Rng::new(0, "x").u64(), Rng::new(0, "x").clone().u64());
     }
 
     #[test]
@@ -175,6 +234,8 @@ mod tests {
         assert!((mean(&u) - 0.5).abs() < 0.01);
         let e: Vec<f64> = (0..n).map(|_| r.exp(4.0)).collect();
         assert!((mean(&e) - 0.25).abs() < 0.01);
+        assert_eq!(r.exp(0.0), f64::INFINITY);
+        assert_eq!(r.exp(f64::NAN), f64::INFINITY);
         let z: Vec<f64> = (0..n).map(|_| r.normal()).collect();
         let m = mean(&z);
         let var = z.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n as f64;
@@ -189,6 +250,7 @@ mod tests {
         assert_eq!(counts[1], 0);
         assert!((f64::from(counts[2]) / n as f64 - 0.75).abs() < 0.01);
         assert!((0..1000).all(|_| r.range(10, 13) >= 10 && r.range(10, 13) < 13));
+        assert!((0..1000).all(|_| (5..=9).contains(&r.range_inclusive(5, 9))));
         assert_eq!(r.range(5, 5), 5);
         assert_eq!(r.choose_weighted(&[0.0, -1.0, f64::NAN]), None);
     }
