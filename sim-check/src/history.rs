@@ -4,18 +4,20 @@
 //! Files are opened with `SQLITE_OPEN_READ_ONLY`, never through `sim_store::Db::open` (which runs
 //! migrations and sets pragmas, i.e. writes), so checking a run cannot change its evidence.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sim_store::rusqlite::{self, Connection, OpenFlags, OptionalExtension};
+use sim_store::{Direction, Label, Outcome, Part};
+use sim_wire::Operation;
 
 use crate::{CheckError, CheckInput};
 
 /// One journal row, as far as a checker needs it.
 ///
-/// The few distinct operations, outcomes, peers and municipalities are shared (`Arc<str>`,
-/// interned while loading): a month run has millions of rows, and a `String` each doubled the
+/// The few distinct labels, outcomes, peers and municipalities are parsed once and shared
+/// (interned while loading): a month run has millions of rows, and a value each doubled the
 /// checkers' memory.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
@@ -25,8 +27,11 @@ pub(crate) struct Row {
     pub at: i64,
     /// Received (`true`) or sent.
     pub inbound: bool,
-    /// Operation label, with `#response`/`#fault` for answers.
-    pub operation: Arc<str>,
+    /// Operation and part (request, response, fault).
+    pub label: Arc<Label>,
+    /// The contract operation `label` names, resolved once per distinct label, so that asking
+    /// a row which leg it is compares enums, not texts.
+    pub op: Option<Operation>,
     /// Lowercased TransaktionIdentifikator.
     pub tid: Option<String>,
     /// Lowercased call UUID.
@@ -36,13 +41,18 @@ pub(crate) struct Row {
     /// Municipality CVR.
     pub municipality: Option<Arc<str>>,
     /// What became of the message.
-    pub outcome: Arc<str>,
+    pub outcome: Arc<Outcome>,
 }
 
 impl Row {
-    /// Whether it is the request leg (not an answer) of `operation`, in `inbound` direction.
-    pub fn is(&self, inbound: bool, operation: &str) -> bool {
-        self.inbound == inbound && &*self.operation == operation
+    /// Whether it is the request leg of `op`, received (`inbound`) or sent.
+    pub fn is(&self, inbound: bool, op: Operation) -> bool {
+        self.is_leg(inbound, op, Part::Request)
+    }
+
+    /// Whether it is the `part` leg of `op`, received (`inbound`) or sent.
+    pub fn is_leg(&self, inbound: bool, op: Operation, part: Part) -> bool {
+        self.inbound == inbound && self.op == Some(op) && self.label.part() == part
     }
 
     /// The best id to show for it: TransaktionIdentifikator, else CallUUID, else the row id.
@@ -103,32 +113,25 @@ impl Program {
             .map_err(sqlite_error(self.name, &self.path))
     }
 
-    /// Raw XML of inbound rows *without* a TransaktionIdentifikator whose outcome refused
-    /// them: a message too broken to be read has its identifier only in its bytes.
+    /// Raw XML (lowercased) of inbound rows *without* a TransaktionIdentifikator whose outcome
+    /// refused them ([`Outcome::is_refusal`]): a message too broken to be read has its
+    /// identifier only in its bytes. The rows are chosen from the loaded journal, so the
+    /// vocabulary decides what a refusal is; only their raw XML is read from the file.
     pub fn unread_refusals(&self) -> Result<Vec<(i64, String)>, CheckError> {
+        let err = sqlite_error(self.name, &self.path);
         let mut st = self
             .conn
-            .prepare(
-                "SELECT id, outcome, raw FROM journal
-                 WHERE transaktion_id IS NULL AND direction = 'in'
-                   AND (outcome = 'FEJL' OR outcome LIKE 'FAULT:%') ORDER BY id",
-            )
-            .map_err(sqlite_error(self.name, &self.path))?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
+            .prepare("SELECT raw FROM journal WHERE id = ?1")
+            .map_err(&err)?;
+        self.rows
+            .iter()
+            .filter(|r| r.inbound && r.tid.is_none() && r.outcome.is_refusal())
+            .map(|r| {
+                st.query_row([r.id], |row| row.get::<_, String>(0))
+                    .map(|raw| (r.id, raw.to_ascii_lowercase()))
+                    .map_err(&err)
             })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(sqlite_error(self.name, &self.path))?;
-        Ok(rows
-            .into_iter()
-            .filter(|(_, outcome, _)| crate::conventions::is_refusal(outcome))
-            .map(|(id, _, raw)| (id, raw.to_ascii_lowercase()))
-            .collect())
+            .collect()
     }
 }
 
@@ -143,8 +146,8 @@ fn sqlite_error<'a>(
     }
 }
 
-fn lower(s: Option<String>) -> Option<String> {
-    s.map(|s| s.to_ascii_lowercase())
+fn lower(s: Option<&str>) -> Option<String> {
+    s.map(str::to_ascii_lowercase)
 }
 
 fn load_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
@@ -153,37 +156,58 @@ fn load_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
                 outcome
          FROM journal ORDER BY id",
     )?;
+    let mut labels = Interner::default();
+    let mut outcomes = Interner::default();
     let mut strings = Interner::default();
+    let mut text = |s: &str| strings.get(s, |s| Arc::<str>::from(s));
     let mut rows = st.query([])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
+        let (label, op) = labels.get(r.get_ref(3)?.as_str()?, parse_label);
         out.push(Row {
             id: r.get(0)?,
             at: r.get(1)?,
-            inbound: r.get::<_, String>(2)? == "in",
-            operation: strings.get(&r.get::<_, String>(3)?),
-            tid: lower(r.get(4)?),
-            call: lower(r.get(5)?),
-            peer: r.get::<_, Option<String>>(6)?.map(|p| strings.get(&p)),
-            municipality: r.get::<_, Option<String>>(7)?.map(|m| strings.get(&m)),
-            outcome: strings.get(&r.get::<_, String>(8)?),
+            inbound: r.get::<_, Direction>(2)? == Direction::In,
+            label,
+            op,
+            tid: lower(r.get_ref(4)?.as_str_or_null()?),
+            call: lower(r.get_ref(5)?.as_str_or_null()?),
+            peer: r.get_ref(6)?.as_str_or_null()?.map(&mut text),
+            municipality: r.get_ref(7)?.as_str_or_null()?.map(&mut text),
+            outcome: outcomes.get(r.get_ref(8)?.as_str()?, parse_outcome),
         });
     }
     Ok(out)
 }
 
-/// One shared copy of each distinct text.
-#[derive(Default)]
-struct Interner(HashSet<Arc<str>>);
+/// A stored label with the contract operation it names (see [`Row::op`]).
+fn parse_label(s: &str) -> (Arc<Label>, Option<Operation>) {
+    let label: Label = s.parse().unwrap_or_else(|e| match e {});
+    let op = label.known();
+    (Arc::new(label), op)
+}
 
-impl Interner {
-    fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(s) {
-            return Arc::clone(a);
+fn parse_outcome(s: &str) -> Arc<Outcome> {
+    Arc::new(s.parse().unwrap_or_else(|e| match e {}))
+}
+
+/// One shared value per distinct stored text, made from the text once.
+struct Interner<V>(HashMap<Box<str>, V>);
+
+impl<V> Default for Interner<V> {
+    fn default() -> Self {
+        Interner(HashMap::new())
+    }
+}
+
+impl<V: Clone> Interner<V> {
+    fn get(&mut self, s: &str, make: impl FnOnce(&str) -> V) -> V {
+        if let Some(v) = self.0.get(s) {
+            return v.clone();
         }
-        let a: Arc<str> = Arc::from(s);
-        self.0.insert(Arc::clone(&a));
-        a
+        let v = make(s);
+        self.0.insert(Box::from(s), v.clone());
+        v
     }
 }
 
@@ -197,7 +221,8 @@ pub(crate) struct KsdTables {
     pub history: BTreeMap<String, u64>,
 }
 
-/// A business receipt as a vendor stored it (`jc_receipts` of `sim-jobcenter/src/state.rs`).
+/// A business receipt as a vendor stored it (`jc_receipts` of
+/// `sim-jobcenter/src/flows/sf2095/store.rs`).
 #[derive(Debug, Clone)]
 pub(crate) struct StoredReceipt {
     /// The instance whose receiver port stored it first: the journal row does not say.

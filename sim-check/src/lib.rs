@@ -13,25 +13,23 @@
 //! instance sent an update or stored a receipt: no jobcenter journal row names the instance).
 //!
 //! # Layout
-//! - [`conventions`]: the operation labels, directions and outcomes relied upon, in one place.
-//! - `history`: opens the three SQLite files read-only and loads the journals (without raw XML)
-//!   and the few own-table columns needed.
+//! - `history`: opens the three SQLite files read-only and loads the journals (without raw XML),
+//!   each row's label and outcome parsed into `sim_store`'s vocabulary, and the few own-table
+//!   columns needed.
 //! - `routing`: a municipality's route at a virtual time, from the final table and the changes.
 //! - `verdict`: builds a [`CheckResult`] the same way for every checker (at most 20 examples).
-//! - One module per checker: [`misrouting`] (`no-misrouting`), [`exactly_once`]
-//!   (`processed-exactly-once`), [`refused`] (`refused-what-must-be-refused`), [`receipts`]
-//!   (`no-receipt-without-update`), [`backlog`] (`backlog-drains`), [`sla`]
-//!   (`platform-response-times`).
+//! - [`sf2095`]: the checks of SF2095's legs, one module each: [`sf2095::misrouting`]
+//!   (`no-misrouting`), [`sf2095::exactly_once`] (`processed-exactly-once`),
+//!   [`sf2095::refused`] (`refused-what-must-be-refused`), [`sf2095::receipts`]
+//!   (`no-receipt-without-update`), [`sf2095::backlog`] (`backlog-drains`). Another
+//!   integration's checks are a folder like it plus one line in `run_checks`.
+//! - [`sla`] (`platform-response-times`): every call made to the platform, whatever its
+//!   integration, by its SP-8 class from `sim_wire::flows`.
 //! - [`mod@stats`]: counts for the report's totals.
 
-pub mod backlog;
-pub mod conventions;
-pub mod exactly_once;
 mod history;
-pub mod misrouting;
-pub mod receipts;
-pub mod refused;
 mod routing;
+pub mod sf2095;
 pub mod sla;
 pub mod stats;
 mod verdict;
@@ -43,11 +41,11 @@ use std::time::Duration;
 pub use sim_report::{CheckKind, CheckResult};
 use time::OffsetDateTime;
 
-pub use backlog::backlog_drains;
-pub use exactly_once::processed_exactly_once;
-pub use misrouting::no_misrouting;
-pub use receipts::no_receipt_without_update;
-pub use refused::refused_what_must_be_refused;
+pub use sf2095::backlog::backlog_drains;
+pub use sf2095::exactly_once::processed_exactly_once;
+pub use sf2095::misrouting::no_misrouting;
+pub use sf2095::receipts::no_receipt_without_update;
+pub use sf2095::refused::refused_what_must_be_refused;
 pub use sla::platform_response_times;
 pub use stats::{stats, JournalRows, Stats, VendorStats};
 pub use verdict::MAX_EXAMPLES;
@@ -141,13 +139,9 @@ pub fn check_all_with_stats(input: &CheckInput) -> Result<(Vec<CheckResult>, Sta
     Ok((run_checks(&h, input)?, stats::compute(&h)))
 }
 
+/// Each integration's checks, then the platform's SLA over every call it answered.
 fn run_checks(h: &history::History, input: &CheckInput) -> Result<Vec<CheckResult>, CheckError> {
-    Ok(vec![
-        misrouting::check(h, input),
-        exactly_once::check(h),
-        refused::check(h, input)?,
-        receipts::check(h),
-        backlog::check(h, input),
-        sla::check(h, input),
-    ])
+    let mut results = sf2095::check(h, input)?;
+    results.push(sla::check(h, input));
+    Ok(results)
 }

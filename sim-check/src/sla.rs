@@ -2,72 +2,31 @@
 //! it, by complexity class, outside service windows (SP-9).
 //!
 //! A call is the platform's journal rows under one CallUUID: the request is the first inbound
-//! row whose operation is not an answer; the response is the first outbound row labelled
-//! `<request operation>#response` or `#fault`. Response time = difference of their `at`
+//! row that is not an answer; the response is the first outbound answer (the response or fault
+//! part, `<request operation>#response` or `#fault`) of the request's operation. Response time = difference of their `at`
 //! (virtual milliseconds). The platform's own legs under the same CallUUID (forwarding to KSD,
 //! delivering to a vendor) are neither. A call with no answer journaled (the platform stopped
 //! in the middle) is counted as unanswered and not judged; a call whose request falls in a
 //! service window is excluded.
 //!
-//! Classes: `HentSag` medium (1.5 s), `HentSagsListe` complex (4 s), everything else — every
-//! `Send*` and any refused request — simple (1 s). The check fails when any call exceeds its
-//! class's limit; `measured` is the number that did, with p99 per class in the summary.
+//! Classes are SP-8's, from the flow table ([`SlaClass::of_label`]): `HentSag` medium (1.5 s),
+//! `HentSagsListe` complex (4 s), everything else — every `Send*` and any refused request of
+//! unknown operation — simple (1 s). The check fails when any call exceeds its class's limit;
+//! `measured` is the number that did, with p99 per class in the summary.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use sim_report::{CheckKind, CheckResult};
 use sim_store::unix_millis;
+use sim_wire::SlaClass;
 
-use crate::conventions::{is_answer, FAULT_SUFFIX, RESPONSE_SUFFIX};
-use crate::history::History;
+use crate::history::{History, Row};
 use crate::verdict::{n, Examples, Verdict};
 use crate::{CheckError, CheckInput};
 
 /// The check's stable name.
 pub const NAME: &str = "platform-response-times";
-
-/// An SP-8 complexity class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Class {
-    /// Simple: 1 s.
-    Simple,
-    /// Medium: 1.5 s.
-    Medium,
-    /// Complex: 4 s.
-    Complex,
-}
-
-impl Class {
-    /// Every class, in report order.
-    pub const ALL: [Class; 3] = [Class::Simple, Class::Medium, Class::Complex];
-
-    /// The class of an operation label such as `KSD/HentSag`.
-    pub fn of(operation: &str) -> Class {
-        match operation.rsplit('/').next() {
-            Some("HentSag") => Class::Medium,
-            Some("HentSagsListe") => Class::Complex,
-            _ => Class::Simple,
-        }
-    }
-
-    /// The SP-8 limit in milliseconds.
-    pub fn limit_ms(self) -> i64 {
-        match self {
-            Class::Simple => 1_000,
-            Class::Medium => 1_500,
-            Class::Complex => 4_000,
-        }
-    }
-
-    /// Lowercase name for summaries.
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::Simple => "simple",
-            Class::Medium => "medium",
-            Class::Complex => "complex",
-        }
-    }
-}
 
 /// The nearest-rank 99th percentile of sorted samples (`None` when empty).
 fn p99(sorted: &[i64]) -> Option<i64> {
@@ -91,48 +50,20 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
         .collect();
     let in_window = |t: i64| windows.iter().any(|(a, b)| *a <= t && t < *b);
 
-    // CallUUID → (request row index, first answer's at); in journal (commit) order.
-    let mut requests: Vec<(&str, usize)> = Vec::new();
-    let mut request_of: HashMap<&str, usize> = HashMap::new();
-    let mut answered: HashMap<&str, i64> = HashMap::new();
-    for (i, r) in h.sp.rows.iter().enumerate() {
-        let Some(call) = r.call.as_deref() else {
-            continue;
-        };
-        if r.inbound && !is_answer(&r.operation) {
-            if let std::collections::hash_map::Entry::Vacant(e) = request_of.entry(call) {
-                e.insert(i);
-                requests.push((call, i));
-            }
-        } else if !r.inbound {
-            let Some(&req) = request_of.get(call) else {
-                continue;
-            };
-            let op = &h.sp.rows[req].operation;
-            let answers = r
-                .operation
-                .strip_prefix(&**op)
-                .is_some_and(|s| s == RESPONSE_SUFFIX || s == FAULT_SUFFIX);
-            if answers {
-                answered.entry(call).or_insert(r.at);
-            }
-        }
-    }
-
-    let mut samples: HashMap<Class, Vec<i64>> = HashMap::new();
+    let calls = Calls::of(&h.sp.rows);
+    let mut samples: HashMap<SlaClass, Vec<i64>> = HashMap::new();
     let mut slow: Vec<(i64, &str)> = Vec::new();
     let (mut windowed, mut unanswered) = (0u64, 0u64);
-    for (call, i) in &requests {
-        let req = &h.sp.rows[*i];
+    for (call, req) in &calls.requests {
         if in_window(req.at) {
             windowed += 1;
             continue;
         }
-        let Some(answer_at) = answered.get(call) else {
+        let Some(answer_at) = calls.answered.get(call) else {
             unanswered += 1;
             continue;
         };
-        let class = Class::of(&req.operation);
+        let class = SlaClass::of_label(req.label.operation());
         let took = answer_at - req.at;
         samples.entry(class).or_default().push(took);
         if took > class.limit_ms() {
@@ -145,9 +76,57 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
     for (_, call) in &slow {
         bad.push(*call);
     }
+    let summary = summary(&mut samples, windowed, unanswered, slow.len());
+    Verdict::new(NAME, CheckKind::Sla, "SP-8", summary, bad)
+        .measured(slow.len() as f64, Some(0.0))
+        .into_result()
+}
 
+/// The platform's calls: each CallUUID's request row and its first answer's time.
+struct Calls<'a> {
+    /// CallUUID and request row, in journal (commit) order.
+    requests: Vec<(&'a str, &'a Row)>,
+    /// CallUUID → when the first answer to its request was journaled.
+    answered: HashMap<&'a str, i64>,
+}
+
+impl<'a> Calls<'a> {
+    fn of(rows: &'a [Row]) -> Calls<'a> {
+        let mut requests = Vec::new();
+        let mut request_of: HashMap<&str, &Row> = HashMap::new();
+        let mut answered = HashMap::new();
+        for r in rows {
+            let Some(call) = r.call.as_deref() else {
+                continue;
+            };
+            if r.inbound && !r.label.is_answer() {
+                if let Entry::Vacant(e) = request_of.entry(call) {
+                    e.insert(r);
+                    requests.push((call, r));
+                }
+            } else if !r.inbound {
+                let Some(req) = request_of.get(call) else {
+                    continue;
+                };
+                // An answer to the request, not one of the platform's own legs under the call.
+                if r.label.is_answer() && r.label.operation() == req.label.operation() {
+                    answered.entry(call).or_insert(r.at);
+                }
+            }
+        }
+        Calls { requests, answered }
+    }
+}
+
+/// `n judged: <class> n= p99= ...; k in service windows ...; m over the limit`.
+fn summary(
+    samples: &mut HashMap<SlaClass, Vec<i64>>,
+    windowed: u64,
+    unanswered: u64,
+    over: usize,
+) -> String {
     let judged: usize = samples.values().map(Vec::len).sum();
-    let per_class = Class::ALL
+    let per_class = SlaClass::ALL
         .iter()
         .filter_map(|c| {
             let s = samples.get_mut(c)?;
@@ -162,8 +141,7 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
             ))
         })
         .collect::<Vec<_>>();
-    let passed = bad.is_empty();
-    let summary = format!(
+    format!(
         "{} judged{}{}{}; {} over the limit",
         n(judged as u64, "platform call"),
         if per_class.is_empty() {
@@ -181,19 +159,8 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
         } else {
             String::new()
         },
-        slow.len(),
-    );
-    Verdict {
-        name: NAME,
-        kind: CheckKind::Sla,
-        rule: "SP-8",
-        passed,
-        summary,
-        examples: bad,
-        measured: Some(slow.len() as f64),
-        limit: Some(0.0),
-    }
-    .into_result()
+        over,
+    )
 }
 
 #[cfg(test)]
@@ -202,11 +169,21 @@ mod tests {
 
     #[test]
     fn classes_follow_sp8() {
-        assert_eq!(Class::of("KSD/SendOpdateringFravaer"), Class::Simple);
-        assert_eq!(Class::of("JC/SendForretningsSvar"), Class::Simple);
-        assert_eq!(Class::of("KSD/HentSag"), Class::Medium);
-        assert_eq!(Class::of("KSD/HentSagsListe"), Class::Complex);
-        assert_eq!(Class::of("KSD/?"), Class::Simple);
+        use sim_store::Label;
+        use sim_wire::{Operation, Port};
+        let class = |l: Label| SlaClass::of_label(l.operation());
+        let op = Label::request;
+        assert_eq!(
+            class(op(Operation::SendOpdateringFravaer)),
+            SlaClass::Simple
+        );
+        assert_eq!(
+            class(op(Operation::SendForretningsSvarJc)),
+            SlaClass::Simple
+        );
+        assert_eq!(class(op(Operation::HentSag)), SlaClass::Medium);
+        assert_eq!(class(op(Operation::HentSagsListe)), SlaClass::Complex);
+        assert_eq!(class(Label::unknown(Port::Ksd)), SlaClass::Simple);
     }
 
     #[test]

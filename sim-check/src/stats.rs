@@ -7,8 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sim_report::{ProgramStats, Totals};
+use sim_store::Outcome;
+use sim_wire::Operation;
 
-use crate::conventions::{is_accepting, FEJL, RECEIPT_RECEIVE, UPDATE_SEND};
 use crate::history::History;
 use crate::{CheckError, CheckInput};
 
@@ -99,14 +100,14 @@ pub(crate) fn compute(h: &History) -> Stats {
         let Some(tid) = r.tid.as_deref() else {
             continue;
         };
-        if r.is(false, UPDATE_SEND) {
+        if r.is(false, Operation::SendOpdateringFravaer) {
             sent.insert(tid);
-            if is_accepting(&r.outcome) {
+            if r.outcome.is_accepting() {
                 accepted.insert(tid);
-            } else if &*r.outcome == FEJL {
+            } else if *r.outcome == Outcome::Fejl {
                 fejl.insert(tid);
             }
-        } else if r.is(true, RECEIPT_RECEIVE) && is_accepting(&r.outcome) {
+        } else if r.is(true, Operation::ModtagForretningsSvarJc) && r.outcome.is_accepting() {
             receipts.insert(tid);
         }
     }

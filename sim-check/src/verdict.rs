@@ -32,17 +32,46 @@ impl Examples {
 
 /// What a checker found, before it becomes a [`CheckResult`].
 pub(crate) struct Verdict {
-    pub name: &'static str,
-    pub kind: CheckKind,
-    pub rule: &'static str,
-    pub passed: bool,
-    pub summary: String,
-    pub examples: Examples,
-    pub measured: Option<f64>,
-    pub limit: Option<f64>,
+    name: &'static str,
+    kind: CheckKind,
+    rule: &'static str,
+    passed: bool,
+    summary: String,
+    examples: Examples,
+    measured: Option<f64>,
+    limit: Option<f64>,
 }
 
 impl Verdict {
+    /// A check passes exactly when it found no counterexample; most report no measure.
+    pub fn new(
+        name: &'static str,
+        kind: CheckKind,
+        rule: &'static str,
+        summary: String,
+        examples: Examples,
+    ) -> Verdict {
+        Verdict {
+            name,
+            kind,
+            rule,
+            passed: examples.is_empty(),
+            summary,
+            examples,
+            measured: None,
+            limit: None,
+        }
+    }
+
+    /// With the number the check measured and, if it has one, its limit.
+    pub fn measured(self, measured: f64, limit: Option<f64>) -> Verdict {
+        Verdict {
+            measured: Some(measured),
+            limit,
+            ..self
+        }
+    }
+
     pub fn into_result(self) -> CheckResult {
         CheckResult {
             name: self.name.to_string(),

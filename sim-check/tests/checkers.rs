@@ -4,8 +4,9 @@
 mod fixtures;
 
 use fixtures::*;
-use sim_check::conventions::*;
 use sim_check::{CheckKind, CheckResult};
+use sim_store::{Label, Outcome, Part};
+use sim_wire::{Port, Rule};
 
 fn passed(r: &CheckResult) {
     assert!(r.passed, "{} should pass: {}", r.name, r.summary);
@@ -59,7 +60,7 @@ async fn stats_count_updates_receipts_and_rows() {
     let f = Fixture::new();
     f.clean().await;
     let mut rejected = Exchange::new(9, KMD, M1, 20_000);
-    rejected.ksd_outcome = "FEJL".into();
+    rejected.ksd_outcome = Outcome::Fejl;
     f.exchange(&rejected).await;
     let s = sim_check::stats(&f.input()).unwrap();
     assert_eq!(
@@ -136,12 +137,12 @@ async fn an_update_processed_twice_is_caught() {
         entry(
             12_000,
             true,
-            UPDATE_RECEIVE,
+            req(ModtagOpdateringFravaer),
             Some(&x.tid),
             Some(&k),
             Some(KOMBIT),
             Some(M2),
-            "OK",
+            Outcome::Ok,
         ),
     )
     .await;
@@ -172,12 +173,12 @@ async fn a_duplicate_answer_before_any_processing_is_caught() {
         entry(
             12_000,
             true,
-            UPDATE_RECEIVE,
+            req(ModtagOpdateringFravaer),
             Some(&tid),
             Some(&k),
             Some(KOMBIT),
             Some(M2),
-            DUPLICATE,
+            Outcome::Duplicate,
         ),
     )
     .await;
@@ -193,23 +194,23 @@ async fn injected_messages_refused_by_ksd_or_the_platform_pass() {
     f.clean().await;
     // forbidden_code: KSD answers FEJL (KSD-5).
     let mut code = Exchange::new(10, KMD, M1, 10_000);
-    code.ksd_outcome = "FEJL".into();
+    code.ksd_outcome = Outcome::Fejl;
     f.exchange(&code).await;
     // cvr_mismatch_agreement: the platform refuses with SP-5 (after a transient SP-9 fault).
     let agreement = uuid(11);
     let c = uuid(0x4000_0011);
-    for outcome in ["FAULT:SP-9", "FAULT:SP-5"] {
+    for outcome in [Outcome::fault(Rule::Sp9), Outcome::fault(Rule::Sp5)] {
         f.record(
             P::Sp,
             entry(
                 11_000,
                 true,
-                UPDATE_SEND,
+                req(SendOpdateringFravaer),
                 Some(&agreement),
                 Some(&c),
                 None,
                 Some(M2),
-                outcome,
+                outcome.clone(),
             ),
         )
         .await;
@@ -218,7 +219,7 @@ async fn injected_messages_refused_by_ksd_or_the_platform_pass() {
             entry(
                 11_000,
                 false,
-                &format!("{UPDATE_SEND}{FAULT_SUFFIX}"),
+                req(SendOpdateringFravaer).with(Part::Fault),
                 Some(&agreement),
                 Some(&c),
                 None,
@@ -235,12 +236,12 @@ async fn injected_messages_refused_by_ksd_or_the_platform_pass() {
     let mut e = entry(
         12_000,
         true,
-        "KSD/?",
+        Label::unknown(Port::Ksd),
         None,
         Some(&c),
         None,
         None,
-        "FAULT:WIRE-1",
+        Outcome::fault(Rule::Wire1),
     );
     e.raw = format!(
         "<soap:Envelope><TransaktionIdentifikator>{}</Transakt",
@@ -283,12 +284,12 @@ async fn an_injected_message_only_faulted_transiently_was_never_refused() {
         entry(
             11_000,
             true,
-            UPDATE_SEND,
+            req(SendOpdateringFravaer),
             Some(&tid),
             Some(&c),
             None,
             Some(M1),
-            "FAULT:SP-4",
+            Outcome::fault(Rule::Sp4),
         ),
     )
     .await;
@@ -310,12 +311,12 @@ async fn a_receipt_without_a_processed_update_fails() {
         entry(
             15_000,
             true,
-            RECEIPT_RECEIVE,
+            req(ModtagForretningsSvarJc),
             Some(&tid),
             None,
             Some(KOMBIT),
             Some(M1),
-            "OK",
+            Outcome::Ok,
         ),
     )
     .await;
@@ -334,12 +335,12 @@ async fn an_update_processed_that_no_vendor_sent_fails() {
         entry(
             15_000,
             true,
-            UPDATE_RECEIVE,
+            req(ModtagOpdateringFravaer),
             Some(&tid),
             Some(&k),
             Some(KOMBIT),
             Some(M1),
-            "OK",
+            Outcome::Ok,
         ),
     )
     .await;
@@ -394,18 +395,18 @@ async fn a_late_receipt_fails_unless_faults_explain_it() {
 
 // --- platform-response-times (SLA, SP-8) ---
 
-async fn slow_call(f: &Fixture, call: &str, op: &str, start_ms: i64, took_ms: i64) {
+async fn slow_call(f: &Fixture, call: &str, op: sim_wire::Operation, start_ms: i64, took_ms: i64) {
     f.record(
         P::Sp,
         entry(
             start_ms,
             true,
-            op,
+            req(op),
             None,
             Some(call),
             None,
             Some(M1),
-            "RECEIVED",
+            Outcome::Received,
         ),
     )
     .await;
@@ -415,12 +416,12 @@ async fn slow_call(f: &Fixture, call: &str, op: &str, start_ms: i64, took_ms: i6
         entry(
             start_ms + 1,
             false,
-            UPDATE_RECEIVE,
+            req(ModtagOpdateringFravaer),
             None,
             Some(call),
             None,
             Some(M1),
-            "OK",
+            Outcome::Ok,
         ),
     )
     .await;
@@ -429,12 +430,12 @@ async fn slow_call(f: &Fixture, call: &str, op: &str, start_ms: i64, took_ms: i6
         entry(
             start_ms + took_ms,
             false,
-            &format!("{op}{RESPONSE_SUFFIX}"),
+            req(op).with(Part::Response),
             None,
             Some(call),
             None,
             Some(M1),
-            "OK",
+            Outcome::Ok,
         ),
     )
     .await;
@@ -445,9 +446,16 @@ async fn a_slow_platform_response_fails_outside_a_service_window_only() {
     let f = Fixture::new();
     f.clean().await;
     let slow = uuid(0x5000_0001);
-    slow_call(&f, &slow, UPDATE_SEND, 100_000, 1_500).await;
+    slow_call(&f, &slow, SendOpdateringFravaer, 100_000, 1_500).await;
     // HentSag is medium (1.5 s): 1.2 s is within its limit.
-    slow_call(&f, &uuid(0x5000_0002), "KSD/HentSag", 110_000, 1_200).await;
+    slow_call(
+        &f,
+        &uuid(0x5000_0002),
+        sim_wire::Operation::HentSag,
+        110_000,
+        1_200,
+    )
+    .await;
 
     let r = sim_check::platform_response_times(&f.input()).unwrap();
     failed_with(&r, &[&slow]);

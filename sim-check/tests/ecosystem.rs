@@ -1,8 +1,9 @@
 //! The checkers against the real programs' journals: the whole ecosystem on `127.0.0.1:0`, a few
 //! updates per vendor and two deliberately broken ones, then every check over the state dir.
 //!
-//! This is what keeps `sim_check::conventions` (and the table copies in `tests/fixtures`)
-//! honest: if a program changes how it journals, a clean run stops passing here.
+//! This is what keeps the checkers' reading of the journals (`sim_check::sf2095`'s table of
+//! legs and outcomes) and the table copies in `tests/fixtures` honest: if a program changes how
+//! it journals, a clean run stops passing here.
 
 use std::time::Duration;
 

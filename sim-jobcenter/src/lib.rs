@@ -6,42 +6,36 @@
 //! municipalities and its own id streams. Only the SQLite file, the admin API and the server
 //! certificate are shared, because they are simulator plumbing, not part of any solution.
 //!
-//! Sending (JC-1): [`Jobcenter::send_update`] builds a realistic SF2095 `OpdateringFravaer`,
-//! persists it (the vendor owns it from then on), sends it to the platform and resends the
-//! *same* message (same TransaktionIdentifikator) on a transport error or a SOAP fault, with
-//! backoff, until a TransportKvittering arrives. OK/ADVARSEL means accepted, FEJL rejected.
-//! JC-1's "resend until not FEJL" means *after the case worker fixed the data*: a FEJL is
-//! the sender's mistake, so resending the identical message would only get FEJL again; a
-//! simulated vendor has no case worker and therefore records the rejection and stops.
-//!
-//! Receiving (JC-2, JC-3): `ModtagForretningsSvar` is accepted only from KOMBIT's
-//! certificate (anything else gets a SOAP fault naming JC-2) and only for a municipality the
-//! instance serves (anything else gets a TransportKvittering FEJL naming JC-3 and is not
-//! processed). An accepted receipt is persisted and journaled in one commit *before* OK is
-//! answered, correlated with the update of the same TransaktionIdentifikator, and wakes
-//! whoever waits for it. A repeated delivery (the platform delivers at least once) is
-//! answered OK again and only counted.
+//! Each instance sends and receives through the integrations under `flows` (SF2095 so far:
+//! updates out, JC-1; business receipts in, KSD-2); the receiver port's generic checks come
+//! first for every received call: only KOMBIT's certificate may call (anything else gets a
+//! SOAP fault naming JC-2) and only for a municipality the instance serves (anything else
+//! gets a TransportKvittering FEJL naming JC-3 and is not processed). Operations whose
+//! integration is not simulated yet (SF2090, SF2093) are refused naming KSD-10/KSD-11.
 //!
 //! # Layout
 //! - [`config`]: [`Config`] and [`VendorConfig`], plus helpers that read a certificate's UUID
 //!   and the routing table.
 //! - [`model`]: the boundary types of the API and the admin API ([`UpdateSpec`],
 //!   [`SendOutcome`], [`UpdateInfo`], [`ReceiptInfo`]).
-//! - `state`: the running process ([`Jobcenter`]): store, vendors, journal helpers, queries.
-//! - `rng`: the seeded splitmix generator behind generated message data.
-//! - `generate`: [`UpdateSpec`] + virtual now → a valid `SendOpdateringFravaerRequest`.
-//! - `send`: sending and resending an update to the platform (JC-1).
-//! - `receiver`: the receiver port each instance serves (JC-2, JC-3; KSD-10/11 not yet).
+//! - `state`: the running process ([`Jobcenter`]): store, vendors, counters, receipt waits.
+//! - Randomness: generated message data is drawn from `sim_seed::Rng` (stream
+//!   `jobcenter/<instance>/data`, keyed by the start epoch).
+//! - `receiver`: the receiver port each instance serves: admission (JC-2), decoding,
+//!   refusals, JC-3, and dispatch to the flow of the operation.
+//! - `flows`: one module per integration, and the tables the generic parts reach them by
+//!   (their store migrations, the receiver's operations):
+//!   - `flows::sf2095`: `generate` (an [`UpdateSpec`] → a valid request), `send` (sending
+//!     and resending, JC-1), `receipt` (business receipts, KSD-2), `store` (their tables
+//!     and queries).
 //! - `admin`: the JSON admin API on its own port.
 
 pub mod config;
 pub mod model;
 
 mod admin;
-mod generate;
+mod flows;
 mod receiver;
-mod rng;
-mod send;
 mod state;
 
 use std::collections::BTreeMap;
@@ -56,6 +50,16 @@ pub use state::Jobcenter;
 /// The path of every vendor's receiver port (operations in the JC namespace:
 /// `ModtagForretningsSvar`, `ModtagHaendelse`, `ModtagAnmodningForlaengelse`).
 pub const JOBCENTER_PATH: &str = "/jobcenter/Sygefravaer/2";
+
+/// Every table batch of `jobcenter.sqlite`, in the order the process runs them at open: the
+/// journal's, the process's own, each integration's. Public so that tools and tests that
+/// write a jobcenter history without running one (the checkers' fixtures) create the real
+/// tables instead of copies.
+pub fn migrations() -> Vec<&'static str> {
+    let mut all = vec![sim_store::JOURNAL_MIGRATION, state::META_MIGRATION];
+    all.extend_from_slice(flows::MIGRATIONS);
+    all
+}
 
 /// Why the jobcenter process could not start, or why an API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +93,9 @@ pub enum JobcenterError {
     /// The server task ended abnormally.
     #[error("task: {0}")]
     Task(String),
+    /// Serving stopped with an error.
+    #[error(transparent)]
+    Run(#[from] sim_kit::program::RunError),
     /// Socket trouble.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -151,46 +158,26 @@ pub async fn start(
 
     let stop = sim_kit::shutdown::Shutdown::from_future(shutdown);
 
-    let mut tasks = tokio::task::JoinSet::new();
-    for (instance, listener) in listeners.vendors {
-        let router = sim_kit::faults::apply(
-            receiver::router(jc.clone(), instance.clone()),
-            &instance,
-            &config.faults,
-        );
-        let tls = server_tls.clone();
-        let stop = stop.wait();
-        tasks.spawn(async move {
-            sim_kit::serve(listener, tls, router, stop)
-                .await
-                .map_err(JobcenterError::from)
-        });
-    }
-    {
-        let admin = admin::router(jc.clone());
-        let stop = stop.wait();
-        let listener = listeners.admin;
-        tasks.spawn(async move {
-            axum::serve(listener, admin)
-                .with_graceful_shutdown(stop)
-                .await
-                .map_err(JobcenterError::from)
-        });
-    }
-    jc.resume_unanswered().await?;
-
+    let data = listeners
+        .vendors
+        .into_iter()
+        .map(|(instance, listener)| {
+            let router = receiver::router(jc.clone(), instance.clone());
+            let router = sim_kit::faults::apply(router, &instance, &config.faults);
+            (listener, server_tls.clone(), router)
+        })
+        .collect();
+    let program = sim_kit::program::Program {
+        data,
+        admin: (listeners.admin, admin::router(jc.clone())),
+        workers: Vec::new(),
+    };
     let serving = tokio::spawn(async move {
-        let mut result = Ok(());
-        while let Some(done) = tasks.join_next().await {
-            let r = done
-                .map_err(|e| JobcenterError::Task(e.to_string()))
-                .and_then(|r| r);
-            if let (Ok(()), Err(e)) = (&result, r) {
-                result = Err(e);
-            }
-        }
-        result
+        sim_kit::program::serve_program(program, &stop)
+            .await
+            .map_err(JobcenterError::from)
     });
+    jc.resume_unanswered().await?;
     Ok((jc, serving))
 }
 

@@ -1,62 +1,28 @@
 //! The running process: one store and journal, the vendor instances with their clients and
-//! id streams, and the queries the API and the admin API share.
+//! id streams, counters and the wait for a business receipt. What an integration stores and
+//! queries lives with its flow (e.g. `flows::sf2095::store`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, Row};
 use sim_kit::config::{Endpoint, SystemRef};
 use sim_kit::ids::IdStream;
 use sim_kit::soap::SoapClient;
-use sim_store::{
-    from_unix_millis, Backoff, Clock, Db, Direction, Journal, JournalEntry, JOURNAL_MIGRATION,
-};
+use sim_store::{Backoff, Clock, Db, Journal};
 use sim_wire::{Cvr, Uuid};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::model::{ReceiptInfo, UpdateInfo, UpdateStatus};
-use crate::rng::SplitMix;
+use crate::flows::sf2095::store;
+use crate::model::ReceiptInfo;
 use crate::JobcenterError;
+use sim_seed::Rng;
 
-/// The process's own tables. `jc_updates`: every update a vendor sent (and owns until a
-/// TransportKvittering, JC-1), with its business receipt's code once correlated.
-/// `jc_receipts`: every business receipt received, once per TransaktionIdentifikator, with
-/// a delivery count (the platform delivers at least once). `jc_meta`: the start counter that
-/// keeps ids unique across restarts.
-const JC_MIGRATION: &str = "
-CREATE TABLE IF NOT EXISTS jc_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS jc_updates (
-    transaktion_id  TEXT PRIMARY KEY,
-    instance        TEXT NOT NULL,
-    municipality    TEXT NOT NULL,
-    cpr             TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    transport_code  TEXT,
-    fault           TEXT,
-    created_at      INTEGER NOT NULL,
-    last_attempt_at INTEGER,
-    request_xml     TEXT NOT NULL,
-    response_xml    TEXT,
-    business_code   TEXT,
-    business_at     INTEGER
-);
-CREATE INDEX IF NOT EXISTS jc_updates_status ON jc_updates (status);
-CREATE TABLE IF NOT EXISTS jc_receipts (
-    transaktion_id   TEXT PRIMARY KEY,
-    instance         TEXT NOT NULL,
-    municipality     TEXT NOT NULL,
-    code             TEXT NOT NULL,
-    begrundelse      TEXT,
-    raw              TEXT NOT NULL,
-    received_at      INTEGER NOT NULL,
-    last_received_at INTEGER NOT NULL,
-    deliveries       INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jc_receipts_instance ON jc_receipts (instance);
-";
+/// The process's own table: `jc_meta` holds the start counter that keeps ids unique across
+/// restarts. The integrations bring theirs ([`crate::flows::MIGRATIONS`]).
+pub(crate) const META_MIGRATION: &str =
+    "CREATE TABLE IF NOT EXISTS jc_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);";
 
 /// One vendor solution instance, as the running process holds it.
 pub(crate) struct Vendor {
@@ -78,7 +44,7 @@ pub(crate) struct Vendor {
     /// CallUUIDs of the faults its receiver port answers with.
     pub calls: IdStream,
     /// CPRs, employers, dates, codes.
-    pub data: Mutex<SplitMix>,
+    pub data: Mutex<Rng>,
 }
 
 impl Vendor {
@@ -138,63 +104,12 @@ impl std::fmt::Debug for Jobcenter {
 impl Jobcenter {
     /// Checks the configuration, opens the state and builds a client per instance.
     pub(crate) async fn open(config: &Config) -> Result<Jobcenter, JobcenterError> {
-        if config.vendors.is_empty() {
-            return Err(JobcenterError::Config("no vendor instances".into()));
-        }
-        config
-            .kombit_system
-            .cvr
-            .parse::<Cvr>()
-            .map_err(|e| JobcenterError::Config(format!("kombit_system: {e}")))?;
+        let checked = check(config)?;
+        let (db, epoch, stored_receipts) = open_store(config).await?;
         let timeout = Duration::from_millis(config.call_timeout_ms);
-        let mut checked = Vec::new();
-        for v in &config.vendors {
-            let what = |e: String| JobcenterError::Config(format!("vendor '{}': {e}", v.instance));
-            if checked
-                .iter()
-                .any(|(c, ..): &(String, _, _)| c == &v.instance)
-            {
-                return Err(what("configured twice".into()));
-            }
-            let system_uuid: Uuid = v
-                .system_uuid
-                .parse()
-                .map_err(|e| what(format!("system_uuid: {e}")))?;
-            let municipalities = v
-                .municipalities
-                .iter()
-                .map(|m| {
-                    m.parse::<Cvr>()
-                        .map_err(|e| what(format!("municipality: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            checked.push((v.instance.clone(), system_uuid, municipalities));
-        }
-
-        std::fs::create_dir_all(&config.state_dir)?;
-        let db = Db::open(
-            &config.state_dir.join("jobcenter.sqlite"),
-            &[JOURNAL_MIGRATION, JC_MIGRATION],
-        )?;
-        let (epoch, stored_receipts): (i64, i64) = db
-            .write(|tx| {
-                tx.execute(
-                    "INSERT INTO jc_meta (k, v) VALUES ('epoch', 1)
-                     ON CONFLICT(k) DO UPDATE SET v = v + 1",
-                    [],
-                )?;
-                let epoch =
-                    tx.query_row("SELECT v FROM jc_meta WHERE k = 'epoch'", [], |r| r.get(0))?;
-                let receipts =
-                    tx.query_row("SELECT COUNT(*) FROM jc_receipts", [], |r| r.get(0))?;
-                Ok((epoch, receipts))
-            })
-            .await?;
-        let epoch = epoch as u64;
-
         let mut vendors = BTreeMap::new();
         let mut order = Vec::new();
-        for (v, (_, system_uuid, municipalities)) in config.vendors.iter().zip(checked) {
+        for (v, (system_uuid, municipalities)) in config.vendors.iter().zip(checked) {
             let http = sim_kit::config::client(&v.identity, &config.server_trust, timeout)?;
             let stream = |what: &str| format!("jobcenter/{}/{what}", v.instance);
             vendors.insert(
@@ -208,7 +123,7 @@ impl Jobcenter {
                     tids: IdStream::new(config.seed, &stream("tid"), epoch),
                     ids: IdStream::new(config.seed, &stream("ids"), epoch),
                     calls: IdStream::new(config.seed, &stream("call"), epoch),
-                    data: Mutex::new(SplitMix::new(config.seed, &stream("data"), epoch)),
+                    data: Mutex::new(Rng::keyed(config.seed, &stream("data"), epoch)),
                 },
             );
             order.push(v.instance.clone());
@@ -233,9 +148,7 @@ impl Jobcenter {
                     ..Backoff::default()
                 },
                 receipts,
-                stored_receipts: std::sync::atomic::AtomicU64::new(
-                    u64::try_from(stored_receipts).unwrap_or(0),
-                ),
+                stored_receipts: std::sync::atomic::AtomicU64::new(stored_receipts),
             }),
         })
     }
@@ -269,109 +182,6 @@ impl Jobcenter {
             .vendors
             .get(name)
             .ok_or_else(|| JobcenterError::UnknownInstance(name.to_string()))
-    }
-
-    /// The update with this TransaktionIdentifikator, with its business receipt if any.
-    pub async fn update(&self, transaktion_id: &str) -> Result<Option<UpdateInfo>, JobcenterError> {
-        let tid = transaktion_id.to_string();
-        let found = self
-            .inner
-            .db
-            .read(move |c| {
-                c.query_row(
-                    &format!("{UPDATE_SELECT} WHERE transaktion_id = ?1"),
-                    [&tid],
-                    update_row,
-                )
-                .optional()
-            })
-            .await?;
-        let Some(mut u) = found else { return Ok(None) };
-        u.receipt = self.receipt(transaktion_id).await?;
-        u.business_raw = u.receipt.as_ref().map(|r| r.raw.clone());
-        Ok(Some(u))
-    }
-
-    /// Updates, newest first, optionally of one instance or status.
-    pub async fn updates(
-        &self,
-        instance: Option<String>,
-        status: Option<UpdateStatus>,
-        limit: u32,
-    ) -> Result<Vec<UpdateInfo>, JobcenterError> {
-        let status = status.map(|s| s.as_str().to_string());
-        Ok(self
-            .inner
-            .db
-            .read(move |c| {
-                let mut st = c.prepare_cached(&format!(
-                    "{UPDATE_SELECT} WHERE (?1 IS NULL OR instance = ?1)
-                     AND (?2 IS NULL OR status = ?2) ORDER BY created_at DESC, rowid DESC LIMIT ?3"
-                ))?;
-                let rows = st.query_map(rusqlite::params![instance, status, limit], update_row)?;
-                rows.collect()
-            })
-            .await?)
-    }
-
-    /// The business receipt for this TransaktionIdentifikator, if one arrived.
-    pub async fn receipt(
-        &self,
-        transaktion_id: &str,
-    ) -> Result<Option<ReceiptInfo>, JobcenterError> {
-        let tid = transaktion_id.to_string();
-        Ok(self
-            .inner
-            .db
-            .read(move |c| {
-                c.query_row(
-                    &format!("{RECEIPT_SELECT} WHERE transaktion_id = ?1"),
-                    [&tid],
-                    receipt_row,
-                )
-                .optional()
-            })
-            .await?)
-    }
-
-    /// Business receipts received, oldest first, optionally by one instance.
-    pub async fn receipts(
-        &self,
-        instance: Option<String>,
-    ) -> Result<Vec<ReceiptInfo>, JobcenterError> {
-        Ok(self
-            .inner
-            .db
-            .read(move |c| {
-                let mut st = c.prepare_cached(&format!(
-                    "{RECEIPT_SELECT} WHERE (?1 IS NULL OR instance = ?1) ORDER BY received_at, rowid"
-                ))?;
-                let rows = st.query_map([instance], receipt_row)?;
-                rows.collect()
-            })
-            .await?)
-    }
-
-    /// When each stored business receipt first arrived: (TransaktionIdentifikator, virtual
-    /// time), in arrival order. What a latency measurement needs, without the documents
-    /// ([`Jobcenter::receipts`] of a month run holds half a gigabyte of XML).
-    pub async fn receipt_times(
-        &self,
-    ) -> Result<Vec<(String, time::OffsetDateTime)>, JobcenterError> {
-        Ok(self
-            .inner
-            .db
-            .read(|c| {
-                let mut st = c.prepare_cached(
-                    "SELECT transaktion_id, received_at FROM jc_receipts
-                     ORDER BY received_at, rowid",
-                )?;
-                let rows = st.query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, from_unix_millis(r.get(1)?)?))
-                })?;
-                rows.collect()
-            })
-            .await?)
     }
 
     /// Waits (real time, at most `timeout`) until the business receipt of `transaktion_id`
@@ -423,130 +233,73 @@ impl Jobcenter {
     /// updates by status, receipts (distinct and deliveries).
     pub async fn counters(&self) -> Result<serde_json::Value, JobcenterError> {
         let journal = self.inner.journal.counters().await?;
-        let (by_status, receipts, deliveries) = self
-            .inner
-            .db
-            .read(|c| {
-                let mut st = c.prepare_cached(
-                    "SELECT instance, status, COUNT(*) FROM jc_updates GROUP BY instance, status",
-                )?;
-                let mut by: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-                for row in st.query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                })? {
-                    let (i, s, n) = row?;
-                    by.entry(i).or_default().insert(s, n);
-                }
-                let (n, d): (i64, i64) = c.query_row(
-                    "SELECT COUNT(*), COALESCE(SUM(deliveries), 0) FROM jc_receipts",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?;
-                Ok((by, n, d))
-            })
-            .await?;
+        let counts = self.inner.db.read(store::counts).await?;
         Ok(serde_json::json!({
             "journal": journal,
-            "updates": by_status,
-            "receipts": receipts,
-            "receipt_deliveries": deliveries,
+            "updates": counts.updates,
+            "receipts": counts.receipts,
+            "receipt_deliveries": counts.deliveries,
         }))
     }
+}
 
-    /// A journal entry with the common fields filled and the virtual now.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn entry(
-        &self,
-        direction: Direction,
-        operation: String,
-        transaktion_id: Option<String>,
-        call_uuid: Option<String>,
-        peer: Option<String>,
-        municipality: Option<String>,
-        cpr: Option<String>,
-        outcome: String,
-        detail: Option<String>,
-        raw: String,
-    ) -> JournalEntry {
-        JournalEntry {
-            at: self.inner.clock.now(),
-            direction,
-            operation,
-            transaktion_id,
-            call_uuid,
-            peer,
-            municipality,
-            cpr,
-            outcome,
-            detail,
-            raw,
-        }
+/// Checks what the configuration says before anything is opened: each instance's
+/// `system_uuid` and municipalities, in configured order.
+fn check(config: &Config) -> Result<Vec<(Uuid, Vec<Cvr>)>, JobcenterError> {
+    if config.vendors.is_empty() {
+        return Err(JobcenterError::Config("no vendor instances".into()));
     }
-
-    /// Journals entries in one commit; a failure is logged (the journal is evidence, not a
-    /// reason to fail the exchange it describes).
-    pub(crate) async fn journal_all(&self, entries: Vec<JournalEntry>) {
-        let r = self
-            .inner
-            .db
-            .write(move |tx| {
-                for e in &entries {
-                    Journal::record_in(tx, e)?;
-                }
-                Ok(())
+    config
+        .kombit_system
+        .cvr
+        .parse::<Cvr>()
+        .map_err(|e| JobcenterError::Config(format!("kombit_system: {e}")))?;
+    let mut checked = Vec::new();
+    for (n, v) in config.vendors.iter().enumerate() {
+        let what = |e: String| JobcenterError::Config(format!("vendor '{}': {e}", v.instance));
+        if config.vendors[..n].iter().any(|c| c.instance == v.instance) {
+            return Err(what("configured twice".into()));
+        }
+        let system_uuid: Uuid = v
+            .system_uuid
+            .parse()
+            .map_err(|e| what(format!("system_uuid: {e}")))?;
+        let municipalities = v
+            .municipalities
+            .iter()
+            .map(|m| {
+                m.parse::<Cvr>()
+                    .map_err(|e| what(format!("municipality: {e}")))
             })
-            .await;
-        if let Err(e) = r {
-            tracing::error!(error = %e, "journal write failed");
-        }
+            .collect::<Result<Vec<_>, _>>()?;
+        checked.push((system_uuid, municipalities));
     }
+    Ok(checked)
 }
 
-const UPDATE_SELECT: &str = "SELECT transaktion_id, instance, municipality, cpr, status, attempts,
-    transport_code, fault, created_at, request_xml, response_xml, business_code FROM jc_updates";
-
-fn update_row(r: &Row<'_>) -> rusqlite::Result<UpdateInfo> {
-    let status: String = r.get(4)?;
-    Ok(UpdateInfo {
-        transaktion_id: r.get(0)?,
-        instance: r.get(1)?,
-        municipality: r.get(2)?,
-        cpr: r.get(3)?,
-        status: UpdateStatus::parse(&status).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                4,
-                rusqlite::types::Type::Text,
-                format!("unknown update status {status:?}").into(),
-            )
-        })?,
-        attempts: r.get(5)?,
-        transport_code: r.get(6)?,
-        fault: r.get(7)?,
-        created_at: from_unix_millis(r.get(8)?)?,
-        request_xml: r.get(9)?,
-        response_xml: r.get(10)?,
-        business_code: r.get(11)?,
-        business_raw: None,
-        receipt: None,
-    })
-}
-
-const RECEIPT_SELECT: &str = "SELECT transaktion_id, instance, municipality, code, begrundelse,
-    raw, received_at, deliveries FROM jc_receipts";
-
-fn receipt_row(r: &Row<'_>) -> rusqlite::Result<ReceiptInfo> {
-    Ok(ReceiptInfo {
-        transaktion_id: r.get(0)?,
-        instance: r.get(1)?,
-        municipality: r.get(2)?,
-        code: r.get(3)?,
-        begrundelse: r.get(4)?,
-        raw: r.get(5)?,
-        received_at: from_unix_millis(r.get(6)?)?,
-        deliveries: r.get(7)?,
-    })
+/// Opens `jobcenter.sqlite` with every table, counts this start (the epoch that keeps id
+/// streams unique across restarts) and the business receipts already stored.
+async fn open_store(config: &Config) -> Result<(Db, u64, u64), JobcenterError> {
+    std::fs::create_dir_all(&config.state_dir)?;
+    let db = Db::open(
+        &config.state_dir.join("jobcenter.sqlite"),
+        &crate::migrations(),
+    )?;
+    let (epoch, stored_receipts): (i64, i64) = db
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO jc_meta (k, v) VALUES ('epoch', 1)
+                 ON CONFLICT(k) DO UPDATE SET v = v + 1",
+                [],
+            )?;
+            let epoch =
+                tx.query_row("SELECT v FROM jc_meta WHERE k = 'epoch'", [], |r| r.get(0))?;
+            Ok((epoch, store::count_receipts(tx)?))
+        })
+        .await?;
+    Ok((
+        db,
+        epoch as u64,
+        u64::try_from(stored_receipts).unwrap_or(0),
+    ))
 }

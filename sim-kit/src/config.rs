@@ -105,6 +105,21 @@ pub fn client(
     HttpsClient::new(cfg)
 }
 
+/// A SOAP client presenting `identity`, trusting `server_trust`, giving up on a call after
+/// `timeout_ms` milliseconds: what every program calls its peers with.
+pub fn soap_client(
+    identity: &IdentityFiles,
+    server_trust: &[PathBuf],
+    timeout_ms: u64,
+) -> Result<crate::soap::SoapClient, TransportError> {
+    let timeout = std::time::Duration::from_millis(timeout_ms);
+    Ok(crate::soap::SoapClient::new(client(
+        identity,
+        server_trust,
+        timeout,
+    )?))
+}
+
 /// A verified caller as journals show it: `CVR 19435075 UUID:...`.
 pub fn peer_text(id: &sim_certs::SystemIdentity) -> String {
     format!("CVR {} {}", id.cvr.as_str(), id.holder)

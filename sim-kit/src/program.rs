@@ -1,12 +1,87 @@
 //! The program skeleton: what every binary of the ecosystem does before its library's `run`
 //! — logging, its YAML configuration (errors with line and column), the state-directory
-//! override, binding its sockets, waiting for Ctrl-C — written once, with one start error.
+//! override, binding its sockets, waiting for Ctrl-C — and what every library's `run` does
+//! once its state is open — serving its mTLS data planes, its admin API and its background
+//! workers under one shutdown ([`serve_program`]) — written once, with one error each
+//! ([`StartError`] for the binaries, [`RunError`] for the libraries).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::future::Future;
+use std::pin::Pin;
+
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
+
+use crate::server::ServerTls;
+use crate::shutdown::Shutdown;
+use crate::TransportError;
+
+/// Why a program's `run` could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Certificates or keys could not be loaded, or TLS could not be set up.
+    #[error("TLS setup: {0}")]
+    Tls(#[from] TransportError),
+    /// The state directory or its database could not be used.
+    #[error("state: {0}")]
+    Store(#[from] sim_store::StoreError),
+    /// A configuration value is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Socket trouble.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A background worker of a program (an outbox delivery ...): runs until the shutdown it was
+/// given completes.
+pub type Worker = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Everything a program serves.
+pub struct Program {
+    /// Its mTLS data planes: a listener each with its TLS and its router (the platform and KSD
+    /// have one, the jobcenter process one per vendor instance).
+    pub data: Vec<(TcpListener, ServerTls, axum::Router)>,
+    /// Its admin API (plain HTTP, JSON), never on a data plane's port.
+    pub admin: (TcpListener, axum::Router),
+    /// Its background workers, each given `stop.wait()` by the caller.
+    pub workers: Vec<Worker>,
+}
+
+/// Serves `program` until `stop` fires: every data plane, the admin API and the workers.
+/// Returns when all have stopped (the first data plane error, if any).
+pub async fn serve_program(program: Program, stop: &Shutdown) -> Result<(), RunError> {
+    let workers: Vec<_> = program.workers.into_iter().map(tokio::spawn).collect();
+    let (admin_listener, admin) = program.admin;
+    let admin_stop = stop.wait();
+    let admin_task = tokio::spawn(async move {
+        axum::serve(admin_listener, admin)
+            .with_graceful_shutdown(admin_stop)
+            .await
+    });
+    let planes: Vec<_> = program
+        .data
+        .into_iter()
+        .map(|(l, tls, router)| tokio::spawn(crate::serve(l, tls, router, stop.wait())))
+        .collect();
+    let mut result = Ok(());
+    for p in planes {
+        let r = match p.await {
+            Ok(r) => r.map_err(RunError::from),
+            Err(e) => Err(RunError::Io(std::io::Error::other(e))),
+        };
+        if result.is_ok() {
+            result = r;
+        }
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+    let _ = admin_task.await;
+    result
+}
 
 /// Why a program could not start.
 #[derive(Debug, thiserror::Error)]

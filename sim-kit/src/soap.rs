@@ -120,11 +120,15 @@ fn xml_response(status: StatusCode, xml: String) -> Response {
 /// and the HTTP 500 response to send.
 ///
 /// `client`: the caller must fix something (`soap:Client`) rather than the receiver failing
-/// (`soap:Server`, worth resending). `detail` goes on the request's row; `raw` is the request.
+/// (`soap:Server`, worth resending). `detail` goes on the request's row; `raw` is the request,
+/// journaled at `received` (when it arrived: the platform dates a request the fault layer held
+/// back at its arrival, so injected slowness shows in its response times, SP-8); the fault is
+/// dated `at`.
 #[allow(clippy::too_many_arguments)]
 pub async fn refuse(
     journal: &Journal,
     exchange: &Exchange,
+    received: time::OffsetDateTime,
     at: time::OffsetDateTime,
     call_uuid: sim_wire::Uuid,
     client: bool,
@@ -137,7 +141,7 @@ pub async fn refuse(
     tracing::info!(%call_uuid, rule = rule.id(), %text, "refused");
     let outcome = Outcome::fault(rule);
     let request = exchange.entry(
-        at,
+        received,
         Direction::In,
         Part::Request,
         outcome.clone(),

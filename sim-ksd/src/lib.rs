@@ -13,20 +13,24 @@
 //! # Layout
 //! - [`config`]: the configuration (files, the platform peer, timing, seed).
 //! - `state`: the running KSD: store, id streams, outgoing client, journal and fault helpers.
-//! - `port`: KSD's receiver port ([`KSD_PATH`]): caller check, operation dispatch, and the
-//!   operations this simulator does not implement yet (SF2090/93/96).
-//! - `opdatering`: SF2095 `ModtagOpdateringFravaer`: idempotency, validation, persistence.
+//! - `port`: KSD's receiver port ([`KSD_PATH`]): reading the call, the caller check (SP-7),
+//!   and the hand-over to the integration owning the operation.
+//! - `flows`: one module per integration, and the match that dispatches to them (requests
+//!   received, the outbox delivered); the operations this simulator does not build yet
+//!   (SF2090/93/96) are refused there.
+//!   - `flows::sf2095::update`: `ModtagOpdateringFravaer`: idempotency, validation,
+//!     persistence.
+//!   - `flows::sf2095::receipt`: the business receipt (KSD-2): building it and delivering it
+//!     from the outbox.
 //! - `cases`: the tables KSD owns (cases, their history, received updates) and their queries.
-//! - `receipt`: the business receipt (KSD-2): building it and delivering it from the outbox.
 //! - `admin`: the JSON admin API on its own port.
 
 pub mod config;
 
 mod admin;
 mod cases;
-mod opdatering;
+mod flows;
 mod port;
-mod receipt;
 mod state;
 
 use std::future::Future;
@@ -41,22 +45,9 @@ pub use sim_kit::config::{Endpoint, IdentityFiles, Listeners, SystemRef};
 /// (`ModtagOpdateringFravaer` ...). Mirrors the platform's `/service/KSD/Sygefravaer/2`.
 pub const KSD_PATH: &str = "/ksd/Sygefravaer/2";
 
-/// Why KSD could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum KsdError {
-    /// Certificates or keys could not be loaded, or TLS could not be set up.
-    #[error("TLS setup: {0}")]
-    Tls(#[from] sim_kit::TransportError),
-    /// The state directory or its database could not be used.
-    #[error("state: {0}")]
-    Store(#[from] sim_store::StoreError),
-    /// A configuration value is wrong.
-    #[error("configuration: {0}")]
-    Config(String),
-    /// Socket trouble.
-    #[error("io: {0}")]
-    Io(#[from] std::io::Error),
-}
+/// Why KSD could not start or stopped with an error: the one error of every program's
+/// `run` ([`sim_kit::program::RunError`]).
+pub type KsdError = sim_kit::program::RunError;
 
 /// Runs KSD until `shutdown` completes: the mTLS receiver port, the admin API and the
 /// delivery of business receipts. Returns when all three have stopped; receipts not yet
@@ -68,12 +59,11 @@ pub async fn run(
 ) -> Result<(), KsdError> {
     sim_kit::install_crypto_provider();
     let server_tls = sim_kit::config::server_tls(&config.server, &config.client_trust)?;
-    let timeout = std::time::Duration::from_millis(config.call_timeout_ms);
-    let client = sim_kit::soap::SoapClient::new(sim_kit::config::client(
+    let client = sim_kit::config::soap_client(
         &config.identity,
         &config.server_trust,
-        timeout,
-    )?);
+        config.call_timeout_ms,
+    )?;
     let ksd = Arc::new(state::Ksd::open(&config, client).await?);
 
     let stop = sim_kit::shutdown::Shutdown::from_future(shutdown);
@@ -83,20 +73,11 @@ pub async fn run(
         .fallback(port::no_such_endpoint)
         .with_state(ksd.clone());
     let data = sim_kit::faults::apply(data, "ksd", &config.faults);
-    let admin = admin::router(ksd.clone());
-
-    let outbox = tokio::spawn(receipt::deliver_forever(ksd.clone(), stop.wait()));
-    let admin_task = {
-        let stop = stop.wait();
-        tokio::spawn(async move {
-            axum::serve(listeners.admin, admin)
-                .with_graceful_shutdown(stop)
-                .await
-        })
+    let program = sim_kit::program::Program {
+        data: vec![(listeners.data, server_tls, data)],
+        admin: (listeners.admin, admin::router(ksd.clone())),
+        workers: vec![Box::pin(flows::deliver_outbox(ksd, stop.wait()))],
     };
-    let served = sim_kit::serve(listeners.data, server_tls, data, stop.wait()).await;
-    let _ = outbox.await;
-    let _ = admin_task.await;
-    served?;
+    sim_kit::program::serve_program(program, &stop).await?;
     Ok(())
 }

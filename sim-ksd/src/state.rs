@@ -7,11 +7,9 @@ use std::time::Duration;
 use axum::response::Response;
 use sim_kit::config::{Endpoint, SystemRef};
 use sim_kit::ids::IdStream;
-use sim_kit::soap::{fault_response, SoapClient};
-use sim_store::{
-    Clock, Db, Direction, Journal, JournalEntry, Outbox, JOURNAL_MIGRATION, OUTBOX_MIGRATION,
-};
-use sim_wire::{DatoTid, Rule, SoapFault, Uuid};
+use sim_kit::soap::SoapClient;
+use sim_store::{Clock, Db, Exchange, Journal, Label, Outbox, JOURNAL_MIGRATION, OUTBOX_MIGRATION};
+use sim_wire::{Rule, Uuid};
 use time::OffsetDateTime;
 
 use crate::cases::KSD_MIGRATION;
@@ -25,7 +23,8 @@ pub struct Ksd {
     /// `ksd.sqlite`: cases, updates, journal and outbox in one file, so one transaction
     /// covers a case change, its journal entries and its business receipt.
     pub db: Db,
-    /// The journal view of `db`, for the admin API.
+    /// The journal in `db`: every leg of every exchange is recorded through it, and the
+    /// admin API reads it.
     pub journal: Journal,
     /// Business receipts waiting to be delivered.
     pub outbox: Outbox,
@@ -118,30 +117,10 @@ impl Ksd {
             .unwrap_or(t)
     }
 
-    /// Journals entries in one commit; a failure is logged, never turned into a second error
-    /// for the caller (the answer is already decided).
-    // TODO(rule SP-1): a failed journal write is only logged and the answer still goes out;
-    // refusals and pass-through answers should not be sent unjournaled. Crashes cannot cause
-    // it (a killed program answers nothing more); a failing disk could.
-    pub async fn journal_all(&self, entries: Vec<JournalEntry>) {
-        let r = self
-            .db
-            .write(move |tx| {
-                for e in &entries {
-                    Journal::record_in(tx, e)?;
-                }
-                Ok(())
-            })
-            .await;
-        if let Err(e) = r {
-            tracing::error!(error = %e, "journal write failed");
-        }
-    }
-
     /// Refuses a call with a SOAP fault whose faultstring starts with the rule broken and
-    /// whose detail names it as `ErrorCode`, journals the request and the fault, and returns
-    /// the HTTP 500 response. `client`: the caller must fix something (`soap:Client`), rather
-    /// than KSD failing (`soap:Server`, worth resending).
+    /// whose detail names it as `ErrorCode`, journals the request (the text as its detail) and
+    /// the fault, and returns the HTTP 500 response. `client`: the caller must fix something
+    /// (`soap:Client`), rather than KSD failing (`soap:Server`, worth resending).
     pub async fn refuse(
         &self,
         seen: &Seen,
@@ -150,67 +129,48 @@ impl Ksd {
         rule: Rule,
         text: String,
     ) -> Response {
-        let now = self.now();
         let text = format!("{rule}: {text}");
-        let fault = SoapFault::serviceplatform(client, rule, &text, seen.call_id, DatoTid(now));
-        tracing::info!(call = %seen.call_id, rule = rule.id(), %text, "refused");
-        let outcome = format!("FAULT:{rule}");
-        let request = seen.entry(now, Direction::In, "", &outcome, Some(text), raw);
-        let answer = seen.entry(
-            now,
-            Direction::Out,
-            "#fault",
-            &outcome,
-            None,
-            sim_wire::write_fault(&fault),
-        );
-        self.journal_all(vec![request, answer]).await;
-        fault_response(&fault)
+        let at = self.now();
+        sim_kit::soap::refuse(
+            &self.journal,
+            &seen.exchange,
+            at,
+            at,
+            seen.call_id,
+            client,
+            rule,
+            &text,
+            Some(text.clone()),
+            raw,
+        )
+        .await
     }
 }
 
-/// What KSD knows about one incoming call before deciding on it: enough to journal every
-/// leg of it under the same call id, whatever is later decided.
+/// What KSD knows about one incoming call before deciding on it: its id (the CallUUID of
+/// KSD's faults) and the exchange every leg of it is journaled under, whatever is decided.
 #[derive(Debug, Clone)]
 pub struct Seen {
     /// This call's id.
     pub call_id: Uuid,
-    /// Operation label, `KSD/ModtagOpdateringFravaer` (or a placeholder when unreadable).
-    pub operation: String,
-    /// The TransaktionIdentifikator, when it could be read.
-    pub transaktion_id: Option<Uuid>,
-    /// The security context's municipality, else the header's Myndighed.
-    pub municipality: Option<String>,
-    /// The citizen, when it could be read.
-    pub cpr: Option<String>,
-    /// The caller as its certificate says.
-    pub peer: Option<String>,
+    /// Label, transaction, caller, municipality and citizen, as far as they could be read.
+    pub exchange: Exchange,
 }
 
 impl Seen {
-    /// A journal entry for a leg of this call; `suffix` is appended to the operation
-    /// (`#response`, `#fault`).
-    pub fn entry(
-        &self,
-        at: OffsetDateTime,
-        direction: Direction,
-        suffix: &str,
-        outcome: &str,
-        detail: Option<String>,
-        raw: String,
-    ) -> JournalEntry {
-        JournalEntry {
-            at,
-            direction,
-            operation: format!("{}{suffix}", self.operation),
-            transaktion_id: self.transaktion_id.map(|t| t.to_string()),
-            call_uuid: Some(self.call_id.to_string()),
-            peer: self.peer.clone(),
-            municipality: self.municipality.clone(),
-            cpr: self.cpr.clone(),
-            outcome: outcome.to_string(),
-            detail,
-            raw,
+    /// A call with id `call_id` from `peer`, of the operation `label` names; nothing else
+    /// read yet.
+    pub fn new(call_id: Uuid, label: Label, peer: Option<String>) -> Seen {
+        Seen {
+            call_id,
+            exchange: Exchange {
+                label,
+                transaktion_id: None,
+                call_uuid: Some(call_id.to_string()),
+                peer,
+                municipality: None,
+                cpr: None,
+            },
         }
     }
 }

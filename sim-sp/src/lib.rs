@@ -10,15 +10,22 @@
 //!
 //! # Layout
 //! - [`config`]: the configuration (files, peers, routing, agreements).
-//! - `state`: the running platform: store, routing table, agreements, outgoing client.
-//! - `ksd_port`: the KSD exposure (`/service/KSD/Sygefravaer/2`), synchronous pass-through.
-//! - `jc_port`: the JC exposure (`/service/JC/Sygefravaer/2`) and the outbox delivery.
+//! - `state`: the running platform (store, routing table, agreements, outgoing client), the
+//!   admission common to both exposures (WIRE-1), refusals and the rows of received requests.
+//! - `ksd_port`: the KSD exposure (`/service/KSD/Sygefravaer/2`): SP-5, then a synchronous
+//!   pass-through to KSD for every operation.
+//! - `jc_port`: the JC exposure (`/service/JC/Sygefravaer/2`): only KSD, routing by the
+//!   security context (SP-2, SP-3, SP-4); runs the outbox.
+//! - `flows`: what the platform does per integration, dispatched by operation from the
+//!   exposures and the outbox; `flows::sf2095`: KSD's business receipt, acknowledged, stored
+//!   and delivered to the jobcenter.
 //! - `forward`: renaming an operation element for the receiver, byte-faithfully.
 //! - `admin`: the JSON admin API on its own port.
 
 pub mod config;
 
 mod admin;
+mod flows;
 mod forward;
 mod jc_port;
 mod ksd_port;
@@ -33,22 +40,9 @@ pub use config::{Agreement, Config, SERVICE};
 pub use sim_kit::config::{Endpoint, IdentityFiles, Listeners, SystemRef};
 use sim_wire::Port;
 
-/// Why the platform could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum SpError {
-    /// Certificates or keys could not be loaded, or TLS could not be set up.
-    #[error("TLS setup: {0}")]
-    Tls(#[from] sim_kit::TransportError),
-    /// The state directory or its database could not be used.
-    #[error("state: {0}")]
-    Store(#[from] sim_store::StoreError),
-    /// A configuration value is wrong.
-    #[error("configuration: {0}")]
-    Config(String),
-    /// Socket trouble.
-    #[error("io: {0}")]
-    Io(#[from] std::io::Error),
-}
+/// Why the platform could not start or stopped with an error: the one error of every program's
+/// `run` ([`sim_kit::program::RunError`]).
+pub type SpError = sim_kit::program::RunError;
 
 /// Runs the platform until `shutdown` completes: the mTLS data plane, the admin API and the
 /// outbox delivery. Returns when all three have stopped.
@@ -59,12 +53,8 @@ pub async fn run(
 ) -> Result<(), SpError> {
     sim_kit::install_crypto_provider();
     let server_tls = sim_kit::config::server_tls(&config.server, &config.client_trust)?;
-    let timeout = std::time::Duration::from_millis(config.call_timeout_ms);
-    let client = sim_kit::soap::SoapClient::new(sim_kit::config::client(
-        &config.kombit,
-        &config.server_trust,
-        timeout,
-    )?);
+    let client =
+        sim_kit::config::soap_client(&config.kombit, &config.server_trust, config.call_timeout_ms)?;
     let platform = Arc::new(state::Platform::open(&config, client).await?);
 
     let stop = sim_kit::shutdown::Shutdown::from_future(shutdown);
@@ -75,20 +65,11 @@ pub async fn run(
         .fallback(ksd_port::no_such_endpoint)
         .with_state(platform.clone());
     let data = sim_kit::faults::apply(data, "sp", &config.faults);
-    let admin = admin::router(platform.clone());
-
-    let outbox = tokio::spawn(jc_port::deliver_forever(platform.clone(), stop.wait()));
-    let admin_task = {
-        let stop = stop.wait();
-        tokio::spawn(async move {
-            axum::serve(listeners.admin, admin)
-                .with_graceful_shutdown(stop)
-                .await
-        })
+    let program = sim_kit::program::Program {
+        data: vec![(listeners.data, server_tls, data)],
+        admin: (listeners.admin, admin::router(platform.clone())),
+        workers: vec![Box::pin(jc_port::deliver_forever(platform, stop.wait()))],
     };
-    let served = sim_kit::serve(listeners.data, server_tls, data, stop.wait()).await;
-    let _ = outbox.await;
-    let _ = admin_task.await;
-    served?;
+    sim_kit::program::serve_program(program, &stop).await?;
     Ok(())
 }

@@ -3,14 +3,15 @@
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
+use axum::response::Response;
 use rusqlite::OptionalExtension;
 use sim_certs::SystemIdentity;
-use sim_kit::soap::{fault_response, SoapCall, SoapClient};
+use sim_kit::soap::{SoapCall, SoapClient};
 use sim_store::{
-    Clock, Db, Direction, Journal, JournalEntry, Outbox, JOURNAL_MIGRATION, OUTBOX_MIGRATION,
+    Clock, Db, Direction, Exchange, Journal, JournalEntry, Label, Outbox, Outcome, Part,
+    JOURNAL_MIGRATION, OUTBOX_MIGRATION,
 };
-use sim_wire::{Cvr, DatoTid, Rule, SoapFault, Uuid};
-use time::OffsetDateTime;
+use sim_wire::{Cvr, Port, Rule, Uuid};
 
 use crate::config::{Agreement, Config, SERVICE};
 use crate::SpError;
@@ -37,6 +38,8 @@ pub struct Admitted {
     pub op: sim_wire::Operation,
     /// The message as read.
     pub decoded: sim_wire::Decoded,
+    /// The caller's side of the call, for every row journaled about it and every refusal.
+    pub exchange: Exchange,
 }
 
 /// Everything a request handler needs.
@@ -56,11 +59,6 @@ pub struct Platform {
 }
 
 pub use sim_kit::config::peer_text;
-
-/// A virtual time as the wire writes it.
-pub fn dato_tid(t: OffsetDateTime) -> DatoTid {
-    DatoTid(t)
-}
 
 impl Platform {
     pub async fn open(config: &Config, client: SoapClient) -> Result<Platform, SpError> {
@@ -144,34 +142,22 @@ impl Platform {
     pub async fn admit(
         &self,
         call: &SoapCall,
-        port: sim_wire::Port,
+        port: Port,
         caller: sim_wire::Caller,
         who: &str,
-    ) -> Result<Admitted, axum::response::Response> {
+    ) -> Result<Admitted, Response> {
         let call_uuid = self.ids.next_uuid();
-        let port_name = if port == sim_wire::Port::Ksd {
-            "KSD"
-        } else {
-            "JC"
-        };
         let decoded = match call.read() {
             Ok(d) => d,
             Err(e) => {
+                let exchange = caller_side(call, Label::unknown(port), None, None, call_uuid);
                 let text = format!("The request is not a usable SOAP 1.1 message: {e}");
                 return Err(self
-                    .refuse(
-                        call,
-                        format!("{port_name}/?"),
-                        None,
-                        None,
-                        call_uuid,
-                        true,
-                        e.rule(),
-                        text,
-                    )
+                    .refuse(call, &exchange, call_uuid, true, e.rule(), text)
                     .await);
             }
         };
+        let tid = decoded.transaktion_id;
         let municipality = decoded
             .authority_context
             .as_ref()
@@ -187,25 +173,19 @@ impl Platform {
                 "{name} is not an operation {who} may call at {}.",
                 port.platform_path()
             );
-            let m = municipality.map(|m| m.to_string());
+            // The label is what the message claims to be, or "a fault" when it is one.
+            let Ok(label) = name.parse::<Label>();
+            let exchange = caller_side(call, label, tid, municipality, call_uuid);
             return Err(self
-                .refuse(
-                    call,
-                    name,
-                    decoded.transaktion_id,
-                    m,
-                    call_uuid,
-                    true,
-                    Rule::Wire1,
-                    text,
-                )
+                .refuse(call, &exchange, call_uuid, true, Rule::Wire1, text)
                 .await);
         };
         Ok(Admitted {
             call_uuid,
-            tid: decoded.transaktion_id,
+            tid,
             municipality,
             op,
+            exchange: caller_side(call, Label::request(op), tid, municipality, call_uuid),
             decoded,
         })
     }
@@ -242,112 +222,74 @@ impl Platform {
             })
     }
 
-    /// `e` (the entry of a request just received) dated when the request reached the platform:
-    /// earlier than now if the fault layer held it back, so that the response time journaled
-    /// includes the injected slowness (SP-8).
-    pub fn arrived(call: &SoapCall, e: JournalEntry) -> JournalEntry {
-        JournalEntry {
-            at: call.arrived_at.map_or(e.at, |t| t.min(e.at)),
-            ..e
-        }
-    }
-
-    /// A journal entry with the common fields filled.
-    #[allow(clippy::too_many_arguments)]
-    pub fn entry(
+    /// The row of the request `call` just received on `exchange`, dated when it reached the
+    /// platform: earlier than now if the fault layer held it back, so that the response time
+    /// journaled includes the injected slowness (SP-8).
+    pub fn received(
         &self,
-        direction: Direction,
-        operation: String,
-        transaktion_id: Option<Uuid>,
-        call_uuid: Uuid,
-        peer: Option<String>,
-        municipality: Option<String>,
-        outcome: String,
+        call: &SoapCall,
+        exchange: &Exchange,
+        outcome: Outcome,
         detail: Option<String>,
-        raw: String,
     ) -> JournalEntry {
-        JournalEntry {
-            at: self.clock.now(),
-            direction,
-            operation,
-            transaktion_id: transaktion_id.map(|t| t.to_string()),
-            call_uuid: Some(call_uuid.to_string()),
-            peer,
-            municipality,
-            cpr: None,
+        let now = self.clock.now();
+        let at = call.arrived_at.map_or(now, |t| t.min(now));
+        exchange.entry(
+            at,
+            Direction::In,
+            Part::Request,
             outcome,
             detail,
-            raw,
-        }
+            call.text(),
+        )
     }
 
-    /// Journals entries in one commit.
-    // TODO(rule SP-1): a failed journal write is only logged and the answer still goes out;
-    // refusals and pass-through answers should not be sent unjournaled. Crashes cannot cause
-    // it (a killed program answers nothing more); a failing disk could.
-    pub async fn journal_all(&self, entries: Vec<JournalEntry>) {
-        let r = self
-            .db
-            .write(move |tx| {
-                for e in &entries {
-                    Journal::record_in(tx, e)?;
-                }
-                Ok(())
-            })
-            .await;
-        if let Err(e) = r {
-            tracing::error!(error = %e, "journal write failed");
-        }
-    }
-
-    /// Refuses a call with a platform fault (SP-4 family) naming `rule`, journals the request
-    /// and the fault under the fault's CallUUID, and returns the HTTP 500 response.
-    #[allow(clippy::too_many_arguments)]
+    /// Refuses `call` with a platform fault (SP-4 family) naming `rule`: the request and the
+    /// fault journaled on the caller's side of the exchange, under `call_uuid`.
+    // The request is dated when it arrived (before any injected delay), the fault now, so a
+    // request held back and then refused shows its response time (SP-8).
     pub async fn refuse(
         &self,
         call: &SoapCall,
-        operation: String,
-        transaktion_id: Option<Uuid>,
-        municipality: Option<String>,
+        exchange: &Exchange,
         call_uuid: Uuid,
-        client_error: bool,
+        client: bool,
         rule: Rule,
         text: String,
-    ) -> axum::response::Response {
-        let fault = SoapFault::serviceplatform(
-            client_error,
+    ) -> Response {
+        let detail = Some(text.clone());
+        let now = self.clock.now();
+        sim_kit::soap::refuse(
+            &self.journal,
+            exchange,
+            call.arrived_at.unwrap_or(now),
+            now,
+            call_uuid,
+            client,
             rule,
             &text,
-            call_uuid,
-            dato_tid(self.clock.now()),
-        );
-        let peer = call.peer.as_ref().map(peer_text);
-        tracing::info!(%call_uuid, rule = rule.id(), %text, "refused");
-        let outcome = format!("FAULT:{rule}");
-        let request = self.entry(
-            Direction::In,
-            operation.clone(),
-            transaktion_id,
-            call_uuid,
-            peer.clone(),
-            municipality.clone(),
-            outcome.clone(),
-            Some(text),
+            detail,
             call.text(),
-        );
-        let request = Self::arrived(call, request);
-        let answer = self.entry(
-            Direction::Out,
-            format!("{operation}#fault"),
-            transaktion_id,
-            call_uuid,
-            peer,
-            municipality,
-            outcome,
-            None,
-            sim_wire::write_fault(&fault),
-        );
-        self.journal_all(vec![request, answer]).await;
-        fault_response(&fault)
+        )
+        .await
+    }
+}
+
+/// The caller's side of a call to an exposure: the called operation's label, the caller's
+/// identity as its certificate told it, and the municipality of the security context.
+pub fn caller_side(
+    call: &SoapCall,
+    label: Label,
+    tid: Option<Uuid>,
+    municipality: Option<Cvr>,
+    call_uuid: Uuid,
+) -> Exchange {
+    Exchange {
+        label,
+        transaktion_id: tid.map(|t| t.to_string()),
+        call_uuid: Some(call_uuid.to_string()),
+        peer: call.peer.as_ref().map(peer_text),
+        municipality: municipality.map(|m| m.to_string()),
+        cpr: None,
     }
 }

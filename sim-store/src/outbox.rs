@@ -402,7 +402,7 @@ impl Outbox {
                 next_due = Some(due_at);
                 break;
             }
-            let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            let Ok(permit) = Arc::clone(slots).try_acquire_owned() else {
                 break; // every slot busy: a finishing delivery wakes us
             };
             if !self.claim(id) {

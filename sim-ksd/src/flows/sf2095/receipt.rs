@@ -10,12 +10,14 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
-use sim_store::{Backoff, Direction, JournalEntry, NewOutboxItem, OutboxItem};
+use sim_store::{
+    Backoff, Direction, Exchange, Label, NewOutboxItem, Outbox, OutboxItem, Outcome, Part,
+};
 use sim_wire::{
     AuthorityContext, Cvr, DatoTid, ForretningsSvar, ForretningsValideringsKode,
-    Forretningskvittering, OpdateringFravaer, Operation, Payload, Request,
-    TransportValideringsKode, Uuid,
+    Forretningskvittering, OpdateringFravaer, Operation, Payload, Problem, Request, Uuid,
 };
 use time::OffsetDateTime;
 
@@ -83,8 +85,26 @@ pub fn forretnings_svar(
     }
 }
 
+/// Puts receipt `svar` into the outbox within the recording transaction `tx`, due at `due`.
+/// A receipt that breaks the contract's rules for what KSD sends is a bug of KSD's: logged,
+/// and still sent, so the platform's checks and the journal show it.
+pub fn enqueue_in(
+    tx: &Transaction<'_>,
+    svar: &Request,
+    meta: &Meta,
+    now: OffsetDateTime,
+    due: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    let own = sim_wire::validate(&sim_wire::Message::Request(svar.clone()));
+    if own.iter().any(Problem::is_error) {
+        tracing::error!(?own, "KSD's own business receipt breaks the contract");
+    }
+    Outbox::enqueue_in_at(tx, &outbox_item(svar, meta), now, due)?;
+    Ok(())
+}
+
 /// The outbox row for a receipt.
-pub fn outbox_item(request: &Request, meta: &Meta) -> NewOutboxItem {
+fn outbox_item(request: &Request, meta: &Meta) -> NewOutboxItem {
     let key = request
         .payload
         .header()
@@ -117,18 +137,13 @@ async fn deliver(k: Arc<Ksd>, item: OutboxItem) -> Result<(), String> {
         serde_json::from_str(&item.meta).map_err(|e| format!("bad outbox meta: {e}"))?;
     let op = Operation::SendForretningsSvarJc;
     let attempt = item.attempts.saturating_add(1);
-    let entry = |direction, suffix: &str, outcome: &str, detail, raw| JournalEntry {
-        at: k.now(),
-        direction,
-        operation: format!("{}{suffix}", op.label()),
+    let exchange = Exchange {
+        label: Label::request(op),
         transaktion_id: Some(item.key.clone()),
         call_uuid: Some(meta.call_id.clone()),
         peer: Some(k.platform.url.clone()),
         municipality: Some(meta.municipality.clone()),
         cpr: Some(meta.cpr.clone()),
-        outcome: outcome.to_string(),
-        detail,
-        raw,
     };
     match k
         .client
@@ -136,36 +151,41 @@ async fn deliver(k: Arc<Ksd>, item: OutboxItem) -> Result<(), String> {
         .await
     {
         Err(e) => {
-            let out = entry(
+            let out = exchange.entry(
+                k.now(),
                 Direction::Out,
-                "",
-                "UNREACHABLE",
+                Part::Request,
+                Outcome::Unreachable,
                 Some(format!("attempt {attempt}: {e}")),
                 item.payload.clone(),
             );
-            k.journal_all(vec![out]).await;
+            k.journal.record_all(vec![out]).await;
             Err(e.to_string())
         }
         Ok(reply) => {
             let outcome = reply.outcome();
-            let out = entry(
+            let out = exchange.entry(
+                k.now(),
                 Direction::Out,
-                "",
-                &outcome,
+                Part::Request,
+                outcome.clone(),
                 Some(format!("attempt {attempt}")),
                 item.payload.clone(),
             );
-            let back = entry(
+            let back = exchange.entry(
+                k.now(),
                 Direction::In,
-                "#response",
-                &outcome,
+                Part::Response,
+                outcome.clone(),
                 None,
                 reply.body.clone(),
             );
-            k.journal_all(vec![out, back]).await;
-            match reply.transport_kvittering().map(|t| t.kode) {
-                Some(TransportValideringsKode::Ok | TransportValideringsKode::Advarsel) => Ok(()),
-                _ => Err(format!("the platform answered {outcome}")),
+            k.journal.record_all(vec![out, back]).await;
+            // The outcome is the TransportKvittering's code whenever there is one.
+            if outcome.is_accepting() {
+                Ok(())
+            } else {
+                Err(format!("the platform answered {outcome}"))
             }
         }
     }

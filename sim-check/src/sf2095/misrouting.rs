@@ -2,8 +2,8 @@
 //! ever stored by, the vendor instance routed for its security context's municipality.
 //!
 //! Two sides are judged:
-//! - the platform: every delivery attempt it journaled ([`RECEIPT_RECEIVE`] out, whatever the
-//!   answer, since sending the bytes to the wrong vendor is the harm) names the instance in
+//! - the platform: every delivery attempt it journaled
+//!   ([`Operation::ModtagForretningsSvarJc`] out, whatever the answer, since sending the bytes to the wrong vendor is the harm) names the instance in
 //!   `peer` and the context in `municipality`;
 //! - the vendors: every receipt stored in `jc_receipts` (the journal row of a stored receipt
 //!   does not name the receiving instance, so the table is read).
@@ -15,9 +15,9 @@
 use std::collections::HashMap;
 
 use sim_report::{CheckKind, CheckResult};
+use sim_wire::Operation;
 
-use crate::conventions::{is_accepting, RECEIPT_RECEIVE, RECEIPT_SEND};
-use crate::history::History;
+use crate::history::{History, Row};
 use crate::routing::{Judgement, Routes};
 use crate::verdict::{n, Examples, Verdict};
 use crate::{CheckError, CheckInput};
@@ -36,7 +36,7 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
     let mut decided_by_call: HashMap<&str, i64> = HashMap::new();
     let mut decided_by_tid: HashMap<&str, Vec<i64>> = HashMap::new();
     for r in &h.sp.rows {
-        if r.is(true, RECEIPT_SEND) && is_accepting(&r.outcome) {
+        if r.is(true, Operation::SendForretningsSvarJc) && r.outcome.is_accepting() {
             if let Some(c) = &r.call {
                 decided_by_call.entry(c).or_insert(r.at);
             }
@@ -48,7 +48,8 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
 
     let mut bad = Examples::default();
     let (mut deliveries, mut stored, mut unjudged) = (0u64, 0u64, 0u64);
-    for r in h.sp.rows.iter().filter(|r| r.is(false, RECEIPT_RECEIVE)) {
+    let delivery = |r: &&Row| r.is(false, Operation::ModtagForretningsSvarJc);
+    for r in h.sp.rows.iter().filter(delivery) {
         deliveries += 1;
         let (Some(m), Some(instance)) = (&r.municipality, &r.peer) else {
             // A delivery that names no municipality or no receiver cannot have been routed.
@@ -82,7 +83,6 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
         None => "; the vendors' jc_receipts table is missing, so only the platform side was judged"
             .to_string(),
     };
-    let passed = bad.is_empty();
     let summary = format!(
         "{} by the platform and {} at vendors judged against the routing at the time: {} misrouted{}{vendor_side}",
         n(deliveries, "receipt delivery"),
@@ -97,15 +97,5 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
             String::new()
         },
     );
-    Verdict {
-        name: NAME,
-        kind: CheckKind::Safety,
-        rule: "SP-2, SP-3, JC-3",
-        passed,
-        summary,
-        examples: bad,
-        measured: None,
-        limit: None,
-    }
-    .into_result()
+    Verdict::new(NAME, CheckKind::Safety, "SP-2, SP-3, JC-3", summary, bad).into_result()
 }

@@ -1,21 +1,24 @@
-//! Sending an update to the platform (JC-1): persist first, then send the same document
-//! until a TransportKvittering arrives or the attempts run out.
+//! SF2095's first leg: sending an update to the platform (JC-1). Persist first, then send
+//! the same document until a TransportKvittering arrives or the attempts run out.
 //!
 //! A transport error (platform down, timeout) or a SOAP fault (platform in a service
 //! window, KSD unreachable, SP-4) says nothing about the message itself, so the identical
 //! document — same TransaktionIdentifikator, which KSD deduplicates (KSD-7) — is sent again
 //! after a backoff. The first TransportKvittering ends the send: OK/ADVARSEL accepted, FEJL
-//! rejected (see the crate docs on why FEJL is not resent).
+//! rejected (see `flows::sf2095` on why FEJL is not resent).
 
-use sim_store::{unix_millis, Direction, Journal};
+use sim_kit::client::ClientError;
+use sim_kit::soap::SoapReply;
+use sim_store::{Direction, Exchange, Journal, Label, Outcome, Part};
 use sim_wire::{Operation, TransportValideringsKode};
 
-use crate::generate;
+use super::generate;
+use super::store::{self, Attempted, NewUpdate};
 use crate::model::{SendOutcome, UpdateSpec, UpdateStatus};
 use crate::state::Jobcenter;
 use crate::JobcenterError;
 
-/// The journal's label of the operation a vendor calls.
+/// The operation a vendor calls.
 const OP: Operation = Operation::SendOpdateringFravaer;
 
 /// What one update needs to be (re)sent.
@@ -25,6 +28,77 @@ struct Owned {
     municipality: String,
     cpr: String,
     xml: String,
+}
+
+/// What one attempt heard back.
+struct Heard {
+    /// The journal's outcome of the attempt.
+    outcome: Outcome,
+    /// The answer's body, when one arrived.
+    answer: Option<String>,
+    /// The fault or transport error, when no TransportKvittering arrived.
+    fault: Option<String>,
+    /// The TransportKvittering's code: what ends the sending.
+    kode: Option<TransportValideringsKode>,
+    /// The TransportKvittering's FejlListe, when it has entries.
+    detail: Option<String>,
+}
+
+impl Heard {
+    fn of(reply: Result<SoapReply, ClientError>) -> Heard {
+        let r = match reply {
+            Err(e) => {
+                return Heard {
+                    outcome: Outcome::Unreachable,
+                    answer: None,
+                    fault: Some(format!("transport: {e}")),
+                    kode: None,
+                    detail: None,
+                }
+            }
+            Ok(r) => r,
+        };
+        if let Some(k) = r.transport_kvittering() {
+            let detail = (!k.fejl_liste.is_empty()).then(|| {
+                k.fejl_liste
+                    .iter()
+                    .map(|f| format!("{}: {}", f.fejl_kode, f.fejl_tekst))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            });
+            return Heard {
+                outcome: Outcome::from(k.kode),
+                answer: Some(r.body.clone()),
+                fault: None,
+                kode: Some(k.kode),
+                detail,
+            };
+        }
+        let outcome = r.outcome();
+        let fault = match r.fault() {
+            Some(f) => format!("{outcome}: {}", f.fault_string),
+            None => format!("{outcome}: no TransportKvittering"),
+        };
+        Heard {
+            outcome,
+            answer: Some(r.body),
+            fault: Some(fault),
+            kode: None,
+            detail: None,
+        }
+    }
+
+    /// Where the update stands after this attempt; `last`: no attempt follows.
+    fn status(&self, last: bool) -> UpdateStatus {
+        match self.kode {
+            Some(TransportValideringsKode::Ok | TransportValideringsKode::Advarsel) => {
+                UpdateStatus::Accepted
+            }
+            Some(TransportValideringsKode::Fejl) => UpdateStatus::Rejected,
+            None if last => UpdateStatus::Undelivered,
+            None => UpdateStatus::Sent,
+        }
+    }
 }
 
 impl Jobcenter {
@@ -56,31 +130,17 @@ impl Jobcenter {
             cpr: draft.cpr.to_string(),
             xml: draft.xml,
         };
-        let row = (
-            owned.transaktion_id.clone(),
-            owned.instance.clone(),
-            owned.municipality.clone(),
-            owned.cpr.clone(),
-            owned.xml.clone(),
-        );
+        let row = NewUpdate {
+            transaktion_id: owned.transaktion_id.clone(),
+            instance: owned.instance.clone(),
+            municipality: owned.municipality.clone(),
+            cpr: owned.cpr.clone(),
+            xml: owned.xml.clone(),
+            created_at: now,
+        };
         self.inner
             .db
-            .write(move |tx| {
-                tx.prepare_cached(
-                    "INSERT INTO jc_updates (transaktion_id, instance, municipality, cpr, status,
-                         attempts, created_at, request_xml)
-                     VALUES (?1, ?2, ?3, ?4, 'sent', 0, ?5, ?6)",
-                )?
-                .execute(rusqlite::params![
-                    row.0,
-                    row.1,
-                    row.2,
-                    row.3,
-                    unix_millis(now),
-                    row.4
-                ])?;
-                Ok(())
-            })
+            .write(move |tx| store::insert_update(tx, &row))
             .await?;
         tracing::info!(tid = %owned.transaktion_id, instance = %owned.instance,
             municipality = %owned.municipality, "update owned; sending");
@@ -142,18 +202,7 @@ impl Jobcenter {
     /// TransportKvittering: the vendor still owns them (JC-1). Looked up before `start`
     /// returns, so updates sent through the new handle are never picked up twice.
     pub(crate) async fn resume_unanswered(&self) -> Result<(), JobcenterError> {
-        let left = self
-            .inner
-            .db
-            .read(|c| {
-                let mut st = c.prepare(
-                    "SELECT transaktion_id FROM jc_updates
-                     WHERE status IN ('sent', 'undelivered') ORDER BY created_at",
-                )?;
-                let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-                rows.collect::<rusqlite::Result<Vec<String>>>()
-            })
-            .await?;
+        let left = self.inner.db.read(store::unanswered).await?;
         if left.is_empty() {
             return Ok(());
         }
@@ -169,8 +218,8 @@ impl Jobcenter {
         Ok(())
     }
 
-    /// The attempt loop. Every attempt is journaled (request out, answer in) together with
-    /// the update row's new state, in one commit.
+    /// The attempt loop: the same document until a TransportKvittering or the last attempt,
+    /// with backoff (virtual time) between attempts.
     async fn deliver(&self, u: Owned) -> Result<SendOutcome, JobcenterError> {
         let v = self.vendor(&u.instance)?;
         let max = self.inner.max_send_attempts;
@@ -186,116 +235,30 @@ impl Jobcenter {
             attempts: 0,
             status: UpdateStatus::Sent,
         };
+        let exchange = Exchange {
+            label: Label::request(OP),
+            transaktion_id: Some(u.transaktion_id.clone()),
+            call_uuid: None,
+            peer: Some(url.clone()),
+            municipality: Some(u.municipality.clone()),
+            cpr: Some(u.cpr.clone()),
+        };
         for n in 1..=max {
             outcome.attempts = n;
             let reply = v.client.call(&url, &OP.soap_action(), u.xml.clone()).await;
-            let (label, answer, fault, kode, detail) = match reply {
-                Err(e) => (
-                    "UNREACHABLE".to_string(),
-                    None,
-                    Some(format!("transport: {e}")),
-                    None,
-                    None,
-                ),
-                Ok(r) => match r.transport_kvittering() {
-                    Some(k) => {
-                        let detail = (!k.fejl_liste.is_empty()).then(|| {
-                            k.fejl_liste
-                                .iter()
-                                .map(|f| format!("{}: {}", f.fejl_kode, f.fejl_tekst))
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        });
-                        (
-                            k.kode.to_string(),
-                            Some(r.body.clone()),
-                            None,
-                            Some(k.kode),
-                            detail,
-                        )
-                    }
-                    None => {
-                        let text = match r.fault() {
-                            Some(f) => format!("{}: {}", r.outcome(), f.fault_string),
-                            None => format!("{}: no TransportKvittering", r.outcome()),
-                        };
-                        (r.outcome(), Some(r.body.clone()), Some(text), None, None)
-                    }
-                },
-            };
-            outcome.status = match kode {
-                Some(TransportValideringsKode::Ok | TransportValideringsKode::Advarsel) => {
-                    UpdateStatus::Accepted
-                }
-                Some(TransportValideringsKode::Fejl) => UpdateStatus::Rejected,
-                None if n == max => UpdateStatus::Undelivered,
-                None => UpdateStatus::Sent,
-            };
-            outcome.transport_code = kode.map(|k| k.to_string());
-            outcome.fault = fault.clone();
-            if answer.is_some() {
-                outcome.response_xml = answer.clone();
+            let heard = Heard::of(reply);
+            outcome.status = heard.status(n == max);
+            outcome.transport_code = heard.kode.map(|k| k.to_string());
+            outcome.fault = heard.fault.clone();
+            if heard.answer.is_some() {
+                outcome.response_xml = heard.answer.clone();
             }
-
             let attempt = format!("attempt {n}/{max}");
-            let out = self.entry(
-                Direction::Out,
-                OP.label(),
-                Some(u.transaktion_id.clone()),
-                None,
-                Some(url.clone()),
-                Some(u.municipality.clone()),
-                Some(u.cpr.clone()),
-                label.clone(),
-                Some(match (&fault, &detail) {
-                    (Some(f), _) => format!("{attempt}: {f}"),
-                    (None, Some(d)) => format!("{attempt}: {d}"),
-                    (None, None) => attempt.clone(),
-                }),
-                u.xml.clone(),
-            );
-            let back = answer.as_ref().map(|a| {
-                self.entry(
-                    Direction::In,
-                    format!("{}#response", OP.label()),
-                    Some(u.transaktion_id.clone()),
-                    None,
-                    Some(url.clone()),
-                    Some(u.municipality.clone()),
-                    Some(u.cpr.clone()),
-                    label.clone(),
-                    Some(format!("{attempt} → {}", outcome.status.as_str())),
-                    a.clone(),
-                )
-            });
-            let row = (
-                u.transaktion_id.clone(),
-                outcome.status.as_str(),
-                outcome.transport_code.clone(),
-                fault,
-                unix_millis(self.inner.clock.now()),
-                answer,
-            );
-            self.inner
-                .db
-                .write(move |tx| {
-                    tx.prepare_cached(
-                        "UPDATE jc_updates SET status = ?2, attempts = attempts + 1,
-                             transport_code = ?3, fault = ?4, last_attempt_at = ?5,
-                             response_xml = COALESCE(?6, response_xml)
-                         WHERE transaktion_id = ?1",
-                    )?
-                    .execute(rusqlite::params![row.0, row.1, row.2, row.3, row.4, row.5])?;
-                    Journal::record_in(tx, &out)?;
-                    if let Some(b) = &back {
-                        Journal::record_in(tx, b)?;
-                    }
-                    Ok(())
-                })
+            self.record_attempt(&exchange, &u, &attempt, &heard, outcome.status)
                 .await?;
             tracing::info!(tid = %u.transaktion_id, instance = %u.instance, %attempt,
-                outcome = %label, status = outcome.status.as_str(), "sent update");
-            if kode.is_some() {
+                outcome = %heard.outcome, status = outcome.status.as_str(), "sent update");
+            if heard.kode.is_some() {
                 break;
             }
             if n < max {
@@ -303,5 +266,61 @@ impl Jobcenter {
             }
         }
         Ok(outcome)
+    }
+
+    /// Journals one attempt (request out, answer in) together with the update row's new
+    /// state, in one commit: the journal never shows an attempt the row does not count.
+    async fn record_attempt(
+        &self,
+        exchange: &Exchange,
+        u: &Owned,
+        attempt: &str,
+        heard: &Heard,
+        status: UpdateStatus,
+    ) -> Result<(), JobcenterError> {
+        let now = self.inner.clock.now();
+        let detail = match (&heard.fault, &heard.detail) {
+            (Some(f), _) => format!("{attempt}: {f}"),
+            (None, Some(d)) => format!("{attempt}: {d}"),
+            (None, None) => attempt.to_string(),
+        };
+        let out = exchange.entry(
+            now,
+            Direction::Out,
+            Part::Request,
+            heard.outcome.clone(),
+            Some(detail),
+            u.xml.clone(),
+        );
+        let back = heard.answer.as_ref().map(|a| {
+            exchange.entry(
+                now,
+                Direction::In,
+                Part::Response,
+                heard.outcome.clone(),
+                Some(format!("{attempt} → {}", status.as_str())),
+                a.clone(),
+            )
+        });
+        let row = Attempted {
+            transaktion_id: u.transaktion_id.clone(),
+            status,
+            transport_code: heard.kode.map(|k| k.to_string()),
+            fault: heard.fault.clone(),
+            at: now,
+            response_xml: heard.answer.clone(),
+        };
+        self.inner
+            .db
+            .write(move |tx| {
+                store::record_attempt(tx, &row)?;
+                Journal::record_in(tx, &out)?;
+                if let Some(b) = &back {
+                    Journal::record_in(tx, b)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
     }
 }

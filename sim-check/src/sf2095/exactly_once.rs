@@ -1,10 +1,10 @@
 //! Safety `processed-exactly-once` (KSD-7): however often an update was delivered, KSD
 //! processed it once.
 //!
-//! From KSD's journal ([`UPDATE_RECEIVE`] in): per TransaktionIdentifikator at most one row
-//! answered OK/ADVARSEL (processed); every DUPLICATE comes after that one (a repeat answered
-//! from the store, never a first sight). A FEJL before the acceptance is fine: FEJL is not
-//! processing (KSD-1).
+//! From KSD's journal ([`Operation::ModtagOpdateringFravaer`] in): per TransaktionIdentifikator
+//! at most one row answered OK/ADVARSEL (processed); every [`Outcome::Duplicate`] comes after
+//! that one (a repeat answered from the store, never a first sight). A FEJL before the
+//! acceptance is fine: FEJL is not processing (KSD-1).
 //!
 //! The journal records what KSD *answered*, not what it *recorded*, so KSD's own tables are
 //! read as well: each processed update has exactly one `ksd_updates` row and one
@@ -14,9 +14,10 @@
 use std::collections::BTreeMap;
 
 use sim_report::{CheckKind, CheckResult};
+use sim_store::Outcome;
+use sim_wire::Operation;
 
-use crate::conventions::{is_accepting, DUPLICATE, UPDATE_RECEIVE};
-use crate::history::History;
+use crate::history::{History, Row};
 use crate::verdict::{n, Examples, Verdict};
 use crate::{CheckError, CheckInput};
 
@@ -38,13 +39,14 @@ struct Seen {
 
 pub(crate) fn check(h: &History) -> CheckResult {
     let mut seen: BTreeMap<&str, Seen> = BTreeMap::new();
-    for r in h.ksd.rows.iter().filter(|r| r.is(true, UPDATE_RECEIVE)) {
+    let received = |r: &&Row| r.is(true, Operation::ModtagOpdateringFravaer);
+    for r in h.ksd.rows.iter().filter(received) {
         let Some(tid) = r.tid.as_deref() else {
             continue;
         };
-        if is_accepting(&r.outcome) {
+        if r.outcome.is_accepting() {
             seen.entry(tid).or_default().processed += 1;
-        } else if &*r.outcome == DUPLICATE {
+        } else if *r.outcome == Outcome::Duplicate {
             let s = seen.entry(tid).or_default();
             s.duplicates += 1;
             if s.processed == 0 {
@@ -80,8 +82,7 @@ pub(crate) fn check(h: &History) -> CheckResult {
     };
     let processed = seen.values().filter(|s| s.processed > 0).count() as u64;
     let duplicates: u64 = seen.values().map(|s| s.duplicates).sum();
-    let passed = bad.is_empty();
-    let summary = if passed {
+    let summary = if bad.is_empty() {
         format!(
             "{} processed once each, {} answered from the store{tables}",
             n(processed, "update"),
@@ -95,15 +96,5 @@ pub(crate) fn check(h: &History) -> CheckResult {
             n(bad.count, "violation")
         )
     };
-    Verdict {
-        name: NAME,
-        kind: CheckKind::Safety,
-        rule: "KSD-7",
-        passed,
-        summary,
-        examples: bad,
-        measured: None,
-        limit: None,
-    }
-    .into_result()
+    Verdict::new(NAME, CheckKind::Safety, "KSD-7", summary, bad).into_result()
 }

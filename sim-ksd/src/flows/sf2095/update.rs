@@ -1,0 +1,328 @@
+//! SF2095 `ModtagOpdateringFravaer`: a jobcenter ends follow-up on a case or approves holiday.
+//!
+//! In this order: a TransaktionIdentifikator KSD already accepted gets the very same answer
+//! again and nothing else happens (KSD-7); a message that breaks a rule gets a FEJL
+//! TransportKvittering naming every rule and is not processed nor stored, only journaled
+//! (KSD-1, with KSD-3/4/5/8 applied by `sim-wire`); anything else is recorded — update, case
+//! change, history, journal and business receipt in one transaction — and only then
+//! acknowledged with OK (or ADVARSEL when there were warnings).
+
+use std::sync::Arc;
+
+use axum::response::Response;
+use rusqlite::Transaction;
+use sim_kit::ids::IdStream;
+use sim_kit::soap::{ok_response, SoapCall};
+use sim_store::{Direction, Journal, JournalEntry, Outcome, Part};
+use sim_wire::rules::code;
+use sim_wire::{
+    transport_kvittering_for, Cvr, Decoded, OpdateringFravaer, Operation, Payload, Problem,
+    Request, ResponseBody, Rule, TransportValideringsKode, Uuid,
+};
+use time::OffsetDateTime;
+
+use super::receipt::{self, Meta};
+use crate::cases::{self, Recorded, Verdict};
+use crate::state::{Ksd, Seen};
+
+/// Handles one `ModtagOpdateringFravaer` the port admitted (the platform is the caller).
+pub async fn handle(k: &Ksd, call: &SoapCall, decoded: Decoded, seen: &Seen) -> Response {
+    let raw = call.text();
+
+    // KSD-7 first: a repeat is answered from the store, whatever it carries this time.
+    if let Some(answer) = answered_before(k, seen, decoded.transaktion_id, &raw).await {
+        return answer;
+    }
+
+    let (problems, update) = read_update(&decoded);
+    let kvittering = transport_kvittering_for(&problems);
+    let response = sim_wire::write_response(&sim_wire::Response {
+        operation: Operation::ModtagOpdateringFravaer,
+        body: ResponseBody::TransportKvittering(kvittering.clone()),
+    });
+    let answer = Answer {
+        at: k.now(),
+        outcome: kvittering.kode.into(),
+        rules: rules_named(&problems),
+        response,
+    };
+    match update.filter(|_| kvittering.kode != TransportValideringsKode::Fejl) {
+        Some((update, context)) => record(k, seen, answer, update, context, raw).await,
+        None => not_processed(k, seen, answer, raw).await,
+    }
+}
+
+/// The TransportKvittering decided for an update, and what its journal rows say.
+struct Answer {
+    /// When it was decided: the time of both rows.
+    at: OffsetDateTime,
+    /// OK, ADVARSEL or FEJL.
+    outcome: Outcome,
+    /// The rule IDs its problems name, for the request row's detail.
+    rules: Option<String>,
+    /// The response XML.
+    response: String,
+}
+
+impl Answer {
+    /// The request row (with the rules named) and the response row.
+    fn entries(&self, seen: &Seen, raw: String) -> Vec<JournalEntry> {
+        let x = &seen.exchange;
+        vec![
+            x.entry(
+                self.at,
+                Direction::In,
+                Part::Request,
+                self.outcome.clone(),
+                self.rules.clone(),
+                raw,
+            ),
+            x.entry(
+                self.at,
+                Direction::Out,
+                Part::Response,
+                self.outcome.clone(),
+                None,
+                self.response.clone(),
+            ),
+        ]
+    }
+}
+
+/// The problems' rule IDs, once each in the order found; `None` when there are none.
+fn rules_named(problems: &[Problem]) -> Option<String> {
+    let mut ids: Vec<String> = problems.iter().map(Problem::fejl_kode).collect();
+    ids.dedup();
+    (!ids.is_empty()).then(|| ids.join(", "))
+}
+
+/// The update and its security context's municipality, with every problem found. Either
+/// missing is an error problem, so an update KSD cannot read is never answered OK.
+fn read_update(decoded: &Decoded) -> (Vec<Problem>, Option<(OpdateringFravaer, Cvr)>) {
+    let mut problems = decoded.problems.clone();
+    let update = match decoded.request() {
+        Some(Request {
+            payload: Payload::OpdateringFravaer(u),
+            authority_context: Some(ac),
+            ..
+        }) => Some((u.clone(), ac.municipality_cvr)),
+        _ => None,
+    };
+    if update.is_none() && !problems.iter().any(Problem::is_error) {
+        // Cannot happen with sim-wire's reader (a missing part is always an error).
+        problems.push(Problem::error(
+            Rule::Wire3,
+            code::MANGLER,
+            "OpdateringFravaer",
+            "the update or its security context could not be read",
+        ));
+    }
+    (problems, update)
+}
+
+/// KSD-1: FEJL means not processed. Nothing is stored but the journal, so a corrected message
+/// with the same TransaktionIdentifikator is processed when it comes.
+async fn not_processed(k: &Ksd, seen: &Seen, answer: Answer, raw: String) -> Response {
+    tracing::info!(call = %seen.call_id, rules = ?answer.rules, "update refused (FEJL)");
+    k.journal.record_all(answer.entries(seen, raw)).await;
+    ok_response(answer.response)
+}
+
+/// The stored answer when `tid` was accepted before (KSD-7), journaled as a repeat; `None`
+/// when it was not (or could not be read, which the validation then reports).
+async fn answered_before(k: &Ksd, seen: &Seen, tid: Option<Uuid>, raw: &str) -> Option<Response> {
+    let key = tid?.to_string();
+    match k.db.read(move |c| cases::stored_response(c, &key)).await {
+        Ok(None) => None,
+        Ok(Some(previous)) => {
+            tracing::info!(call = %seen.call_id, ?tid, "duplicate answered again");
+            let rows = repeat_entries(seen, k.now(), raw.to_string(), previous.clone());
+            k.journal.record_all(rows).await;
+            Some(ok_response(previous))
+        }
+        Err(e) => {
+            let text = format!("KSD could not check whether it has seen this TransaktionIdentifikator; nothing was processed, resend: {e}");
+            Some(
+                k.refuse(seen, raw.to_string(), false, Rule::Ksd7, text)
+                    .await,
+            )
+        }
+    }
+}
+
+/// The rows of a repeat answered with the stored answer `previous` (KSD-7).
+fn repeat_entries(
+    seen: &Seen,
+    at: OffsetDateTime,
+    raw: String,
+    previous: String,
+) -> Vec<JournalEntry> {
+    let x = &seen.exchange;
+    vec![
+        x.entry(
+            at,
+            Direction::In,
+            Part::Request,
+            Outcome::Duplicate,
+            Some(format!("{}: processed already; answered again", Rule::Ksd7)),
+            raw,
+        ),
+        x.entry(
+            at,
+            Direction::Out,
+            Part::Response,
+            Outcome::Duplicate,
+            None,
+            previous,
+        ),
+    ]
+}
+
+/// Records an accepted update with its case change, journal rows and business receipt in one
+/// commit, and only then answers; a store that fails answers a fault (KSD-1: resend).
+async fn record(
+    k: &Ksd,
+    seen: &Seen,
+    answer: Answer,
+    update: OpdateringFravaer,
+    context: Cvr,
+    raw: String,
+) -> Response {
+    let tid = update.header.transaktion_identifikator;
+    let due = time::Duration::try_from(k.receipt_delay_for(&tid.to_string()))
+        .ok()
+        .and_then(|d| answer.at.checked_add(d))
+        .unwrap_or(answer.at);
+    let recording = Recording {
+        entries: answer.entries(seen, raw.clone()),
+        seen: seen.clone(),
+        at: answer.at,
+        verdict: cases::verdict(&update),
+        update,
+        context,
+        raw: raw.clone(),
+        response: answer.response.clone(),
+        due,
+        case_ids: k.case_ids.clone(),
+        ksd_system: k.ksd_system,
+    };
+    match k.db.write(move |tx| recording.store(tx)).await {
+        Ok(Stored::Accepted {
+            sag_id,
+            created,
+            verdict,
+        }) => {
+            k.outbox.notify();
+            tracing::info!(%tid, %sag_id, created, verdict = verdict.code(), "update recorded");
+            ok_response(answer.response)
+        }
+        Ok(Stored::Duplicate(previous)) => ok_response(previous),
+        Err(e) => {
+            tracing::error!(%tid, error = %e, "could not record an update");
+            let text =
+                format!("KSD could not store the update, so it was not processed; resend: {e}");
+            k.refuse(seen, raw, false, Rule::Ksd1, text).await
+        }
+    }
+}
+
+/// What the recording transaction did.
+enum Stored {
+    /// Recorded; the receipt is in the outbox.
+    Accepted {
+        sag_id: Uuid,
+        created: bool,
+        verdict: Verdict,
+    },
+    /// A copy with the same TransaktionIdentifikator won the race; this is its answer.
+    Duplicate(String),
+}
+
+/// Everything the recording transaction needs, prepared outside it (it runs on the store's
+/// writer thread, so it owns its data).
+struct Recording {
+    /// The call, for a repeat's rows and the receipt's journal meta.
+    seen: Seen,
+    /// The answer's request and response rows.
+    entries: Vec<JournalEntry>,
+    /// The decision's time.
+    at: OffsetDateTime,
+    update: OpdateringFravaer,
+    /// The security context's municipality.
+    context: Cvr,
+    verdict: Verdict,
+    /// The request as received.
+    raw: String,
+    /// The TransportKvittering answered.
+    response: String,
+    /// When the business receipt is due.
+    due: OffsetDateTime,
+    /// SagIdentifikator of a new case; drawn only when one is created, so ids follow commits.
+    case_ids: Arc<IdStream>,
+    /// RegistreringITsystem of the receipt.
+    ksd_system: Uuid,
+}
+
+impl Recording {
+    /// Checks for a repeat once more (a copy may have committed since the first check), then
+    /// records the update, the case change, the journal rows and the business receipt.
+    fn store(self, tx: &Transaction<'_>) -> rusqlite::Result<Stored> {
+        let tid = self.update.header.transaktion_identifikator;
+        if let Some(previous) = cases::stored_response(tx, &tid.to_string())? {
+            for e in repeat_entries(&self.seen, self.at, self.raw, previous.clone()) {
+                Journal::record_in(tx, &e)?;
+            }
+            return Ok(Stored::Duplicate(previous));
+        }
+        let (sag_id, created) =
+            cases::find_or_create(tx, &self.update, self.context, self.at, &self.case_ids)?;
+        cases::record(
+            tx,
+            &Recorded {
+                sag_id: &sag_id.to_string(),
+                update: &self.update,
+                municipality: self.context,
+                verdict: &self.verdict,
+                at: self.at,
+                raw: &self.raw,
+                response: &self.response,
+                note: case_note(self.update.header.sag_identifikator, created),
+            },
+        )?;
+        for e in &self.entries {
+            Journal::record_in(tx, e)?;
+        }
+        let svar = receipt::forretnings_svar(
+            &self.update,
+            self.context,
+            sag_id,
+            self.ksd_system,
+            self.due,
+            &self.verdict,
+        );
+        let meta = Meta {
+            municipality: self.context.to_string(),
+            cpr: self.update.header.sygemeldte_part.to_string(),
+            call_id: self.seen.call_id.to_string(),
+        };
+        // Due after the receipt delay (virtual time), in the same commit as the update.
+        receipt::enqueue_in(tx, &svar, &meta, self.at, self.due)?;
+        Ok(Stored::Accepted {
+            sag_id,
+            created,
+            verdict: self.verdict,
+        })
+    }
+}
+
+/// The history note of a recorded update: whether its case was created, and why when the
+/// update named a case.
+fn case_note(given: Option<Uuid>, created: bool) -> Option<String> {
+    match given {
+        Some(given) if created => Some(format!(
+            "SagIdentifikator {given} names no case of this person in this municipality; case created"
+        )),
+        _ if created => Some("case created".to_string()),
+        _ => None,
+    }
+}
