@@ -53,9 +53,7 @@ pub fn router(jc: Jobcenter) -> Router {
         .with_state(jc)
 }
 
-fn error(status: StatusCode, text: impl std::fmt::Display) -> Response {
-    (status, Json(json!({ "error": text.to_string() }))).into_response()
-}
+use sim_kit::admin::error;
 
 /// Maps an API error to its HTTP status: the caller's mistakes are 4xx.
 fn failed(e: JobcenterError) -> Response {
@@ -214,10 +212,7 @@ async fn receipts(State(jc): S, Query(q): Query<ReceiptsQuery>) -> Response {
 }
 
 async fn journal(State(jc): S, Query(filter): Query<JournalFilter>) -> Response {
-    match jc.inner.journal.query(filter).await {
-        Ok(rows) => Json(rows).into_response(),
-        Err(e) => failed(e.into()),
-    }
+    sim_kit::admin::journal(&jc.inner.journal, filter).await
 }
 
 async fn counters(State(jc): S) -> Response {

@@ -46,7 +46,7 @@ pub struct Config {
     /// The vendor instances this process plays (JC-4).
     pub vendors: Vec<VendorConfig>,
     /// How long one call to the platform may take (milliseconds).
-    #[serde(default = "default_call_timeout_ms")]
+    #[serde(default = "sim_kit::config::default_call_timeout_ms")]
     pub call_timeout_ms: u64,
     /// How many times one update is sent before the vendor gives up for now (JC-1); a
     /// given-up update stays owned and can be resent through the admin API.
@@ -61,10 +61,6 @@ pub struct Config {
     /// Fault injection (scenario runs); none by default.
     #[serde(skip)]
     pub faults: sim_kit::faults::Faults,
-}
-
-fn default_call_timeout_ms() -> u64 {
-    10_000
 }
 
 fn default_max_send_attempts() -> u32 {
@@ -115,6 +111,12 @@ pub fn municipalities_by_instance(
             .push(cvr.to_string());
     }
     Ok(out)
+}
+
+impl sim_kit::program::ProgramConfig for Config {
+    fn state_dir_mut(&mut self) -> &mut PathBuf {
+        &mut self.state_dir
+    }
 }
 
 #[cfg(test)]

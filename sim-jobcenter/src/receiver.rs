@@ -296,7 +296,7 @@ async fn no_such_endpoint(
         uri.path()
     );
     // Not an operation at all: the label names what was asked for, as it always has.
-    let Ok(label) = format!("POST {}", uri.path()).parse::<Label>();
+    let label = Label::endpoint(uri.path());
     r.refuse(&call, unknown(&call, label), Rule::Wire1, text)
         .await
 }
@@ -330,12 +330,10 @@ async fn handle(State(r): State<Arc<Receiver>>, call: SoapCall) -> Response {
         }
         other => {
             let op = other.map(|(op, _)| op);
-            let name = op.map_or_else(|| "a fault".to_string(), |o| o.label());
+            let label = Label::claimed(op);
             let text = format!(
-                "{name} is not an operation of a jobcenter's receiver port {JOBCENTER_PATH}."
+                "{label} is not an operation of a jobcenter's receiver port {JOBCENTER_PATH}."
             );
-            // The label is what the message claims to be, or "a fault" when it is one.
-            let Ok(label) = name.parse::<Label>();
             let exchange = about(&call, &decoded, label);
             return r.refuse(&call, exchange, Rule::Wire1, text).await;
         }

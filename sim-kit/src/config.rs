@@ -105,6 +105,14 @@ pub fn client(
     HttpsClient::new(cfg)
 }
 
+/// How long a call to a peer may take unless a configuration says otherwise (milliseconds).
+pub const DEFAULT_CALL_TIMEOUT_MS: u64 = 10_000;
+
+/// Serde's default for every program's `call_timeout_ms`.
+pub fn default_call_timeout_ms() -> u64 {
+    DEFAULT_CALL_TIMEOUT_MS
+}
+
 /// A SOAP client presenting `identity`, trusting `server_trust`, giving up on a call after
 /// `timeout_ms` milliseconds: what every program calls its peers with.
 pub fn soap_client(

@@ -15,6 +15,7 @@
 //! names, and no environment.
 //!
 //! # Layout
+//! - [`admin`]: what every admin API answers the same way (JSON errors, the journal query).
 //! - [`crypto`]: installing and handing out the `ring` provider.
 //! - [`tls`]: PEM files → [`Identity`] (chain + key) and [`TrustAnchors`]; [`TransportError`].
 //! - `verifier` (private): webpki client verification plus "names an organisation".
@@ -30,6 +31,7 @@
 //! - [`faults`]: the fault layer every program puts in front of its handlers, driven by a
 //!   [`faults::FaultHook`] from the scenario runner.
 
+pub mod admin;
 pub mod client;
 pub mod config;
 pub mod crypto;

@@ -114,6 +114,85 @@ pub enum StartError {
     },
 }
 
+/// A program configuration that keeps its state in a directory (`--state-dir` overrides it).
+pub trait ProgramConfig: DeserializeOwned {
+    /// The state directory the file names.
+    fn state_dir_mut(&mut self) -> &mut PathBuf;
+}
+
+/// Reads a program's configuration and applies the `--state-dir` override.
+pub fn configure<C: ProgramConfig>(
+    path: &Path,
+    state_dir: Option<PathBuf>,
+) -> Result<C, StartError> {
+    let mut config: C = load_config(path)?;
+    if let Some(dir) = state_dir {
+        *config.state_dir_mut() = dir;
+    }
+    Ok(config)
+}
+
+/// The command line of a program with one data plane and an admin API (`sim-sp`, `sim-ksd`);
+/// each binary flattens it into its own `clap` parser and gives its documented ports.
+#[derive(Debug, clap::Args)]
+pub struct SingleArgs {
+    /// YAML configuration file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// mTLS data-plane address (the file has no addresses) [default: the program's port].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Admin API address (plain HTTP, JSON) [default: the program's admin port].
+    #[arg(long)]
+    pub admin: Option<SocketAddr>,
+    /// Overrides the config's state directory.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl SingleArgs {
+    /// The configuration, with the state-directory override.
+    pub fn configure<C: ProgramConfig>(&self) -> Result<C, StartError> {
+        configure(&self.config, self.state_dir.clone())
+    }
+
+    /// Binds the data plane and the admin API (the given defaults where no flag says).
+    pub async fn bind(
+        &self,
+        default_data: SocketAddr,
+        default_admin: SocketAddr,
+    ) -> Result<crate::config::Listeners, StartError> {
+        Ok(crate::config::Listeners {
+            data: bind(self.listen.unwrap_or(default_data), "data plane").await?,
+            admin: bind(self.admin.unwrap_or(default_admin), "admin API").await?,
+        })
+    }
+}
+
+/// The `main` of a program with one data plane (`sim-sp`, `sim-ksd`) once its command line is
+/// parsed: logging, the configuration, both sockets (the given defaults where no flag says),
+/// one line saying where it listens, then `run` until it ends (Ctrl-C for the binaries).
+pub async fn main_single<C, E, Fut>(
+    name: &str,
+    args: SingleArgs,
+    default_data: SocketAddr,
+    default_admin: SocketAddr,
+    run: impl FnOnce(crate::config::Listeners, C) -> Fut,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    C: ProgramConfig,
+    E: std::error::Error + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>>,
+{
+    init_tracing("info");
+    let config: C = args.configure()?;
+    let listeners = args.bind(default_data, default_admin).await?;
+    let (data, admin) = listeners.addrs()?;
+    tracing::info!(%data, %admin, "{name} listening");
+    run(listeners, config).await?;
+    Ok(())
+}
+
 /// Logs to stderr, filtered by `RUST_LOG` or else `default`. Safe to call twice.
 pub fn init_tracing(default: &str) {
     let filter =

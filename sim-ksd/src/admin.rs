@@ -12,7 +12,6 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -40,17 +39,7 @@ pub fn router(k: Arc<Ksd>) -> Router {
         .with_state(k)
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(json!({ "error": e.to_string() })),
-    )
-        .into_response()
-}
-
-fn not_found(what: String) -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": what }))).into_response()
-}
+use sim_kit::admin::{internal, not_found};
 
 async fn health(State(k): S) -> Response {
     let pending = k.outbox.pending().await.unwrap_or(u64::MAX);
@@ -59,10 +48,7 @@ async fn health(State(k): S) -> Response {
 }
 
 async fn journal(State(k): S, Query(filter): Query<JournalFilter>) -> Response {
-    match k.journal.query(filter).await {
-        Ok(rows) => Json(rows).into_response(),
-        Err(e) => internal(e),
-    }
+    sim_kit::admin::journal(&k.journal, filter).await
 }
 
 async fn counters(State(k): S) -> Response {

@@ -34,7 +34,7 @@ pub struct Config {
     #[serde(default)]
     pub receipt_delay_ms: u64,
     /// How long one call to the platform may take before it counts as failed (milliseconds).
-    #[serde(default = "default_call_timeout_ms")]
+    #[serde(default = "sim_kit::config::default_call_timeout_ms")]
     pub call_timeout_ms: u64,
     /// Seed of KSD's id streams (case ids, call ids), so a run is reproducible.
     #[serde(default)]
@@ -47,6 +47,8 @@ pub struct Config {
     pub faults: sim_kit::faults::Faults,
 }
 
-fn default_call_timeout_ms() -> u64 {
-    10_000
+impl sim_kit::program::ProgramConfig for Config {
+    fn state_dir_mut(&mut self) -> &mut PathBuf {
+        &mut self.state_dir
+    }
 }

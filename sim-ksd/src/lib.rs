@@ -45,6 +45,18 @@ pub use sim_kit::config::{Endpoint, IdentityFiles, Listeners, SystemRef};
 /// (`ModtagOpdateringFravaer` ...). Mirrors the platform's `/service/KSD/Sygefravaer/2`.
 pub const KSD_PATH: &str = "/ksd/Sygefravaer/2";
 
+/// Every table batch `ksd.sqlite` is opened with, in order: the journal's, the outbox's, the
+/// process's own and the cases'. Public so that tools and tests that write a KSD history
+/// without running one (the checkers' fixtures) create the real tables instead of copies.
+pub fn migrations() -> Vec<&'static str> {
+    vec![
+        sim_store::JOURNAL_MIGRATION,
+        sim_store::OUTBOX_MIGRATION,
+        state::META_MIGRATION,
+        cases::KSD_MIGRATION,
+    ]
+}
+
 /// Why KSD could not start or stopped with an error: the one error of every program's
 /// `run` ([`sim_kit::program::RunError`]).
 pub type KsdError = sim_kit::program::RunError;

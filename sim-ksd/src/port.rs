@@ -22,7 +22,7 @@ pub async fn no_such_endpoint(
     call: SoapCall,
 ) -> Response {
     // Not an operation of the contract: the label is what was asked for, as sent.
-    let Ok(label) = format!("POST {}", uri.path()).parse::<Label>();
+    let label = Label::endpoint(uri.path());
     let seen = Seen::new(
         k.call_ids.next_uuid(),
         label,

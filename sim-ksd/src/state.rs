@@ -8,11 +8,10 @@ use axum::response::Response;
 use sim_kit::config::{Endpoint, SystemRef};
 use sim_kit::ids::IdStream;
 use sim_kit::soap::SoapClient;
-use sim_store::{Clock, Db, Exchange, Journal, Label, Outbox, JOURNAL_MIGRATION, OUTBOX_MIGRATION};
+use sim_store::{Clock, Db, Exchange, Journal, Label, Outbox};
 use sim_wire::{Rule, Uuid};
 use time::OffsetDateTime;
 
-use crate::cases::KSD_MIGRATION;
 use crate::config::Config;
 use crate::KsdError;
 
@@ -49,7 +48,7 @@ pub struct Ksd {
 }
 
 /// KSD's meta table: a start counter (epoch) that keeps generated ids unique across restarts.
-const META_MIGRATION: &str =
+pub(crate) const META_MIGRATION: &str =
     "CREATE TABLE IF NOT EXISTS ksd_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);";
 
 impl Ksd {
@@ -65,15 +64,7 @@ impl Ksd {
             )));
         }
         std::fs::create_dir_all(&config.state_dir)?;
-        let db = Db::open(
-            &config.state_dir.join("ksd.sqlite"),
-            &[
-                JOURNAL_MIGRATION,
-                OUTBOX_MIGRATION,
-                META_MIGRATION,
-                KSD_MIGRATION,
-            ],
-        )?;
+        let db = Db::open(&config.state_dir.join("ksd.sqlite"), &crate::migrations())?;
         let epoch = db
             .write(|tx| {
                 tx.execute(

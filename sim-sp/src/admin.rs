@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
@@ -41,17 +40,7 @@ pub fn router(p: Arc<Platform>) -> Router {
         .with_state(p)
 }
 
-fn bad(text: String) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": text }))).into_response()
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(json!({ "error": e.to_string() })),
-    )
-        .into_response()
-}
+use sim_kit::admin::{bad_request as bad, internal};
 
 async fn health(State(p): S) -> Response {
     let pending = p.outbox.pending().await.unwrap_or(u64::MAX);
@@ -181,10 +170,7 @@ async fn put_agreements(State(p): S, Json(list): Json<Vec<Agreement>>) -> Respon
 }
 
 async fn journal(State(p): S, Query(filter): Query<JournalFilter>) -> Response {
-    match p.journal.query(filter).await {
-        Ok(rows) => Json(rows).into_response(),
-        Err(e) => internal(e),
-    }
+    sim_kit::admin::journal(&p.journal, filter).await
 }
 
 async fn counters(State(p): S) -> Response {

@@ -51,7 +51,7 @@ pub struct Config {
     /// Initial service agreements (SP-5); kept like routing.
     pub agreements: Vec<Agreement>,
     /// How long a call to a receiver may take before the platform gives up (milliseconds).
-    #[serde(default = "default_call_timeout_ms")]
+    #[serde(default = "sim_kit::config::default_call_timeout_ms")]
     pub call_timeout_ms: u64,
     /// Seed of the platform's id stream (CallUUIDs).
     #[serde(default)]
@@ -64,6 +64,8 @@ pub struct Config {
     pub faults: sim_kit::faults::Faults,
 }
 
-fn default_call_timeout_ms() -> u64 {
-    10_000
+impl sim_kit::program::ProgramConfig for Config {
+    fn state_dir_mut(&mut self) -> &mut PathBuf {
+        &mut self.state_dir
+    }
 }

@@ -31,7 +31,7 @@ pub async fn no_such_endpoint(
         Port::Jc.platform_path()
     );
     // No operation was called: the row names what was posted where.
-    let Ok(label) = format!("POST {}", uri.path()).parse::<Label>();
+    let label = Label::endpoint(uri.path());
     let exchange = caller_side(&call, label, None, None, call_uuid);
     p.refuse(&call, &exchange, call_uuid, true, Rule::Sp4, text)
         .await

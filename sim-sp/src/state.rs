@@ -166,15 +166,11 @@ impl Platform {
             .operation
             .filter(|o| o.port() == port && o.caller() == caller)
         else {
-            let name = decoded
-                .operation
-                .map_or_else(|| "a fault".to_string(), |o| o.label());
+            let label = Label::claimed(decoded.operation);
             let text = format!(
-                "{name} is not an operation {who} may call at {}.",
+                "{label} is not an operation {who} may call at {}.",
                 port.platform_path()
             );
-            // The label is what the message claims to be, or "a fault" when it is one.
-            let Ok(label) = name.parse::<Label>();
             let exchange = caller_side(call, label, tid, municipality, call_uuid);
             return Err(self
                 .refuse(call, &exchange, call_uuid, true, Rule::Wire1, text)

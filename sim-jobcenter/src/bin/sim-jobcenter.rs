@@ -50,10 +50,8 @@ fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
 async fn main() -> anyhow::Result<()> {
     sim_kit::program::init_tracing("info");
     let args = Args::parse();
-    let mut config: sim_jobcenter::Config = sim_kit::program::load_config(&args.config)?;
-    if let Some(dir) = args.state_dir {
-        config.state_dir = dir;
-    }
+    let config: sim_jobcenter::Config =
+        sim_kit::program::configure(&args.config, args.state_dir.clone())?;
 
     let mut addrs: BTreeMap<String, SocketAddr> = BTreeMap::new();
     for (name, addr) in args.listen {

@@ -3,42 +3,29 @@
 //! until Ctrl-C.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use clap::Parser;
+
+/// Where the data plane and the admin API listen unless `--listen`/`--admin` say otherwise.
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8444);
+const DEFAULT_ADMIN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8081);
 
 /// The simulated KSD (Kommunernes Sygedagpengesystem, SF2095).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// YAML configuration file.
-    #[arg(long, short)]
-    config: PathBuf,
-    /// mTLS data-plane address (overrides nothing in the file: the file has no addresses).
-    #[arg(long, default_value = "127.0.0.1:8444")]
-    listen: SocketAddr,
-    /// Admin API address (plain HTTP, JSON).
-    #[arg(long, default_value = "127.0.0.1:8081")]
-    admin: SocketAddr,
-    /// Overrides the config's state directory.
-    #[arg(long)]
-    state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    program: sim_kit::program::SingleArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    sim_kit::program::init_tracing("info");
-    let args = Args::parse();
-    let mut config: sim_ksd::Config = sim_kit::program::load_config(&args.config)?;
-    if let Some(dir) = args.state_dir {
-        config.state_dir = dir;
-    }
-    let listeners = sim_ksd::Listeners {
-        data: sim_kit::program::bind(args.listen, "data plane").await?,
-        admin: sim_kit::program::bind(args.admin, "admin API").await?,
-    };
-    let (data, admin) = listeners.addrs()?;
-    tracing::info!(%data, %admin, "sim-ksd listening");
-    sim_ksd::run(listeners, config, sim_kit::program::ctrl_c()).await?;
-    Ok(())
+    let args = Args::parse().program;
+    sim_kit::program::main_single("sim-ksd", args, DEFAULT_LISTEN, DEFAULT_ADMIN, |l, c| {
+        sim_ksd::run(l, c, sim_kit::program::ctrl_c())
+    })
+    .await
+    .map_err(anyhow::Error::from_boxed)
 }

@@ -69,6 +69,26 @@ impl Label {
         }
     }
 
+    /// A request to a path where no operation lives: `POST <path>`.
+    pub fn endpoint(path: &str) -> Label {
+        Label {
+            operation: format!("POST {path}"),
+            part: Part::Request,
+        }
+    }
+
+    /// A message that arrived where its operation may not be called: the operation it claims
+    /// to be, or `a fault` when it is a SOAP fault (which names no operation).
+    pub fn claimed(op: Option<Operation>) -> Label {
+        match op {
+            Some(op) => Label::request(op),
+            None => Label {
+                operation: "a fault".to_string(),
+                part: Part::Request,
+            },
+        }
+    }
+
     /// The same operation, another part: the answer row of a request.
     pub fn with(&self, part: Part) -> Label {
         Label {
@@ -308,6 +328,12 @@ mod tests {
         );
         assert_eq!(Label::unknown(Port::Jc).to_string(), "JC/?");
         assert_eq!(Label::unknown(Port::Jc).known(), None);
+        assert_eq!(Label::endpoint("/x").to_string(), "POST /x");
+        assert_eq!(Label::claimed(None).to_string(), "a fault");
+        assert_eq!(
+            Label::claimed(Some(Operation::HentSag)),
+            Label::request(Operation::HentSag)
+        );
     }
 
     #[test]
