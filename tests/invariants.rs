@@ -80,6 +80,7 @@ fn elapsed_real_time_is_measured_only_where_architecture_md_names_it() {
             "src/runner/traffic/sf2095.rs",
             "src/ecosystem/hosting.rs",
             "src/cmd/bench.rs",
+            "src/cmd/send.rs",
             "sim-report/src/progress.rs",
             "sim-jobcenter/src/state.rs",
         ],

@@ -113,6 +113,14 @@ impl Program {
             .map_err(sqlite_error(self.name, &self.path))
     }
 
+    /// The raw XML of journal row `id` (evidence for reports).
+    pub fn raw(&self, id: i64) -> Result<String, CheckError> {
+        self.conn
+            .prepare_cached("SELECT raw FROM journal WHERE id = ?1")
+            .and_then(|mut st| st.query_row([id], |row| row.get::<_, String>(0)))
+            .map_err(sqlite_error(self.name, &self.path))
+    }
+
     /// Raw XML (lowercased) of inbound rows *without* a TransaktionIdentifikator whose outcome
     /// refused them ([`Outcome::is_refusal`]): a message too broken to be read has its
     /// identifier only in its bytes. The rows are chosen from the loaded journal, so the

@@ -26,7 +26,10 @@
 //! - [`sla`] (`platform-response-times`): every call made to the platform, whatever its
 //!   integration, by its SP-8 class from `sim_wire::flows`.
 //! - [`mod@stats`]: counts for the report's totals.
+//! - [`conformance`]: outside systems in seats graded rule by rule (PASS, FAIL with evidence,
+//!   NOT EXERCISED), from the journals and the runner's probes.
 
+pub mod conformance;
 mod history;
 mod routing;
 pub mod sf2095;
@@ -82,6 +85,13 @@ pub struct CheckInput {
     pub service_windows: Vec<(OffsetDateTime, OffsetDateTime)>,
     /// When the run's traffic ended (virtual); the history reaches at least this far.
     pub run_end: OffsetDateTime,
+    /// Outside systems in seats, to grade rule by rule ([`conformance`]); a vendor seat's
+    /// receipts count as stored when the seat accepted them.
+    pub seats: Vec<conformance::SeatUnderTest>,
+    /// Messages the runner sent to the seats on purpose, with what came back.
+    pub probes: Vec<conformance::Probe>,
+    /// Whether virtual time was real time (speed 1): only then are response times judged.
+    pub real_time: bool,
 }
 
 impl CheckInput {
@@ -99,6 +109,9 @@ impl CheckInput {
             liveness_deadline: DEFAULT_LIVENESS_DEADLINE,
             service_windows: Vec::new(),
             run_end,
+            seats: Vec::new(),
+            probes: Vec::new(),
+            real_time: false,
         }
     }
 }
@@ -137,6 +150,17 @@ pub fn check_all(input: &CheckInput) -> Result<Vec<CheckResult>, CheckError> {
 pub fn check_all_with_stats(input: &CheckInput) -> Result<(Vec<CheckResult>, Stats), CheckError> {
     let h = history::History::load(input)?;
     Ok((run_checks(&h, input)?, stats::compute(&h)))
+}
+
+/// Everything a run's judgement needs, over one load of the files: the checks, the stats,
+/// and the conformance of every outside seat.
+pub fn judge(
+    input: &CheckInput,
+) -> Result<(Vec<CheckResult>, Stats, Vec<sim_report::SeatReport>), CheckError> {
+    let h = history::History::load(input)?;
+    let checks = run_checks(&h, input)?;
+    let seats = conformance::grade(&h, input)?;
+    Ok((checks, stats::compute(&h), seats))
 }
 
 /// Each integration's checks, then the platform's SLA over every call it answered.

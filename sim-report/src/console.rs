@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{CheckResult, RunReport};
+use crate::model::{CheckResult, RuleStatus, RunReport, SeatReport};
 use crate::text;
 
 /// A compact, plain-text summary (no colours: it is also pasted into issues and CI logs).
@@ -12,8 +12,10 @@ use crate::text;
 /// message's bytes can neither break the layout nor drive the terminal.
 ///
 /// Order: which run (scenario, seed, hash, commit — enough to reproduce it), how long, what
-/// happened (totals, rate, latency), then every check — failures with their first
-/// counterexamples — and a last `verdict:` line.
+/// happened (totals, rate, latency), then every check (failures with their first
+/// counterexamples), then every outside system in a seat rule by rule (failed rules with their
+/// first counterexamples; the raw exchanges are left to the JSON and HTML reports), and a last
+/// `verdict:` line, which fails when a check failed or a seat broke a rule.
 pub fn summary(report: &RunReport) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail; the `let _` keeps that visible instead of unwrapping.
@@ -98,17 +100,112 @@ fn write_summary(out: &mut String, r: &RunReport) -> std::fmt::Result {
         write_check(out, c, label_width)?;
     }
 
-    let verdict = if r.checks.is_empty() {
-        "verdict: PASS (no checks ran: nothing was judged)".to_owned()
+    for seat in &r.conformance {
+        write_seat(out, seat)?;
+    }
+
+    writeln!(out, "{}", verdict(r))
+}
+
+/// The last line. Without seats it speaks of checks only; with seats it adds the conformance
+/// rules, and fails when a seat broke one even if every check held.
+fn verdict(r: &RunReport) -> String {
+    let failed = r.failed_checks().count();
+    if r.conformance.is_empty() {
+        return if r.checks.is_empty() {
+            "verdict: PASS (no checks ran: nothing was judged)".to_owned()
+        } else if failed == 0 {
+            format!("verdict: PASS (all {} checks held)", r.checks.len())
+        } else {
+            format!(
+                "verdict: FAIL ({failed} of {} checks failed)",
+                r.checks.len()
+            )
+        };
+    }
+    let checks = if r.checks.is_empty() {
+        "no checks ran".to_owned()
     } else if failed == 0 {
-        format!("verdict: PASS (all {} checks held)", r.checks.len())
+        format!("all {} checks held", r.checks.len())
     } else {
+        format!("{failed} of {} checks failed", r.checks.len())
+    };
+    let (exercised, applicable) = r.conformance_coverage();
+    let failed_rules = r.failed_rules().count();
+    let rules = if failed_rules == 0 {
+        format!("no seat broke a rule, {exercised} of {applicable} rules exercised")
+    } else {
+        let seats: Vec<_> = r
+            .conformance
+            .iter()
+            .filter(|s| !s.passed())
+            .map(|s| text::one_line(&s.seat))
+            .collect();
         format!(
-            "verdict: FAIL ({failed} of {} checks failed)",
-            r.checks.len()
+            "{failed_rules} of {exercised} exercised conformance rules failed, at {}",
+            seats.join(", ")
         )
     };
-    writeln!(out, "{verdict}")
+    let word = if failed == 0 && failed_rules == 0 {
+        "PASS"
+    } else {
+        "FAIL"
+    };
+    format!("verdict: {word} ({checks}; {rules})")
+}
+
+/// One outside system in a seat: its coverage, then every rule that applies with its status,
+/// a failed rule's first counterexamples under it.
+fn write_seat(out: &mut String, seat: &SeatReport) -> std::fmt::Result {
+    let line = text::one_line;
+    let (exercised, applicable) = seat.coverage();
+    writeln!(
+        out,
+        "conformance: {} ({}) at {} — coverage {exercised}/{applicable} rules exercised",
+        line(&seat.seat),
+        line(&seat.party),
+        line(&seat.url)
+    )?;
+    if seat.rules.is_empty() {
+        return writeln!(out, "  (no rule applies to this seat)");
+    }
+    let status_width = seat
+        .rules
+        .iter()
+        .map(|v| v.status.label().len())
+        .max()
+        .unwrap_or(0);
+    let rule_width = seat
+        .rules
+        .iter()
+        .map(|v| line(&v.rule).chars().count())
+        .max()
+        .unwrap_or(0);
+    let indent = " ".repeat(2 + status_width + 2);
+    for v in &seat.rules {
+        writeln!(
+            out,
+            "  {:<status_width$}  {:<rule_width$}  {}: {}",
+            v.status.label(),
+            line(&v.rule),
+            line(&v.title),
+            line(&v.summary)
+        )?;
+        if v.status != RuleStatus::Fail || v.evidence.is_empty() {
+            continue;
+        }
+        for e in v.evidence.iter().take(text::SHOWN_EVIDENCE) {
+            writeln!(out, "{indent}{}", line(&text::evidence(e)))?;
+        }
+        let more = v.evidence.len().saturating_sub(text::SHOWN_EVIDENCE);
+        if more > 0 {
+            write!(out, "{indent}… {more} more; ")?;
+        } else {
+            write!(out, "{indent}")?;
+        }
+        writeln!(out, "the raw exchanges are in the JSON and HTML reports")?;
+    }
+    Ok(())
 }
 
 /// `name [rule]`: what a check is called and which rule it guards, padded as one column.

@@ -2,12 +2,17 @@
 //! an issue. Inline CSS, inline SVG, no JavaScript and no external resources, so it renders the
 //! same offline, in a mail client's preview and years later.
 //!
+//! With outside systems in seats, a "Conformance" section follows the checks: per seat its
+//! coverage and a table of the rules that apply (status, rule, what it demands, what was found),
+//! then per broken rule a `<details>` with every counterexample kept and its raw request and
+//! response in `<pre>`. The only links are to those, on the page.
+//!
 //! The page is also well-formed XML (void elements self-closed, CSS without `<` or `&`), so
 //! tests can parse it with quick-xml as well as with `xmllint --html`.
 
 use std::fmt::Write as _;
 
-use crate::model::{CheckResult, RunReport};
+use crate::model::{CheckResult, RuleStatus, RuleVerdict, RunReport, SeatReport};
 use crate::{plots, text};
 
 /// The style sheet: readable tables, a verdict badge, plots that shrink on narrow screens.
@@ -29,6 +34,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.failed td { background: #fff1f0; }
 td.status { font-weight: bold; }
 ul.examples { margin: 0.3em 0 0 0; padding-left: 1.2em; font-family: ui-monospace, monospace; font-size: 0.9em; }
+tr.not-exercised td { color: #57606a; }
+ol.evidence { font-size: 0.9em; }
+ol.evidence p { margin: 0.4em 0 0.1em 0; font-family: ui-monospace, monospace; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 24em; overflow: auto; background: #f6f8fa; padding: 0.4em; margin: 0; }
 div.plot { margin: 1em 0; }
 div.plot svg { max-width: 100%; height: auto; }
 ";
@@ -68,12 +77,22 @@ fn write_page(out: &mut String, r: &RunReport) -> std::fmt::Result {
         "<h1>sim run {name} <span class=\"verdict {class}\">{verdict}</span></h1>"
     )?;
     let failed = r.failed_checks().count();
-    writeln!(
+    write!(
         out,
-        "<p>{} of {} checks held.</p>",
+        "<p>{} of {} checks held.",
         r.checks.len() - failed,
         r.checks.len()
     )?;
+    if !r.conformance.is_empty() {
+        let (exercised, applicable) = r.conformance_coverage();
+        write!(
+            out,
+            " {} in seats: {} failed, {exercised} of {applicable} rules exercised.",
+            text::count(r.conformance.len(), "outside system"),
+            text::count(r.failed_rules().count(), "conformance rule"),
+        )?;
+    }
+    writeln!(out, "</p>")?;
     writeln!(out, r#"<dl class="run">"#)?;
     let rows = [
         ("scenario file", s.file.clone()),
@@ -101,6 +120,7 @@ fn write_page(out: &mut String, r: &RunReport) -> std::fmt::Result {
     writeln!(out, "</dl>")?;
 
     write_checks(out, r)?;
+    write_conformance(out, r)?;
     write_totals(out, r)?;
 
     writeln!(out, "<h2>Traffic</h2>")?;
@@ -162,6 +182,112 @@ fn write_check(out: &mut String, c: &CheckResult) -> std::fmt::Result {
         write!(out, "</ul>")?;
     }
     writeln!(out, "</td></tr>")
+}
+
+/// Every outside system in a seat: a table of the rules that apply to it, then, per broken
+/// rule, its counterexamples with the raw exchanges (collapsed: they can be long). Nothing when
+/// everything was simulated.
+fn write_conformance(out: &mut String, r: &RunReport) -> std::fmt::Result {
+    if r.conformance.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "<h2>Conformance</h2>")?;
+    writeln!(
+        out,
+        "<p>Outside systems in seats, graded rule by rule: PASS when every exchange kept the rule, FAIL with counterexamples, NOT EXERCISED when the run gave no occasion to show it.</p>"
+    )?;
+    for (si, seat) in r.conformance.iter().enumerate() {
+        write_seat(out, si, seat)?;
+    }
+    Ok(())
+}
+
+fn write_seat(out: &mut String, si: usize, seat: &SeatReport) -> std::fmt::Result {
+    let (verdict, class) = if seat.passed() {
+        ("PASS", "pass")
+    } else {
+        ("FAIL", "fail")
+    };
+    writeln!(
+        out,
+        "<h3>{} ({}) <span class=\"verdict {class}\">{verdict}</span></h3>",
+        text::xml(&seat.seat),
+        text::xml(&seat.party)
+    )?;
+    let (exercised, applicable) = seat.coverage();
+    writeln!(
+        out,
+        "<p>At <code>{}</code>: coverage {exercised}/{applicable} rules exercised, {} failed.</p>",
+        text::xml(&seat.url),
+        text::count(seat.failed_rules().count(), "rule")
+    )?;
+    if seat.rules.is_empty() {
+        return writeln!(out, "<p>No rule applies to this seat.</p>");
+    }
+    writeln!(out, "<table>")?;
+    writeln!(
+        out,
+        "<tr><th>result</th><th>rule</th><th>what it demands</th><th>what was found</th></tr>"
+    )?;
+    for (ri, v) in seat.rules.iter().enumerate() {
+        let class = match v.status {
+            RuleStatus::Pass => "passed",
+            RuleStatus::Fail => "failed",
+            RuleStatus::NotExercised => "not-exercised",
+        };
+        write!(
+            out,
+            "<tr class=\"{class}\"><td class=\"status\">{}</td><td>{}</td><td>{}</td><td>{}",
+            v.status.label(),
+            text::xml(&v.rule),
+            text::xml(&v.title),
+            text::xml(&v.summary)
+        )?;
+        if v.status == RuleStatus::Fail && !v.evidence.is_empty() {
+            write!(
+                out,
+                "<br/><a href=\"#{}\">{} below</a>",
+                evidence_id(si, ri),
+                text::count(v.evidence.len(), "counterexample")
+            )?;
+        }
+        writeln!(out, "</td></tr>")?;
+    }
+    writeln!(out, "</table>")?;
+    for (ri, v) in seat.rules.iter().enumerate() {
+        if v.status == RuleStatus::Fail && !v.evidence.is_empty() {
+            write_evidence(out, &evidence_id(si, ri), v)?;
+        }
+    }
+    Ok(())
+}
+
+/// The anchor of a broken rule's counterexamples: from positions, so that any seat name or rule
+/// ID gives a valid, unique ID.
+fn evidence_id(seat: usize, rule: usize) -> String {
+    format!("evidence-{seat}-{rule}")
+}
+
+fn write_evidence(out: &mut String, id: &str, v: &RuleVerdict) -> std::fmt::Result {
+    writeln!(
+        out,
+        "<details id=\"{id}\"><summary>{} {}: {}</summary>",
+        text::xml(&v.rule),
+        text::xml(&v.title),
+        text::count(v.evidence.len(), "counterexample")
+    )?;
+    writeln!(out, "<ol class=\"evidence\">")?;
+    for e in &v.evidence {
+        write!(out, "<li><p>{}</p>", text::xml(&text::evidence(e)))?;
+        for (label, raw) in [("request", &e.request), ("response", &e.response)] {
+            if let Some(raw) = raw {
+                write!(out, "<p>{label}</p><pre>{}</pre>", text::xml(raw))?;
+            }
+        }
+        writeln!(out, "</li>")?;
+    }
+    writeln!(out, "</ol>")?;
+    writeln!(out, "</details>")
 }
 
 fn write_totals(out: &mut String, r: &RunReport) -> std::fmt::Result {

@@ -8,12 +8,20 @@
 //! `<failure message="<summary>" type="<rule, or the kind>">` with all its examples as text; a
 //! passing one its summary in `<system-out>`, so the report says what was checked either way.
 //!
+//! Every outside system in a seat adds a suite `<testsuite name="conformance:<seat>">`
+//! (properties: seat, party, url, coverage) with one test case per rule that applies to it,
+//! `<testcase classname="conformance.<seat>" name="<rule> <title>">`. A broken rule carries
+//! `<failure message="<summary>" type="<rule>">` with every counterexample (IDs and the raw
+//! exchange) as text, a rule the run did not exercise `<skipped message="<why not>"/>`, a kept
+//! one its summary in `<system-out>`.
+//! The root's `tests` and `failures` count the test cases of all suites.
+//!
 //! The XML is written by hand: the shape is fixed and small, and every piece of text goes
 //! through one escaping function (quick-xml's escape plus removal of characters XML forbids).
 
 use std::fmt::Write as _;
 
-use crate::model::{CheckResult, RunReport};
+use crate::model::{CheckResult, RuleStatus, RuleVerdict, RunReport, SeatReport};
 use crate::text;
 
 /// The whole JUnit document, UTF-8, with an XML declaration.
@@ -35,10 +43,13 @@ fn write_document(out: &mut String, r: &RunReport) -> std::fmt::Result {
     let failures = r.failed_checks().count();
     let time = seconds(r.wall_seconds);
     let name = text::xml(&suite_name(r)).into_owned();
+    // The root counts every test case of every suite: the checks and every seat's rules.
+    let all_tests = tests + r.conformance.iter().map(|s| s.rules.len()).sum::<usize>();
+    let all_failures = failures + r.failed_rules().count();
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
-        r#"<testsuites name="{name}" tests="{tests}" failures="{failures}" errors="0" time="{time}">"#
+        r#"<testsuites name="{name}" tests="{all_tests}" failures="{all_failures}" errors="0" time="{time}">"#
     )?;
     writeln!(
         out,
@@ -58,21 +69,100 @@ fn write_document(out: &mut String, r: &RunReport) -> std::fmt::Result {
     if let Some(commit) = &s.git_commit {
         properties.insert(3, ("git_commit", commit.clone()));
     }
-    writeln!(out, "    <properties>")?;
-    for (key, value) in properties {
-        writeln!(
-            out,
-            r#"      <property name="{key}" value="{}"/>"#,
-            text::xml(&value)
-        )?;
-    }
-    writeln!(out, "    </properties>")?;
+    write_properties(out, &properties)?;
 
     for c in &r.checks {
         write_case(out, c)?;
     }
     writeln!(out, "  </testsuite>")?;
+    for seat in &r.conformance {
+        write_seat(out, seat)?;
+    }
     writeln!(out, "</testsuites>")
+}
+
+fn write_properties(out: &mut String, properties: &[(&str, String)]) -> std::fmt::Result {
+    writeln!(out, "    <properties>")?;
+    for (key, value) in properties {
+        writeln!(
+            out,
+            r#"      <property name="{key}" value="{}"/>"#,
+            text::xml(value)
+        )?;
+    }
+    writeln!(out, "    </properties>")
+}
+
+/// One outside system in a seat: a suite `conformance:<seat>` with one test case per rule that
+/// applies to it. A broken rule fails with its counterexamples (raw exchanges included), a rule
+/// the run did not exercise is skipped with the reason, a kept one says what was checked.
+fn write_seat(out: &mut String, seat: &SeatReport) -> std::fmt::Result {
+    let name = text::xml(&format!("conformance:{}", seat.seat)).into_owned();
+    let classname = text::xml(&format!("conformance.{}", seat.seat)).into_owned();
+    let tests = seat.rules.len();
+    let failures = seat.failed_rules().count();
+    let (exercised, applicable) = seat.coverage();
+    let skipped = applicable - exercised;
+    writeln!(
+        out,
+        r#"  <testsuite name="{name}" tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}" time="0.000">"#
+    )?;
+    write_properties(
+        out,
+        &[
+            ("seat", seat.seat.clone()),
+            ("party", seat.party.clone()),
+            ("url", seat.url.clone()),
+            ("coverage", format!("{exercised}/{applicable}")),
+        ],
+    )?;
+    for v in &seat.rules {
+        writeln!(
+            out,
+            r#"    <testcase name="{}" classname="{classname}">"#,
+            text::xml(&format!("{} {}", v.rule, v.title))
+        )?;
+        match v.status {
+            RuleStatus::Pass => writeln!(
+                out,
+                "      <system-out>{}</system-out>",
+                text::xml(&v.summary)
+            )?,
+            RuleStatus::NotExercised => writeln!(
+                out,
+                r#"      <skipped message="{}"/>"#,
+                text::xml(&v.summary)
+            )?,
+            RuleStatus::Fail => writeln!(
+                out,
+                r#"      <failure message="{}" type="{}">{}</failure>"#,
+                text::xml(&v.summary),
+                text::xml(&v.rule),
+                text::xml(&failure_body(v))
+            )?,
+        }
+        writeln!(out, "    </testcase>")?;
+    }
+    writeln!(out, "  </testsuite>")
+}
+
+/// The text of a broken rule's `<failure>`: the summary, then every counterexample kept, each
+/// with its IDs and the raw request and response as they were exchanged (cut to 4 KiB).
+fn failure_body(v: &RuleVerdict) -> String {
+    let mut body = v.summary.clone();
+    for (i, e) in v.evidence.iter().enumerate() {
+        body.push_str(&format!(
+            "\n\ncounterexample {}: {}",
+            i + 1,
+            text::evidence(e)
+        ));
+        for (label, raw) in [("request", &e.request), ("response", &e.response)] {
+            if let Some(raw) = raw {
+                body.push_str(&format!("\n--- {label} ---\n{raw}"));
+            }
+        }
+    }
+    body
 }
 
 fn write_case(out: &mut String, c: &CheckResult) -> std::fmt::Result {

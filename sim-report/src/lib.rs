@@ -5,12 +5,15 @@
 //! every rendering is tested without running anything.
 //!
 //! # Layout
-//! - [`model`]: [`RunReport`] and its parts ([`CheckResult`] is what every checker returns).
+//! - [`model`]: [`RunReport`] and its parts ([`CheckResult`] is what every checker returns;
+//!   [`SeatReport`] grades an outside system in a seat rule by rule).
 //! - [`console`]: the compact text summary `sim run` prints last, ending in a verdict line.
-//! - [`junit`]: JUnit XML, one test case per check, so CI lists failed checks like failed tests.
+//! - [`junit`]: JUnit XML, one test case per check and one suite per seat with a test case per
+//!   rule, so CI lists failed checks and broken rules like failed tests.
 //! - [`json`]: the report as JSON and back, exactly; the form a run is saved in.
-//! - [`html`]: one self-contained page (inline CSS and SVG, no JavaScript) with the checks,
-//!   the totals and three plots drawn by `plots` (traffic, latency histogram, fault timeline).
+//! - [`html`]: one self-contained page (inline CSS and SVG, no JavaScript) with the checks, the
+//!   seats' conformance (with the raw exchanges that broke a rule), the totals and three plots
+//!   drawn by `plots` (traffic, latency histogram, fault timeline).
 //! - [`progress`]: the display while a run runs: an `indicatif` bar in a terminal, rate-limited
 //!   plain lines otherwise (CI).
 //!

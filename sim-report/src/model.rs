@@ -164,13 +164,127 @@ pub struct RunReport {
     pub checks: Vec<CheckResult>,
     /// Per program.
     pub programs: Vec<ProgramStats>,
+    /// Every outside system in a seat, graded rule by rule (empty when everything was
+    /// simulated). Absent in reports written before seats existed.
+    #[serde(default)]
+    pub conformance: Vec<SeatReport>,
 }
 
 impl RunReport {
-    /// The run passes when every check and expectation held.
+    /// The run passes when every check and expectation held and no outside system in a seat
+    /// broke a rule.
     pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.passed)
+        self.checks.iter().all(|c| c.passed) && self.conformance.iter().all(SeatReport::passed)
     }
+}
+
+/// Counterexamples kept per rule: enough to start debugging, few enough to read.
+pub const MAX_EVIDENCE: usize = 20;
+
+/// Raw messages in evidence are cut to this many bytes (a report stays readable and small).
+const RAW_KEEP: usize = 4096;
+
+/// `s` cut to its first 4 KiB (on a character boundary), saying how much was left out.
+pub fn truncate_raw(s: &str) -> String {
+    if s.len() <= RAW_KEEP {
+        return s.to_string();
+    }
+    let mut end = RAW_KEEP;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes more)", &s[..end], s.len() - end)
+}
+
+/// How an outside system in a seat did, rule by rule: what a vendor pre-testing its system
+/// reads first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeatReport {
+    /// The seat: a vendor instance (`kmd-jc`), `ksd` or `platform`.
+    pub seat: String,
+    /// The party it plays: `jobcenter`, `ksd` or `platform`.
+    pub party: String,
+    /// Where the outside system was called.
+    pub url: String,
+    /// Every rule that applies to this seat, in report order, exercised or not.
+    pub rules: Vec<RuleVerdict>,
+}
+
+impl SeatReport {
+    /// (rules exercised: passed or failed, rules that apply): the run's coverage of the seat.
+    pub fn coverage(&self) -> (usize, usize) {
+        let exercised = self
+            .rules
+            .iter()
+            .filter(|r| r.status != RuleStatus::NotExercised)
+            .count();
+        (exercised, self.rules.len())
+    }
+
+    /// No applicable rule failed.
+    pub fn passed(&self) -> bool {
+        self.rules.iter().all(|r| r.status != RuleStatus::Fail)
+    }
+
+    /// The rules this seat broke, in report order.
+    pub fn failed_rules(&self) -> impl Iterator<Item = &RuleVerdict> {
+        self.rules.iter().filter(|r| r.status == RuleStatus::Fail)
+    }
+}
+
+/// Whether a rule held for a seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleStatus {
+    /// Exercised, and every exchange kept it.
+    Pass,
+    /// Exercised, and at least one exchange broke it (the evidence shows which).
+    Fail,
+    /// The run gave the seat no occasion to show it (the summary says why).
+    NotExercised,
+}
+
+impl RuleStatus {
+    /// `PASS`, `FAIL`, `NOT EXERCISED`.
+    pub fn label(self) -> &'static str {
+        match self {
+            RuleStatus::Pass => "PASS",
+            RuleStatus::Fail => "FAIL",
+            RuleStatus::NotExercised => "NOT EXERCISED",
+        }
+    }
+}
+
+/// One rule's verdict for one seat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleVerdict {
+    /// The rule ID (`JC-2`, `WIRE-2`, `KSD-7`, `SP-8` ...) of `docs/spec/rules.md`.
+    pub rule: String,
+    /// What the rule demands of this seat, one short line.
+    pub title: String,
+    /// Held, broken, or not exercised.
+    pub status: RuleStatus,
+    /// What was checked and found; for NOT EXERCISED, why not.
+    pub summary: String,
+    /// How many exchanges were judged under this rule.
+    pub exercised: u64,
+    /// Up to [`MAX_EVIDENCE`] counterexamples when it failed.
+    pub evidence: Vec<Evidence>,
+}
+
+/// One exchange that broke a rule, with what is needed to find and replay it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The message's TransaktionIdentifikator, when it has one.
+    pub transaktion_id: Option<String>,
+    /// The platform's CallUUID, to look the exchange up in the journals.
+    pub call_uuid: Option<String>,
+    /// One line: what went wrong with this exchange.
+    pub what: String,
+    /// The raw message sent to (or by) the seat, cut by [`truncate_raw`].
+    pub request: Option<String>,
+    /// The raw answer, cut by [`truncate_raw`].
+    pub response: Option<String>,
 }
 
 impl CheckKind {
@@ -204,6 +318,22 @@ impl RunReport {
     /// The checks that did not hold, in report order.
     pub fn failed_checks(&self) -> impl Iterator<Item = &CheckResult> {
         self.checks.iter().filter(|c| !c.passed)
+    }
+
+    /// Every rule an outside system in a seat broke, with its seat, in report order.
+    pub fn failed_rules(&self) -> impl Iterator<Item = (&SeatReport, &RuleVerdict)> {
+        self.conformance
+            .iter()
+            .flat_map(|seat| seat.failed_rules().map(move |rule| (seat, rule)))
+    }
+
+    /// [`SeatReport::coverage`] summed over every seat: (rules exercised, rules that apply).
+    /// `(0, 0)` when everything was simulated.
+    pub fn conformance_coverage(&self) -> (usize, usize) {
+        self.conformance
+            .iter()
+            .map(SeatReport::coverage)
+            .fold((0, 0), |(e, a), (se, sa)| (e + se, a + sa))
     }
 
     /// Updates sent per second of wall time: how fast the simulator drove the ecosystem. An

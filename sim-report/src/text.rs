@@ -6,9 +6,46 @@ use std::borrow::Cow;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::model::Evidence;
+
 /// How many counterexamples the console and JUnit show per failed check: enough to start
 /// looking in a journal, few enough that a summary stays a summary. The JSON keeps them all.
 pub(crate) const SHOWN_EXAMPLES: usize = 5;
+
+/// How many counterexamples of a broken conformance rule the console shows: each is a line of
+/// its own, and the raw exchanges are in the JSON and HTML reports anyway.
+pub(crate) const SHOWN_EVIDENCE: usize = 3;
+
+/// One counterexample of a broken rule as one line: `tid=… call=… — what`, leaving out the IDs
+/// the exchange does not have. Not yet made safe for any output.
+pub(crate) fn evidence(e: &Evidence) -> String {
+    let mut out = String::new();
+    if let Some(tid) = &e.transaktion_id {
+        out.push_str("tid=");
+        out.push_str(tid);
+    }
+    if let Some(call) = &e.call_uuid {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str("call=");
+        out.push_str(call);
+    }
+    if !out.is_empty() {
+        out.push_str(" — ");
+    }
+    out.push_str(&e.what);
+    out
+}
+
+/// `1 rule`, `2 rules`: a count with its noun, plural made by appending `s`.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
 
 /// A span of time for people: `850 ms`, `12.5 s`, `3m 20s`, `2h 05m`, `3d 04h`.
 pub(crate) fn duration(seconds: f64) -> String {
@@ -229,6 +266,24 @@ mod tests {
     fn one_line_shows_control_characters_as_escapes() {
         assert_eq!(one_line("plain ø"), "plain ø");
         assert_eq!(one_line("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
+    }
+
+    #[test]
+    fn evidence_lines_leave_out_missing_ids() {
+        let mut e = Evidence {
+            transaktion_id: Some("T-1".into()),
+            call_uuid: Some("C-1".into()),
+            what: "answered FEJL".into(),
+            request: None,
+            response: None,
+        };
+        assert_eq!(evidence(&e), "tid=T-1 call=C-1 — answered FEJL");
+        e.transaktion_id = None;
+        assert_eq!(evidence(&e), "call=C-1 — answered FEJL");
+        e.call_uuid = None;
+        assert_eq!(evidence(&e), "answered FEJL");
+        assert_eq!(count(1, "rule"), "1 rule");
+        assert_eq!(count(0, "rule"), "0 rules");
     }
 
     #[test]

@@ -41,3 +41,46 @@ fn summary_of_an_empty_run_says_nothing_was_judged() {
         Some("verdict: PASS (no checks ran: nothing was judged)")
     );
 }
+
+#[test]
+fn a_seat_is_graded_rule_by_rule_before_the_verdict() {
+    let summary = console::summary(&fixture::with_seat());
+    let from_conformance = &summary[summary.find("conformance:").expect("a seat block")..];
+    expect![[r#"
+        conformance: kmd-jc (jobcenter) at https://jc.vendor.example/ws?a=1&b=2 — coverage 2/3 rules exercised
+          PASS           JC-2    receipts are answered with a transport receipt: 40 receipts delivered, all as the rule demands
+          FAIL           WIRE-2  a valid delivery is answered with HTTP 200: 5 of 40 deliveries answered broke it
+                         tid=T-<1> call=urn:uuid:c-1 — answered HTTP 500 to a valid delivery
+                         call=urn:uuid:c-2 — answered HTTP 500 to a valid delivery
+                         call=urn:uuid:c-3 — answered HTTP 500 to a valid delivery
+                         … 2 more; the raw exchanges are in the JSON and HTML reports
+          NOT EXERCISED  KSD-7   a repeated TransaktionIdentifikator is answered as before: the scenario injected no duplicate_update fault
+        verdict: FAIL (2 of 4 checks failed; 1 of 2 exercised conformance rules failed, at kmd-jc)
+    "#]]
+    .assert_eq(from_conformance);
+}
+
+#[test]
+fn a_broken_rule_fails_the_run_even_when_every_check_held() {
+    let summary = console::summary(&fixture::only_the_seat_fails());
+    assert!(summary.contains("checks: 4 passed, 0 failed"), "{summary}");
+    assert_eq!(
+        summary.lines().last(),
+        Some("verdict: FAIL (all 4 checks held; 1 of 2 exercised conformance rules failed, at kmd-jc)")
+    );
+}
+
+#[test]
+fn a_seat_that_kept_every_rule_passes_and_says_how_much_was_exercised() {
+    let mut report = fixture::only_the_seat_fails();
+    report.conformance[0].rules.remove(1);
+    let summary = console::summary(&report);
+    assert!(
+        summary.contains("conformance: kmd-jc (jobcenter) at https://jc.vendor.example/ws?a=1&b=2 — coverage 1/2 rules exercised"),
+        "{summary}"
+    );
+    assert_eq!(
+        summary.lines().last(),
+        Some("verdict: PASS (all 4 checks held; no seat broke a rule, 1 of 2 rules exercised)")
+    );
+}

@@ -1,4 +1,4 @@
-//! The HTML page: three plots, the checks, self-contained, accepted by xmllint's HTML parser
+//! The HTML page: three plots, the checks, the seats' conformance, self-contained, accepted by xmllint's HTML parser
 //! and well-formed XML as well.
 
 mod fixture;
@@ -9,10 +9,12 @@ use quick_xml::Reader;
 use sim_report::html;
 
 /// Elements libxml2's HTML parser (before 2.14, HTML 4 based) reports as "Tag … invalid": the
-/// SVG vocabulary plotters writes. Reported as errors but harmless (exit status 0); any other
+/// SVG vocabulary plotters writes, and HTML5's `<details>`/`<summary>` (the conformance
+/// section's counterexamples). Reported as errors but harmless (exit status 0); any other
 /// complaint fails the test.
-const SVG_TAGS: &[&str] = &[
-    "svg", "rect", "text", "polyline", "line", "circle", "polygon", "g", "path",
+const NON_HTML4_TAGS: &[&str] = &[
+    "svg", "rect", "text", "polyline", "line", "circle", "polygon", "g", "path", "details",
+    "summary",
 ];
 
 fn count(haystack: &str, needle: &str) -> usize {
@@ -106,7 +108,7 @@ fn an_empty_run_still_has_three_plots() {
 
 #[test]
 fn xmllint_accepts_it_as_html_and_as_xml() {
-    for report in [fixture::report(), fixture::empty()] {
+    for report in [fixture::report(), fixture::empty(), fixture::with_seat()] {
         let page = html::render(&report);
 
         let out = xmllint::xmllint(&["--html", "--noout"], &page);
@@ -117,7 +119,7 @@ fn xmllint_accepts_it_as_html_and_as_xml() {
             .filter(|l| l.contains("parser error") || l.contains("parser warning"))
         {
             let message = complaint.rsplit(" : ").next().unwrap_or(complaint);
-            let harmless = SVG_TAGS
+            let harmless = NON_HTML4_TAGS
                 .iter()
                 .any(|tag| message == format!("Tag {tag} invalid"));
             assert!(harmless, "xmllint --html: {complaint}");
@@ -130,4 +132,52 @@ fn xmllint_accepts_it_as_html_and_as_xml() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn a_seat_gets_a_conformance_table_and_its_counterexamples() {
+    let page = html::render(&fixture::with_seat());
+    elements(&page);
+    for needle in [
+        "<h2>Conformance</h2>",
+        "1 outside system in seats: 1 conformance rule failed, 2 of 3 rules exercised.",
+        "<h3>kmd-jc (jobcenter) <span class=\"verdict fail\">FAIL</span></h3>",
+        "<code>https://jc.vendor.example/ws?a=1&amp;b=2</code>: coverage 2/3 rules exercised, 1 rule failed.",
+        "<tr class=\"passed\"><td class=\"status\">PASS</td><td>JC-2</td>",
+        "<tr class=\"failed\"><td class=\"status\">FAIL</td><td>WIRE-2</td>",
+        "<tr class=\"not-exercised\"><td class=\"status\">NOT EXERCISED</td><td>KSD-7</td>",
+        "the scenario injected no duplicate_update fault",
+        "<a href=\"#evidence-0-1\">5 counterexamples below</a>",
+        "<details id=\"evidence-0-1\"><summary>WIRE-2 a valid delivery is answered with HTTP 200: 5 counterexamples</summary>",
+        "<li><p>tid=T-&lt;1&gt; call=urn:uuid:c-1 — answered HTTP 500 to a valid delivery</p>",
+        // The raw exchange, escaped (a CDATA end inside it is harmless).
+        "<pre>&lt;soap:Envelope xmlns:soap=&quot;http://schemas.xmlsoap.org/soap/envelope/&quot;&gt;&#10;  &lt;Body&gt;]]&gt; &amp; &lt;![CDATA[x]]&gt; \u{FFFD}&lt;/Body&gt;",
+        "<pre>HTTP/1.1 500 Internal Server Error&#13;&#10;&#13;&#10;&lt;fault&gt;boom&lt;/fault&gt;</pre>",
+        "<li><p>call=urn:uuid:c-5 — answered HTTP 500 to a valid delivery</p></li>",
+    ] {
+        assert!(page.contains(needle), "{needle:?} missing");
+    }
+    // Two failed checks and the broken rule; two passed checks and the kept rule.
+    assert_eq!(count(&page, "<tr class=\"failed\">"), 3);
+    assert_eq!(count(&page, "<tr class=\"passed\">"), 3);
+    assert_eq!(count(&page, "<tr class=\"not-exercised\">"), 1);
+    // Only the broken rule has counterexamples; only the first has raw messages.
+    assert_eq!(count(&page, "<details"), 1);
+    assert_eq!(count(&page, "<pre>"), 2);
+    // Links stay on the page.
+    assert_eq!(count(&page, "href=\""), count(&page, "href=\"#evidence-"));
+}
+
+#[test]
+fn a_broken_rule_fails_the_page_even_when_every_check_held() {
+    let page = html::render(&fixture::only_the_seat_fails());
+    assert!(page.contains("<title>sim run sf2095-faults: FAIL</title>"));
+    assert!(page.contains("<p>4 of 4 checks held."), "{page}");
+}
+
+#[test]
+fn a_run_without_seats_has_no_conformance_section() {
+    let page = html::render(&fixture::report());
+    assert!(!page.contains("Conformance"));
+    assert!(!page.contains("outside system"));
 }

@@ -6,7 +6,7 @@ use sim_report::json;
 
 #[test]
 fn round_trip_is_exact() {
-    for report in [fixture::report(), fixture::empty()] {
+    for report in [fixture::report(), fixture::empty(), fixture::with_seat()] {
         let text = json::render(&report);
         let back = json::parse(&text).expect("our own JSON parses");
         assert_eq!(back, report);
@@ -89,4 +89,44 @@ fn non_finite_measurements_read_back_as_absent() {
 fn errors_name_line_and_column() {
     let err = json::parse("{\n  \"scenario\": 3\n}").unwrap_err();
     assert_eq!((err.line(), err.column()), (2, 15), "{err}");
+}
+
+#[test]
+fn a_seat_is_saved_with_its_rules_and_raw_exchanges() {
+    let report = fixture::with_seat();
+    let text = json::render(&report);
+    for field in [
+        "\"conformance\": [",
+        "\"seat\": \"kmd-jc\"",
+        "\"party\": \"jobcenter\"",
+        "\"status\": \"pass\"",
+        "\"status\": \"fail\"",
+        "\"status\": \"not_exercised\"",
+        "\"transaktion_id\": \"T-<1>\"",
+        "\"call_uuid\": \"urn:uuid:c-1\"",
+        "\"transaktion_id\": null",
+    ] {
+        assert!(text.contains(field), "{field} missing");
+    }
+    let back = json::parse(&text).unwrap();
+    // The raw messages exactly, control characters included (JSON escapes them).
+    let evidence = &back.conformance[0].rules[1].evidence[0];
+    assert_eq!(evidence.request.as_deref(), Some(fixture::RAW_REQUEST));
+    assert_eq!(evidence.response.as_deref(), Some(fixture::RAW_RESPONSE));
+    assert!(!back.passed());
+    assert_eq!(back.conformance[0].coverage(), (2, 3));
+}
+
+#[test]
+fn a_report_written_before_seats_existed_still_reads() {
+    // The JSON of a run as it was saved before `conformance` was added to the model.
+    let mut old: serde_json::Value =
+        serde_json::from_str(&json::render(&fixture::report())).unwrap();
+    assert!(old.as_object_mut().unwrap().remove("conformance").is_some());
+    let old = serde_json::to_string_pretty(&old).unwrap();
+    assert!(!old.contains("conformance"));
+
+    let back = json::parse(&old).expect("an old report reads");
+    assert!(back.conformance.is_empty());
+    assert_eq!(back, fixture::report());
 }

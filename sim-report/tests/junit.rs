@@ -13,20 +13,25 @@ use sim_report::junit;
 /// What CI readers take from the document.
 #[derive(Debug, Default)]
 struct Parsed {
-    /// Attributes of the root and of the one `<testsuite>`.
+    /// Attributes of the root and of each `<testsuite>`.
     root: BTreeMap<String, String>,
     suites: Vec<BTreeMap<String, String>>,
-    properties: BTreeMap<String, String>,
+    /// Per suite.
+    properties: Vec<BTreeMap<String, String>>,
     cases: Vec<Case>,
 }
 
 #[derive(Debug, Default)]
 struct Case {
+    /// Index of its suite.
+    suite: usize,
     name: String,
     classname: String,
     /// (message, type, text) of the failure.
     failure: Option<(String, String, String)>,
     system_out: Option<String>,
+    /// The message of `<skipped>`.
+    skipped: Option<String>,
 }
 
 fn attributes(e: &BytesStart<'_>) -> BTreeMap<String, String> {
@@ -57,13 +62,19 @@ fn parse(xml: &str) -> Parsed {
                 let attrs = attributes(e);
                 match (path.last().map(String::as_str), name.as_str()) {
                     (None, _) => parsed.root = attrs.clone(),
-                    (Some("testsuites"), "testsuite") => parsed.suites.push(attrs.clone()),
+                    (Some("testsuites"), "testsuite") => {
+                        parsed.suites.push(attrs.clone());
+                        parsed.properties.push(BTreeMap::new());
+                    }
                     (Some("properties"), "property") => {
                         parsed
                             .properties
+                            .last_mut()
+                            .unwrap()
                             .insert(attrs["name"].clone(), attrs["value"].clone());
                     }
                     (Some("testsuite"), "testcase") => parsed.cases.push(Case {
+                        suite: parsed.suites.len() - 1,
                         name: attrs["name"].clone(),
                         classname: attrs["classname"].clone(),
                         ..Case::default()
@@ -74,6 +85,9 @@ fn parse(xml: &str) -> Parsed {
                             attrs["type"].clone(),
                             String::new(),
                         ))
+                    }
+                    (Some("testcase"), "skipped") => {
+                        parsed.cases.last_mut().unwrap().skipped = Some(attrs["message"].clone())
                     }
                     _ => {}
                 }
@@ -140,7 +154,7 @@ fn one_suite_with_one_case_per_check() {
         ("scenario_file", "scenarios/sf2095-faults.yaml"),
     ] {
         assert_eq!(
-            parsed.properties.get(key).map(String::as_str),
+            parsed.properties[0].get(key).map(String::as_str),
             Some(value),
             "{key}"
         );
@@ -209,13 +223,13 @@ fn an_empty_run_is_an_empty_suite() {
     assert_eq!(parsed.suites[0]["tests"], "0");
     assert_eq!(parsed.suites[0]["time"], "0.000");
     // No commit known: no property rather than an empty one.
-    assert!(!parsed.properties.contains_key("git_commit"));
+    assert!(!parsed.properties[0].contains_key("git_commit"));
     assert!(parsed.cases.is_empty());
 }
 
 #[test]
 fn xmllint_finds_it_well_formed() {
-    for report in [fixture::report(), fixture::empty()] {
+    for report in [fixture::report(), fixture::empty(), fixture::with_seat()] {
         let out = xmllint::xmllint(&["--noout"], &junit::render(&report));
         assert!(
             out.status.success(),
@@ -228,4 +242,119 @@ fn xmllint_finds_it_well_formed() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn a_seat_is_a_suite_with_one_case_per_rule() {
+    let parsed = parse(&junit::render(&fixture::with_seat()));
+
+    // The root counts the cases of both suites.
+    assert_eq!(parsed.root["tests"], "7");
+    assert_eq!(parsed.root["failures"], "3");
+    assert_eq!(parsed.suites.len(), 2);
+    assert_eq!(parsed.suites[0]["tests"], "4");
+    let seat = &parsed.suites[1];
+    assert_eq!(seat["name"], "conformance:kmd-jc");
+    assert_eq!(seat["tests"], "3");
+    assert_eq!(seat["failures"], "1");
+    assert_eq!(seat["skipped"], "1");
+    assert_eq!(seat["errors"], "0");
+    for (key, value) in [
+        ("seat", "kmd-jc"),
+        ("party", "jobcenter"),
+        ("url", "https://jc.vendor.example/ws?a=1&b=2"),
+        ("coverage", "2/3"),
+    ] {
+        assert_eq!(parsed.properties[1][key], value, "{key}");
+    }
+
+    let rules: Vec<(&str, &str, &str)> = parsed
+        .cases
+        .iter()
+        .filter(|c| c.suite == 1)
+        .map(|c| {
+            let status = match (&c.failure, &c.skipped) {
+                (Some(_), None) => "failure",
+                (None, Some(_)) => "skipped",
+                (None, None) => "passed",
+                (Some(_), Some(_)) => "both",
+            };
+            (c.name.as_str(), c.classname.as_str(), status)
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            (
+                "JC-2 receipts are answered with a transport receipt",
+                "conformance.kmd-jc",
+                "passed"
+            ),
+            (
+                "WIRE-2 a valid delivery is answered with HTTP 200",
+                "conformance.kmd-jc",
+                "failure"
+            ),
+            (
+                "KSD-7 a repeated TransaktionIdentifikator is answered as before",
+                "conformance.kmd-jc",
+                "skipped"
+            ),
+        ]
+    );
+    let cases: Vec<&Case> = parsed.cases.iter().filter(|c| c.suite == 1).collect();
+    assert_eq!(
+        cases[0].system_out.as_deref(),
+        Some("40 receipts delivered, all as the rule demands")
+    );
+    assert_eq!(
+        cases[2].skipped.as_deref(),
+        Some("the scenario injected no duplicate_update fault")
+    );
+}
+
+#[test]
+fn a_broken_rule_carries_every_counterexample_with_its_raw_exchange() {
+    let parsed = parse(&junit::render(&fixture::with_seat()));
+    let case = parsed
+        .cases
+        .iter()
+        .find(|c| c.name.starts_with("WIRE-2"))
+        .unwrap();
+    let (message, kind, body) = case.failure.clone().unwrap();
+    assert_eq!(message, "5 of 40 deliveries answered broke it");
+    assert_eq!(kind, "WIRE-2");
+    assert!(
+        body.starts_with("5 of 40 deliveries answered broke it\n\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "counterexample 1: tid=T-<1> call=urn:uuid:c-1 — answered HTTP 500 to a valid delivery"
+        ),
+        "{body}"
+    );
+    // The raw messages come back as they were, except the control character XML forbids
+    // (U+0007), which became U+FFFD; the CDATA end and the markup were escaped, not cut.
+    let request = fixture::RAW_REQUEST.replace('\u{7}', "\u{FFFD}");
+    assert!(
+        body.contains(&format!("--- request ---\n{request}")),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("--- response ---\n{}", fixture::RAW_RESPONSE)),
+        "{body}"
+    );
+    // Every counterexample kept, not just the first few.
+    assert!(
+        body.contains("counterexample 5: call=urn:uuid:c-5 — answered HTTP 500"),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_run_without_seats_has_one_suite() {
+    let parsed = parse(&junit::render(&fixture::report()));
+    assert_eq!(parsed.suites.len(), 1);
+    assert!(parsed.cases.iter().all(|c| c.skipped.is_none()));
 }

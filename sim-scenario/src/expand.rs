@@ -172,6 +172,20 @@ impl Scenario {
                 _ => {}
             }
         }
+        if !self.seats.is_empty() {
+            y.push_str("seats:\n");
+        }
+        for seat in &self.seats {
+            let _ = writeln!(y, "  {}:", quoted(&seat.name));
+            let _ = writeln!(y, "    url: {}", quoted(&seat.url));
+            if !seat.trust.is_empty() {
+                let t: Vec<String> = seat.trust.iter().map(|t| quoted(t)).collect();
+                let _ = writeln!(y, "    trust: [{}]", t.join(", "));
+            }
+            if let Some(id) = &seat.identity {
+                let _ = writeln!(y, "    identity: {}", quoted(id));
+            }
+        }
         let e = &self.expectations;
         y.push_str("expectations:\n");
         let _ = writeln!(y, "  max_lost: {}", e.max_lost);

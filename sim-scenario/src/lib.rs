@@ -47,8 +47,8 @@ pub use data::UpdateData;
 pub use error::{Pos, ScenarioError};
 pub use faults::{Crash, FaultPlan};
 pub use schema::{
-    hash, parse, Clock, Distribution, Expectations, FaultKind, FaultParams, FaultRule, Profile,
-    Scenario, Selection, SlaClass, Speed, Target, Volume, Window,
+    hash, parse, seat_speed_problem, Clock, Distribution, Expectations, FaultKind, FaultParams,
+    FaultRule, Profile, Scenario, Seat, Selection, SlaClass, Speed, Target, Volume, Window,
 };
 /// The seeded stream every draw of a scenario comes from (re-exported from `sim-seed`).
 pub use sim_seed::Rng;

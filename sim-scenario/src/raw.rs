@@ -155,6 +155,17 @@ pub(crate) struct RawScenario {
     pub receipt_delay: Option<Spanned<RawDistribution>>,
     pub faults: Option<Vec<Spanned<RawFault>>>,
     pub expectations: Option<RawExpectations>,
+    pub seats: Option<Spanned<std::collections::BTreeMap<String, Spanned<RawSeat>>>>,
+}
+
+/// An outside system in a seat: where it is called, which CA its server certificate chains
+/// to, and which system it is when it calls.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSeat {
+    pub url: Spanned<String>,
+    pub trust: Option<Vec<Spanned<String>>>,
+    pub identity: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -56,6 +56,38 @@ pub struct Scenario {
     pub faults: Vec<FaultRule>,
     /// What the run must achieve to pass.
     pub expectations: Expectations,
+    /// Outside systems that take a seat (a vendor instance, `ksd`): the simulator calls them
+    /// instead of its own program and grades them rule by rule. Empty: everything simulated.
+    pub seats: Vec<Seat>,
+}
+
+/// An outside system in a seat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seat {
+    /// The seat: a vendor instance (`kmd-jc` ...) or `ksd`.
+    pub name: String,
+    /// Where the platform calls it (`https://`).
+    pub url: String,
+    /// CA files its server certificate chains to (added to what the platform trusts), as
+    /// written in the file (relative to the scenario file's directory).
+    pub trust: Vec<String>,
+    /// The system it is when it calls the platform, `CVR[:UUID]` (a jobcenter sending updates
+    /// by itself, KSD sending business receipts); `None`: the seat's simulated identity.
+    pub identity: Option<String>,
+}
+
+/// Why a scenario with an outside seat cannot run at `speed`: a real system reads its own
+/// clock, so virtual time must be real time. `None` when it can.
+pub fn seat_speed_problem(seats: &[Seat], speed: Speed) -> Option<String> {
+    if seats.is_empty() || speed == Speed::Factor(1.0) {
+        return None;
+    }
+    let names: Vec<&str> = seats.iter().map(|s| s.name.as_str()).collect();
+    Some(format!(
+        "speed {speed} with an outside system in a seat ({}): it keeps its own clock, so the \
+         run must be real time; use speed: 1 (or --speed 1)",
+        names.join(", ")
+    ))
 }
 
 /// Virtual time of a run.
@@ -726,6 +758,10 @@ fn build(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         None => Expectations::default(),
         Some(e) => build_expectations(e)?,
     };
+    let seats = match raw.seats {
+        None => Vec::new(),
+        Some(s) => build_seats(s, clock.speed)?,
+    };
     Ok(Scenario {
         name,
         description: raw.description.unwrap_or_default(),
@@ -738,7 +774,57 @@ fn build(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         receipt_delay,
         faults,
         expectations,
+        seats,
     })
+}
+
+/// `seats:` — each with an `https://` URL; not with a compressed or `max` clock.
+fn build_seats(
+    raw: Spanned<std::collections::BTreeMap<String, Spanned<crate::raw::RawSeat>>>,
+    speed: Speed,
+) -> Result<Vec<Seat>, ScenarioError> {
+    let mut seats = Vec::new();
+    for (name, seat) in raw.value {
+        let r = seat.value;
+        if name.trim().is_empty() {
+            return Err(ScenarioError::at_loc(
+                &seat.referenced,
+                "a seat needs a name",
+            ));
+        }
+        if !r.url.value.starts_with("https://") {
+            return Err(err(
+                &r.url,
+                format!(
+                    "seat '{name}': url must be https:// (the platform calls it over mutual TLS)"
+                ),
+            ));
+        }
+        if let Some(id) = &r.identity {
+            let cvr = id.value.split(':').next().unwrap_or("");
+            if cvr.len() != 8 || !cvr.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err(
+                    id,
+                    format!("seat '{name}': identity is CVR[:UUID], 8 digits first"),
+                ));
+            }
+        }
+        seats.push(Seat {
+            name,
+            url: r.url.value,
+            trust: r
+                .trust
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| t.value)
+                .collect(),
+            identity: r.identity.map(|i| i.value),
+        });
+    }
+    if let Some(problem) = seat_speed_problem(&seats, speed) {
+        return Err(ScenarioError::at_loc(&raw.referenced, problem));
+    }
+    Ok(seats)
 }
 
 fn build_clock(raw: Option<crate::raw::RawClock>) -> Result<Clock, ScenarioError> {

@@ -37,6 +37,49 @@ pub struct Args {
     /// `bar` (a live progress bar), `plain` (progress lines) or `auto` (bar on a terminal).
     #[arg(long, default_value = "auto")]
     progress: String,
+    /// Put your own system in a seat: `kmd-jc=https://host:port/path` (a vendor instance's
+    /// receiver). Repeatable; replaces the scenario's seat of the same name. A run with a seat
+    /// runs at speed 1 (your system keeps its own clock) and is graded rule by rule.
+    #[arg(long, value_name = "NAME=URL")]
+    seat: Vec<String>,
+    /// A CA file (PEM) your system's server and client certificates chain to. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    trust: Vec<PathBuf>,
+    /// The system your seat is when it calls the platform by itself: `NAME=CVR[:UUID]` (so
+    /// the updates it sends of its own accord are graded too).
+    #[arg(long, value_name = "NAME=CVR[:UUID]")]
+    seat_identity: Vec<String>,
+}
+
+/// `--seat` and `--seat-identity` as seats.
+fn seats(args: &Args) -> anyhow::Result<Vec<sim_scenario::Seat>> {
+    let mut out: Vec<sim_scenario::Seat> = Vec::new();
+    for s in &args.seat {
+        let Some((name, url)) = s.split_once('=') else {
+            anyhow::bail!("--seat {s}: expected NAME=URL");
+        };
+        if !url.starts_with("https://") {
+            anyhow::bail!(
+                "--seat {s}: the URL must be https:// (the platform calls it over mutual TLS)"
+            );
+        }
+        out.push(sim_scenario::Seat {
+            name: name.to_string(),
+            url: url.to_string(),
+            trust: Vec::new(),
+            identity: None,
+        });
+    }
+    for s in &args.seat_identity {
+        let Some((name, id)) = s.split_once('=') else {
+            anyhow::bail!("--seat-identity {s}: expected NAME=CVR[:UUID]");
+        };
+        match out.iter_mut().find(|seat| seat.name == name) {
+            Some(seat) => seat.identity = Some(id.to_string()),
+            None => anyhow::bail!("--seat-identity {s}: no --seat {name}=URL given"),
+        }
+    }
+    Ok(out)
 }
 
 fn git_commit() -> Option<String> {
@@ -94,6 +137,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let state_dir = args.state_dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("sim-run-{stem}-{}", std::process::id()))
     });
+    let cli_seats = match seats(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sim run: {e:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let scenario_dir = args
+        .scenario
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
     let opts = RunOptions {
         file,
         seed: args.seed,
@@ -102,6 +157,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         concurrency: args.concurrency,
         interactive,
         git_commit: git_commit(),
+        seats: cli_seats,
+        trust: args.trust.clone(),
+        scenario_dir,
     };
     let rt = tokio::runtime::Runtime::new()?;
     let report = rt.block_on(run_scenario(&text, &opts))?;

@@ -8,6 +8,8 @@ use anyhow::Context;
 use serde_json::{json, Value};
 use sim::admin_client::AdminClient;
 use sim::ecosystem::Endpoints;
+use sim_store::{Label, Outcome};
+use sim_wire::Operation;
 
 /// Arguments of `sim send`.
 #[derive(Debug, clap::Args)]
@@ -58,6 +60,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("== not accepted (transport code '{code}'{}): no business receipt will come", sent.get("fault").and_then(Value::as_str).map(|f| format!(", fault: {f}")).unwrap_or_default());
             return Ok(ExitCode::from(1));
         }
+        let instance = text(&sent, "instance");
+        if endpoints.seats.contains_key(&instance) {
+            // An outside system takes the vendor's seat: the receipt goes to it, not to the
+            // simulated vendor, so follow it through the platform's journal.
+            return follow_to_seat(&client, &endpoints, &instance, &tid, args.timeout).await;
+        }
         let url = format!("{}/updates/{tid}/wait?timeout_ms={}", endpoints.jobcenter_admin, args.timeout * 1000);
         let (status, update) = client.get(&url).await?;
         let receipt = update.get("business_code").and_then(Value::as_str).map(str::to_string);
@@ -75,4 +83,51 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     })
+}
+
+/// Waits until the platform has delivered the business receipt of `tid` to the outside system
+/// in `instance`'s seat (its journal's `JC/ModtagForretningsSvar` out rows), and prints the
+/// receipt and how the seat answered. Exit 0 when the seat accepted it (OK/ADVARSEL).
+async fn follow_to_seat(
+    client: &AdminClient,
+    endpoints: &Endpoints,
+    instance: &str,
+    tid: &str,
+    timeout_s: u64,
+) -> anyhow::Result<ExitCode> {
+    let label = Label::request(Operation::ModtagForretningsSvarJc).to_string();
+    let url = format!(
+        "{}/journal?transaktion_id={tid}&operation={label}&direction=out",
+        endpoints.sp_admin
+    );
+    let seat = endpoints.seats.get(instance).cloned().unwrap_or_default();
+    println!("== {instance}'s seat is taken by an outside system at {seat}: following the receipt through the platform's journal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout_s);
+    let mut shown = 0usize;
+    loop {
+        let (status, rows) = client.get(&url).await?;
+        let rows = rows.as_array().cloned().unwrap_or_default();
+        if status != 200 {
+            anyhow::bail!("the platform's journal answered HTTP {status}");
+        }
+        for row in rows.iter().skip(shown) {
+            let outcome: Outcome = text(row, "outcome").parse().unwrap_or_else(|e| match e {});
+            println!("== delivered to {seat}: the seat answered {outcome}{}", row.get("detail").and_then(Value::as_str).map(|d| format!(" ({d})")).unwrap_or_default());
+            if shown == 0 {
+                println!("{}", text(row, "raw"));
+            }
+            if outcome.is_accepting() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            if outcome == Outcome::Fejl {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        shown = rows.len();
+        if std::time::Instant::now() >= deadline {
+            println!("== the seat accepted no business receipt for {tid} within {timeout_s} s");
+            return Ok(ExitCode::from(1));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

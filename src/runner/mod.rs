@@ -36,6 +36,7 @@ mod hook;
 mod latency;
 mod pacing;
 mod report;
+mod seats;
 mod traffic;
 
 use crate::refdata::RefData;
@@ -65,6 +66,13 @@ pub struct RunOptions {
     pub interactive: Option<bool>,
     /// The simulator's git commit, for the report.
     pub git_commit: Option<String>,
+    /// `--seat`: outside systems taking seats, beside (and replacing same-named) the
+    /// scenario's `seats:`.
+    pub seats: Vec<sim_scenario::Seat>,
+    /// `--trust`: CA files every seat's certificates may chain to.
+    pub trust: Vec<PathBuf>,
+    /// The scenario file's directory: a seat's relative `trust:` paths start there.
+    pub scenario_dir: PathBuf,
 }
 
 /// How long a call may take in scenario runs: short, so injected timeouts cost little.
@@ -95,6 +103,8 @@ struct Setup {
     /// The traffic plot's buckets over virtual time.
     n_buckets: usize,
     bucket_len: time::Duration,
+    /// Outside systems in seats (the file's and `--seat`'s).
+    seats: Vec<sim_scenario::Seat>,
 }
 
 impl Setup {
@@ -108,6 +118,11 @@ impl Setup {
             scenario.seed, scenario.clock.speed
         ));
         let refdata = RefData::embedded()?;
+        let seats = seats::merge(&scenario.seats, &opts.seats);
+        seats::validate(&seats, &refdata)?;
+        if let Some(problem) = sim_scenario::seat_speed_problem(&seats, scenario.clock.speed) {
+            anyhow::bail!("{problem}");
+        }
         let routing: Vec<(Cvr, String)> = refdata
             .routing
             .iter()
@@ -151,6 +166,7 @@ impl Setup {
             crashes,
             n_buckets,
             bucket_len,
+            seats,
         })
     }
 
@@ -187,6 +203,7 @@ impl Setup {
             .max(0) as u64;
         cfg.max_send_attempts = RESEND_ATTEMPTS;
         cfg.call_timeout_ms = CALL_TIMEOUT.as_millis() as u64;
+        seats::configure(&mut cfg, &self.seats, &opts.scenario_dir, &opts.trust);
         ecosystem::start(cfg).await
     }
 
@@ -245,6 +262,15 @@ async fn receipt_count(running: &ecosystem::Running) -> Option<u64> {
         .ok()
 }
 
+/// Business receipts delivered so far: stored by the simulated vendors, plus those the
+/// outside systems in seats accepted (from the platform's journal).
+async fn delivered_count(running: &ecosystem::Running, setup: &Setup, opts: &RunOptions) -> u64 {
+    let simulated = receipt_count(running).await.unwrap_or(0);
+    let sp_db = opts.state_dir.join("sp").join("sp.sqlite");
+    let seated = seats::delivered(&sp_db, &setup.seats).map_or(0, |d| d.len() as u64);
+    simulated + seated
+}
+
 /// Sends every arrival of the scenario at its time, each in its own task (at most
 /// `concurrency` at once), with crashes driven beside; returns how many arrivals there were
 /// once every sender has ended.
@@ -292,14 +318,22 @@ async fn send_arrivals(
     Ok(arrivals)
 }
 
-/// The checkers' input for this run's state directory, and their verdicts; SLA checks are
-/// reported as not judged away from speed 1.
+/// What `judge` finds: the checks, the totals, and every outside seat's conformance.
+type Judgement = (
+    Vec<sim_report::CheckResult>,
+    sim_check::Stats,
+    Vec<sim_report::SeatReport>,
+);
+
+/// The checkers' input for this run's state directory (with the seats and the probes made
+/// to them), and their verdicts; SLA checks are reported as not judged away from speed 1.
 fn judge(
     setup: &Setup,
     opts: &RunOptions,
     ledger: &Ledger,
     run_end: OffsetDateTime,
-) -> anyhow::Result<(Vec<sim_report::CheckResult>, sim_check::Stats)> {
+    probes: Vec<sim_check::conformance::Probe>,
+) -> anyhow::Result<Judgement> {
     let mut input = sim_check::CheckInput::for_state_dir(&opts.state_dir, run_end);
     input.routing = setup
         .refdata
@@ -317,15 +351,18 @@ fn judge(
         Speed::Factor(_) => liveness,
     };
     input.service_windows = setup.plan.windows(FaultKind::ServiceWindow);
-    let (mut checks, stats) =
-        sim_check::check_all_with_stats(&input).context("judging the journals")?;
+    input.seats = seats::under_test(&setup.seats);
+    input.probes = probes;
+    input.real_time = setup.speed() == Speed::Factor(1.0);
+    let (mut checks, stats, conformance) =
+        sim_check::judge(&input).context("judging the journals")?;
     if setup.speed() != Speed::Factor(1.0) {
         for c in checks.iter_mut().filter(|c| c.kind == CheckKind::Sla) {
             c.passed = true;
             c.summary = format!("not judged at speed {}: response times in compressed virtual time are not real ones (SP-8 is judged at speed 1). Measured: {}", setup.speed(), c.summary);
         }
     }
-    Ok((checks, stats))
+    Ok((checks, stats, conformance))
 }
 
 /// Runs a scenario (its text) and returns the report: set up, start the programs, send the
@@ -363,27 +400,38 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         accepted,
         deadline,
         real_cap,
-        || async { receipt_count(&running).await.unwrap_or(0) },
+        || delivered_count(&running, &setup, opts),
         |t, n| progress.update(&setup.snapshot(&ledger.lock().expect("ledger lock"), t, n)),
     )
     .await;
     progress.finish();
     let run_end = setup.clock.now().max(setup.end);
     let wall_seconds = wall.elapsed().as_secs_f64();
-    let receipts = running
+    let mut receipts = running
         .jobcenter_slot()
         .current()
         .context("the jobcenter is down at the end of the run")?
         .receipt_times()
         .await
         .context("reading receipts")?;
+    let sp_db = opts.state_dir.join("sp").join("sp.sqlite");
+    for (tid, at) in seats::delivered(&sp_db, &setup.seats)? {
+        receipts.push((tid, sim_store::from_unix_millis(at)?));
+    }
+    let mut probes = Vec::new();
+    for seat in &setup.seats {
+        let certs = &running.endpoints.certs_dir;
+        let (dir, trust) = (&opts.scenario_dir, &opts.trust);
+        let (refdata, seed) = (&setup.refdata, setup.scenario.seed);
+        probes.extend(seats::probe(seat, dir, trust, certs, &sp_db, refdata, seed).await?);
+    }
     // The three programs (and the runner) have done their work: the peak so far is theirs,
     // before the checkers load the journals.
     let ecosystem_peak = report::peak_rss();
     running.stop().await?;
 
     let l = ledger.lock().expect("ledger lock");
-    let (mut checks, stats) = judge(&setup, opts, &l, run_end)?;
+    let (mut checks, stats, conformance) = judge(&setup, opts, &l, run_end, probes)?;
     let (latency, traffic) = latency::summarize(&latency::Inputs {
         speed: setup.speed(),
         ledger: &l,
@@ -423,6 +471,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         faults: report::fault_events(&setup.tally, &setup.crashes),
         checks,
         programs: programs(&stats, ecosystem_peak),
+        conformance,
     })
 }
 

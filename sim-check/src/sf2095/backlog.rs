@@ -44,7 +44,7 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
         .last_at()
         .unwrap_or(i64::MIN)
         .max(unix_millis(input.run_end));
-    let vendors = Vendors::of(h);
+    let vendors = Vendors::of(h, input);
     let platform = Platform::of(h);
 
     let mut bad = Examples::default();
@@ -131,7 +131,10 @@ struct Vendors<'a> {
 }
 
 impl<'a> Vendors<'a> {
-    fn of(h: &'a History) -> Vendors<'a> {
+    /// A receipt counts as stored when a simulated vendor journaled it accepted, or when an
+    /// outside system in a vendor's seat accepted the platform's delivery (it keeps no
+    /// journal we can read).
+    fn of(h: &'a History, input: &CheckInput) -> Vendors<'a> {
         let mut accepted = Vec::new();
         let mut seen_accepted: HashMap<&str, ()> = HashMap::new();
         let mut stored = HashMap::new();
@@ -144,6 +147,19 @@ impl<'a> Vendors<'a> {
                     accepted.push((tid, r.at));
                 }
             } else if r.is(true, Operation::ModtagForretningsSvarJc) && r.outcome.is_accepting() {
+                stored
+                    .entry(tid)
+                    .or_insert((r.at, r.municipality.as_deref()));
+            }
+        }
+        for r in &h.sp.rows {
+            let (Some(tid), Some(peer)) = (r.tid.as_deref(), r.peer.as_deref()) else {
+                continue;
+            };
+            if r.is(false, Operation::ModtagForretningsSvarJc)
+                && r.outcome.is_accepting()
+                && input.seats.iter().any(|s| s.name == peer)
+            {
                 stored
                     .entry(tid)
                     .or_insert((r.at, r.municipality.as_deref()));

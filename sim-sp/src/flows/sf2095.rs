@@ -145,6 +145,9 @@ pub async fn deliver(p: &Platform, item: OutboxItem) -> Result<(), String> {
         cpr: None,
     };
     let attempt = item.attempts + 1;
+    // The request's row is dated when it was sent, the answer's when it came: the receiver's
+    // response time is in the journal (graded against SP-8 for an outside system).
+    let sent_at = p.clock.now();
     let sent = p
         .client
         .call(&endpoint.url, &meta.soap_action, item.payload.clone())
@@ -153,14 +156,17 @@ pub async fn deliver(p: &Platform, item: OutboxItem) -> Result<(), String> {
         Ok(reply) => reply,
         Err(e) => {
             let detail = Some(format!("attempt {attempt}: {e}"));
-            let out = sending(p, &exchange, &item, Outcome::Unreachable, detail);
+            let out = sending(&exchange, &item, sent_at, Outcome::Unreachable, detail);
             p.journal.record_all(vec![out]).await;
             return Err(e.to_string());
         }
     };
     let outcome = reply.outcome();
-    let detail = Some(format!("attempt {attempt}"));
-    let out = sending(p, &exchange, &item, outcome.clone(), detail);
+    let detail = Some(match breach(&outcome) {
+        Some(why) => format!("attempt {attempt}: {why}"),
+        None => format!("attempt {attempt}"),
+    });
+    let out = sending(&exchange, &item, sent_at, outcome.clone(), detail);
     let back = exchange.entry(
         p.clock.now(),
         Direction::In,
@@ -197,6 +203,7 @@ async fn redeliver(
     url: &str,
     soap_action: &str,
 ) {
+    let sent_at = p.clock.now();
     let again = p.client.call(url, soap_action, item.payload.clone()).await;
     let (outcome, detail) = match again {
         Ok(r) => (r.outcome(), "injected duplicate delivery".to_string()),
@@ -205,20 +212,41 @@ async fn redeliver(
             format!("injected duplicate delivery: {e}"),
         ),
     };
-    let dup = sending(p, exchange, item, outcome, Some(detail));
+    let dup = sending(exchange, item, sent_at, outcome, Some(detail));
     p.journal.record_all(vec![dup]).await;
 }
 
-/// The row of one call to the receiver carrying `item`.
+/// The rule a receiver's answer breaks, in words, so that no FEJL, HTTP error, unreadable
+/// answer or fault from a receiver is journaled without naming it.
+fn breach(outcome: &Outcome) -> Option<String> {
+    Some(match outcome {
+        Outcome::Ok | Outcome::Advarsel => return None,
+        Outcome::Fejl => "KSD-2: the receiver refused a valid business receipt (FEJL); \
+                          refused content is not delivered again, so the receipt is lost"
+            .to_string(),
+        Outcome::Fault(code) => format!(
+            "JC-2: the receiver answered a SOAP fault ({code}), not a TransportKvittering; retried"
+        ),
+        Outcome::Http(status) => {
+            format!("WIRE-2: the receiver answered HTTP {status} without a receipt; retried")
+        }
+        Outcome::Unreadable(kind) => {
+            format!("WIRE-2: the receiver's answer is not a SOAP receipt ({kind}); retried")
+        }
+        other => format!("the receiver answered {other}; retried"),
+    })
+}
+
+/// The row of one call to the receiver carrying `item`, sent at `sent_at`.
 fn sending(
-    p: &Platform,
     exchange: &Exchange,
     item: &OutboxItem,
+    sent_at: time::OffsetDateTime,
     outcome: Outcome,
     detail: Option<String>,
 ) -> JournalEntry {
     exchange.entry(
-        p.clock.now(),
+        sent_at,
         Direction::Out,
         Part::Request,
         outcome,

@@ -1,0 +1,201 @@
+//! Conformance: an outside system in a seat graded rule by rule (issue 10).
+//!
+//! A vendor pre-testing a real jobcenter system (or a real KSD) puts it in a seat; the
+//! simulator drives it and this module says, per rule that applies to that seat, PASS, FAIL
+//! with the evidence (TransaktionIdentifikator, CallUUID, the raw exchange), or NOT EXERCISED
+//! and why. Everything is judged from what the simulated programs journaled about their
+//! exchanges with the seat (the outside system keeps no journal we can read), plus the
+//! *probes* the runner made at the end of the run: messages sent to the seat on purpose to
+//! provoke a rule (a repeated receipt, a call with the wrong certificate, a municipality the
+//! seat does not serve), with what came back.
+//!
+//! # Layout
+//! - [`jobcenter`]: a jobcenter system in a vendor instance's seat: how it receives business
+//!   receipts (WIRE-2, JC-2, JC-3, KSD-2, KSD-7, SP-8) and what it sends by itself (SP-5,
+//!   WIRE-1, KSD-3/4/5/8).
+
+pub mod jobcenter;
+
+use sim_report::{Evidence, RuleStatus, RuleVerdict, SeatReport, MAX_EVIDENCE};
+use sim_store::Outcome;
+
+use crate::history::History;
+use crate::{CheckError, CheckInput};
+
+/// Which party an outside system plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatParty {
+    /// A jobcenter solution in a vendor instance's seat.
+    Jobcenter,
+}
+
+impl SeatParty {
+    /// As the report names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeatParty::Jobcenter => "jobcenter",
+        }
+    }
+}
+
+/// An outside system in a seat, as the checkers need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatUnderTest {
+    /// The seat: a vendor instance name.
+    pub name: String,
+    /// Which party it plays.
+    pub party: SeatParty,
+    /// Where the platform calls it.
+    pub url: String,
+    /// The system it is when it calls the platform: CVR and, when known, the UUID of its
+    /// certificate; `None` when it sends nothing of its own.
+    pub identity: Option<(String, Option<String>)>,
+}
+
+impl SeatUnderTest {
+    /// Whether a journal row's peer text (`CVR 12345678 UUID:...`) is this seat's system.
+    pub(crate) fn is_caller(&self, peer: &str) -> bool {
+        let Some((cvr, uuid)) = &self.identity else {
+            return false;
+        };
+        let cvr_matches = peer
+            .strip_prefix("CVR ")
+            .is_some_and(|rest| rest.split_whitespace().next() == Some(cvr.as_str()));
+        cvr_matches
+            && uuid
+                .as_ref()
+                .is_none_or(|u| peer.to_ascii_lowercase().contains(&u.to_ascii_lowercase()))
+    }
+}
+
+/// What the runner expects a probe to provoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Accepted: a TransportKvittering OK or ADVARSEL.
+    Accepted,
+    /// Refused: anything but OK/ADVARSEL (FEJL, a fault, a refused TLS handshake, 4xx).
+    Refused,
+}
+
+/// A message the runner sent to a seat on purpose, and what came back.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// The seat probed.
+    pub seat: String,
+    /// The rule it exercises (`KSD-7`, `JC-2`, `JC-3`).
+    pub rule: String,
+    /// What was sent, in words (`the receipt of 1a2b… again`).
+    pub what: String,
+    /// What must happen.
+    pub expect: Expect,
+    /// The TransaktionIdentifikator of the message sent.
+    pub transaktion_id: Option<String>,
+    /// The message sent.
+    pub request: String,
+    /// The answer's outcome, `None` when no answer came (connection or handshake refused).
+    pub outcome: Option<Outcome>,
+    /// The raw answer, or why there was none.
+    pub response: String,
+}
+
+impl Probe {
+    /// Whether it provoked what was expected.
+    pub fn held(&self) -> bool {
+        let accepted = self.outcome.as_ref().is_some_and(Outcome::is_accepting);
+        match self.expect {
+            Expect::Accepted => accepted,
+            Expect::Refused => !accepted,
+        }
+    }
+
+    /// The probe as evidence.
+    pub(crate) fn evidence(&self, what: String) -> Evidence {
+        Evidence {
+            transaktion_id: self.transaktion_id.clone(),
+            call_uuid: None,
+            what,
+            request: Some(sim_report::truncate_raw(&self.request)),
+            response: Some(sim_report::truncate_raw(&self.response)),
+        }
+    }
+}
+
+/// Grades every seat of `input` (none: nothing to load, an empty list).
+pub fn conformance(input: &CheckInput) -> Result<Vec<SeatReport>, CheckError> {
+    if input.seats.is_empty() {
+        return Ok(Vec::new());
+    }
+    grade(&History::load(input)?, input)
+}
+
+/// Grades every seat over an already loaded history.
+pub(crate) fn grade(h: &History, input: &CheckInput) -> Result<Vec<SeatReport>, CheckError> {
+    input
+        .seats
+        .iter()
+        .map(|seat| match seat.party {
+            SeatParty::Jobcenter => jobcenter::grade(h, input, seat),
+        })
+        .collect()
+}
+
+/// One rule's verdict being built: how many exchanges it judged and the counterexamples.
+pub(crate) struct Tally {
+    rule: &'static str,
+    title: &'static str,
+    exercised: u64,
+    failed: u64,
+    evidence: Vec<Evidence>,
+}
+
+impl Tally {
+    pub(crate) fn new(rule: &'static str, title: &'static str) -> Tally {
+        Tally {
+            rule,
+            title,
+            exercised: 0,
+            failed: 0,
+            evidence: Vec::new(),
+        }
+    }
+
+    /// One exchange judged, holding the rule.
+    pub(crate) fn ok(&mut self) {
+        self.exercised += 1;
+    }
+
+    /// One exchange judged, breaking the rule.
+    pub(crate) fn fail(&mut self, e: Evidence) {
+        self.exercised += 1;
+        self.failed += 1;
+        if self.evidence.len() < MAX_EVIDENCE {
+            self.evidence.push(e);
+        }
+    }
+
+    /// The verdict: NOT EXERCISED (with `why_not`) when nothing was judged, else PASS or FAIL
+    /// with `what` ("deliveries answered") counting what was judged.
+    pub(crate) fn verdict(self, what: &str, why_not: &str) -> RuleVerdict {
+        let (status, summary) = if self.exercised == 0 {
+            (RuleStatus::NotExercised, why_not.to_string())
+        } else if self.failed == 0 {
+            (
+                RuleStatus::Pass,
+                format!("{} {what}, all as the rule demands", self.exercised),
+            )
+        } else {
+            (
+                RuleStatus::Fail,
+                format!("{} of {} {what} broke it", self.failed, self.exercised),
+            )
+        };
+        RuleVerdict {
+            rule: self.rule.to_string(),
+            title: self.title.to_string(),
+            status,
+            summary,
+            exercised: self.exercised,
+            evidence: self.evidence,
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! A jobcenter system in a vendor's seat during `sim run`, graded rule by rule (issue 10).
+//!
+//! The outside system is written in another stack than ours: Python's `ssl` + `http.server`,
+//! with a server certificate from its own CA. It requires a client certificate from the
+//! simulator's CA and, when it behaves, accepts only KOMBIT's (JC-2), only receipts for its own
+//! municipalities (JC-3), answers every receipt with a TransportKvittering OK (WIRE-2, KSD-2),
+//! the same again for a repeat (KSD-7), and at once (SP-8). Each misbehaviour makes `sim run`
+//! exit 1 with the report naming the rule it breaks, with evidence; the well-behaved one
+//! passes every rule the run exercised and exits 0.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use sim_wire::{
+    Message, Operation, Response, ResponseBody, TransportKvittering, TransportValideringsKode,
+};
+
+/// The outside receiver. Binds first and prints its port (the seat's URL must be known before
+/// `sim run` starts), then waits for the simulator's root CA to appear in the run's state
+/// directory (the run makes its certificates when it starts) before serving TLS.
+/// `mode`: `good`, `http500`, `malformed`, `fejl`, `slow`, `any_cert`, `dup_fejl`.
+const RECEIVER: &str = r#"
+import os, re, socket, ssl, sys, time, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+chain, key, client_ca, ok_file, fejl_file, mode, mine = sys.argv[1:8]
+mine = set(mine.split(','))
+ok = open(ok_file, 'rb').read()
+fejl = open(fejl_file, 'rb').read()
+seen = set()
+lock = threading.Lock()
+class H(BaseHTTPRequestHandler):
+    def answer(self, status, body, ctype='text/xml; charset=utf-8'):
+        self.send_response(status)
+        self.send_header('Content-Type', ctype)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length'])).decode('utf-8')
+        cert = self.connection.getpeercert()
+        subject = ' '.join(v for rdn in cert['subject'] for (_, v) in rdn)
+        if mode != 'any_cert' and '19435075' not in subject:
+            return self.answer(403, b'only KOMBIT may call', 'text/plain')
+        if mode == 'http500':
+            return self.answer(500, b'internal error', 'text/plain')
+        if mode == 'malformed':
+            return self.answer(200, b'<kvit:TransportKvittering><oops')
+        if mode == 'fejl':
+            return self.answer(200, fejl)
+        if mode == 'slow':
+            time.sleep(1.5)
+        m = re.search(r'MunicipalityCVR>(\d{8})<', body)
+        if m is None or m.group(1) not in mine:
+            return self.answer(200, fejl)
+        tid = re.search(r'TransaktionIdentifikator>([^<]+)<', body).group(1)
+        with lock:
+            again = tid in seen
+            seen.add(tid)
+        if again and mode == 'dup_fejl':
+            return self.answer(200, fejl)
+        self.answer(200, ok)
+    def log_message(self, *a):
+        pass
+srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
+print(srv.server_address[1], flush=True)
+deadline = time.time() + 120
+while not os.path.exists(client_ca) and time.time() < deadline:
+    time.sleep(0.05)
+time.sleep(0.2)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(chain, key)
+ctx.load_verify_locations(client_ca)
+ctx.verify_mode = ssl.CERT_REQUIRED
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+"#;
+
+/// A short working-day run at speed 1 for kmd-jc's municipalities only: a few receipts.
+const SCENARIO: &str = "
+name: vendor-seat
+seed: 11
+clock: {start: 2026-03-04T10:00:00+01:00, duration: 8s, speed: 1}
+vendors: [kmd-jc]
+municipalities: all
+volume: {total: 4}
+receipt_delay: 100ms
+faults: []
+expectations: {liveness_deadline: 6s}
+";
+
+struct Killed(std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn receipt(kode: TransportValideringsKode) -> String {
+    sim_wire::write(&Message::Response(Response {
+        operation: Operation::ModtagForretningsSvarJc,
+        body: ResponseBody::TransportKvittering(TransportKvittering {
+            kode,
+            begrundelse: (kode == TransportValideringsKode::Fejl).then(|| "refused".to_string()),
+            fejl_liste: vec![],
+        }),
+    }))
+}
+
+/// Runs the scenario with a receiver in `mode` in kmd-jc's seat; returns the exit code and
+/// the JSON report.
+fn run_with(mode: &str) -> (Option<i32>, serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    // The receiver's own PKI: nothing shared with the simulator's.
+    let now = sim_store::Clock::real().now();
+    let pki = sim_certs::TestPki::generate(now).unwrap();
+    let server = pki
+        .issue_server(
+            &sim_certs::ServerSpec::for_service("outside-jc", "outside jobcenter system"),
+            now,
+        )
+        .unwrap();
+    std::fs::write(p("root.pem"), &pki.root.cert_pem).unwrap();
+    std::fs::write(p("chain.pem"), &server.chain_pem).unwrap();
+    std::fs::write(p("key.pem"), &server.key_pem).unwrap();
+    std::fs::write(p("ok.xml"), receipt(TransportValideringsKode::Ok)).unwrap();
+    std::fs::write(p("fejl.xml"), receipt(TransportValideringsKode::Fejl)).unwrap();
+    std::fs::write(p("scenario.yaml"), SCENARIO).unwrap();
+    let refdata = sim::refdata::RefData::embedded().unwrap();
+    let mine: Vec<String> = refdata
+        .municipalities_of("kmd-jc")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let state = p("state");
+    let root_ca = sim_certs::store::layout::root_ca(&state.join("certs"));
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(RECEIVER)
+        .args([
+            p("chain.pem"),
+            p("key.pem"),
+            root_ca,
+            p("ok.xml"),
+            p("fejl.xml"),
+        ])
+        .arg(mode)
+        .arg(mine.join(","))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is required (the outside receiver)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _guard = Killed(child);
+    let url = format!("https://127.0.0.1:{}/outside/jc", line.trim());
+    let json = p("run.json");
+    let junit = p("junit.xml");
+    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .arg("run")
+        .arg(p("scenario.yaml"))
+        .args(["--progress", "plain", "--state-dir"])
+        .arg(&state)
+        .arg("--seat")
+        .arg(format!("kmd-jc={url}"))
+        .arg("--trust")
+        .arg(p("root.pem"))
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report: serde_json::Value = match std::fs::read_to_string(&json) {
+        Ok(t) => serde_json::from_str(&t).unwrap(),
+        Err(e) => panic!(
+            "{mode}: no report ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    };
+    let junit = std::fs::read_to_string(&junit).unwrap_or_default();
+    (out.status.code(), report, stdout + &junit)
+}
+
+/// The status of `rule` in the report's kmd-jc seat.
+fn status(report: &serde_json::Value, rule: &str) -> String {
+    let seat = &report["conformance"][0];
+    assert_eq!(seat["seat"], "kmd-jc", "{report}");
+    seat["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == rule)
+        .unwrap_or_else(|| panic!("no verdict for {rule}"))["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn evidence(report: &serde_json::Value, rule: &str) -> Vec<serde_json::Value> {
+    report["conformance"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == rule)
+        .unwrap()["evidence"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_well_behaved_receiver_passes_every_exercised_rule_and_the_run_exits_0() {
+    let (code, report, text) = run_with("good");
+    for rule in ["WIRE-2", "JC-2", "JC-3", "KSD-2", "KSD-7", "SP-8"] {
+        assert_eq!(status(&report, rule), "pass", "{rule}: {text}");
+    }
+    assert_eq!(
+        status(&report, "KSD-5"),
+        "not_exercised",
+        "it sent nothing of its own"
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("conformance.kmd-jc"),
+        "JUnit per rule: {text}"
+    );
+}
+
+#[test]
+fn http_500_and_malformed_answers_break_wire_2() {
+    for mode in ["http500", "malformed"] {
+        let (code, report, text) = run_with(mode);
+        assert_eq!(code, Some(1), "{mode}: {text}");
+        assert_eq!(status(&report, "WIRE-2"), "fail", "{mode}: {text}");
+        let e = evidence(&report, "WIRE-2");
+        assert!(
+            e[0]["transaktion_id"].is_string() && e[0]["call_uuid"].is_string(),
+            "{e:?}"
+        );
+        assert!(e[0]["request"]
+            .as_str()
+            .unwrap()
+            .contains("ModtagForretningsSvar"));
+    }
+}
+
+#[test]
+fn fejl_to_valid_receipts_loses_them_ksd_2() {
+    let (code, report, text) = run_with("fejl");
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(status(&report, "KSD-2"), "fail", "{text}");
+    let e = evidence(&report, "KSD-2");
+    assert!(e[0]["response"].as_str().unwrap().contains("FEJL"), "{e:?}");
+}
+
+#[test]
+fn a_slow_receiver_breaks_sp_8_and_one_accepting_any_certificate_breaks_jc_2() {
+    let (code, report, text) = run_with("slow");
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(status(&report, "SP-8"), "fail", "{text}");
+    let (code, report, text) = run_with("any_cert");
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(status(&report, "JC-2"), "fail", "{text}");
+    assert_eq!(status(&report, "WIRE-2"), "pass", "{text}");
+}
+
+#[test]
+fn a_duplicate_answered_differently_breaks_ksd_7() {
+    let (code, report, text) = run_with("dup_fejl");
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(status(&report, "KSD-7"), "fail", "{text}");
+}
+
+#[test]
+fn a_seat_refuses_speed_max_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .arg("run")
+        .arg(&file)
+        .args(["--speed", "max", "--seat", "kmd-jc=https://127.0.0.1:9/x"])
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("keeps its own clock"), "{err}");
+    let _ = Path::new("");
+}
