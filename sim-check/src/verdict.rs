@@ -87,6 +87,7 @@ impl Verdict {
             },
             measured: self.measured,
             limit: self.limit,
+            not_judged: None,
         }
     }
 }

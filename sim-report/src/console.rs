@@ -217,10 +217,10 @@ fn label(c: &CheckResult) -> String {
 }
 
 fn write_check(out: &mut String, c: &CheckResult, label_width: usize) -> std::fmt::Result {
-    let status = if c.passed { "PASS" } else { "FAIL" };
+    let status = c.status_label();
     write!(
         out,
-        "  {status} {:<11} {:<label_width$}  {}",
+        "  {status:<4} {:<11} {:<label_width$}  {}",
         c.kind.as_str(),
         label(c),
         text::one_line(&c.summary)

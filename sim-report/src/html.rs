@@ -157,7 +157,9 @@ fn write_checks(out: &mut String, r: &RunReport) -> std::fmt::Result {
 }
 
 fn write_check(out: &mut String, c: &CheckResult) -> std::fmt::Result {
-    let (status, class) = if c.passed {
+    let (status, class) = if c.not_judged.is_some() {
+        ("NOT JUDGED", "not-exercised")
+    } else if c.passed {
         ("PASS", "passed")
     } else {
         ("FAIL", "failed")

@@ -41,6 +41,7 @@ pub fn suite_name(report: &RunReport) -> String {
 fn write_document(out: &mut String, r: &RunReport) -> std::fmt::Result {
     let tests = r.checks.len();
     let failures = r.failed_checks().count();
+    let skipped = r.checks.iter().filter(|c| c.not_judged.is_some()).count();
     let time = seconds(r.wall_seconds);
     let name = text::xml(&suite_name(r)).into_owned();
     // The root counts every test case of every suite: the checks and every seat's rules.
@@ -53,7 +54,7 @@ fn write_document(out: &mut String, r: &RunReport) -> std::fmt::Result {
     )?;
     writeln!(
         out,
-        r#"  <testsuite name="{name}" tests="{tests}" failures="{failures}" errors="0" skipped="0" time="{time}">"#
+        r#"  <testsuite name="{name}" tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}" time="{time}">"#
     )?;
 
     let s = &r.scenario;
@@ -178,7 +179,10 @@ fn write_case(out: &mut String, c: &CheckResult) -> std::fmt::Result {
         summary.push_str("; ");
         summary.push_str(&measured);
     }
-    if c.passed {
+    if let Some(why) = &c.not_judged {
+        writeln!(out, ">")?;
+        writeln!(out, r#"      <skipped message="{}"/>"#, text::xml(why))?;
+    } else if c.passed {
         writeln!(out, ">")?;
         writeln!(
             out,

@@ -38,6 +38,23 @@ pub struct CheckResult {
     pub measured: Option<f64>,
     /// The limit it was compared with, for numeric checks.
     pub limit: Option<f64>,
+    /// Why the check was not judged in this run (e.g. SP-8 away from speed 1): it then neither
+    /// passes nor fails, shows no counterexamples, and is a skipped case in JUnit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_judged: Option<String>,
+}
+
+impl CheckResult {
+    /// `PASS`, `FAIL` or `NOT JUDGED`.
+    pub fn status_label(&self) -> &'static str {
+        if self.not_judged.is_some() {
+            "NOT JUDGED"
+        } else if self.passed {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    }
 }
 
 /// Which scenario ran, reproducibly.

@@ -24,6 +24,7 @@ pub(crate) fn check(
         examples: vec![],
         measured,
         limit,
+        not_judged: None,
     }
 }
 
@@ -163,6 +164,7 @@ pub(crate) fn judge(
             examples: l.errors.iter().take(20).cloned().collect(),
             measured: Some(l.errors.len() as f64),
             limit: Some(0.0),
+            not_judged: None,
         });
     }
     exp
