@@ -140,6 +140,17 @@ fn out_overrides_the_directory_and_issue_writes_a_vendor_kit() {
         std::fs::read(scratch.0.join("pki/ca/root.cert.pem")).unwrap(),
         "the kit's trust anchor is the PKI's root"
     );
+    // The manifest says what the certificate is for: a caller identity, no host names.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(scratch.0.join("kit/manifest.json")).unwrap())
+            .unwrap();
+    let entry = &manifest["entries"][1];
+    assert_eq!(entry["id"], "acme-jc");
+    assert_eq!(
+        entry["extended_key_usage"],
+        serde_json::json!(["clientAuth"])
+    );
+    assert!(entry.get("subject_alt_names").is_none(), "{entry}");
     // Issuing again keeps the certificate.
     let again = sim(
         &[

@@ -3,6 +3,8 @@
 //! Nothing here touches files or the clock: `now` is a parameter, so tests can issue an
 //! "expired" certificate deterministically and the store can decide what is still fit.
 
+use std::net::IpAddr;
+
 use rcgen::{
     BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -235,10 +237,17 @@ impl BadKind {
     }
 }
 
-/// What a server certificate is for: one per program that listens for HTTPS.
+/// What a server certificate is for: one per program that listens for HTTPS, and one per
+/// outside system that takes a seat ([`ServerSpec::for_hosts`]).
+///
+/// Server certificates carry serverAuth only, never clientAuth: a system that both receives
+/// and calls presents its system certificate (with the CVR the platform authorises) when it
+/// calls, and this one when it is called. Keeping the two roles apart is what lets the bad
+/// set prove that a server-only certificate cannot pass as a caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSpec {
-    /// File stem and compose service name (`sp`, `ksd`, `jobcenter`).
+    /// File stem: the compose service name for the programs' own (`sp`, `ksd`,
+    /// `jobcenter`), the slug of the system name for an outside system's.
     pub service: String,
     /// The `CN` and `O` written into it.
     pub common_name: String,
@@ -262,6 +271,44 @@ impl ServerSpec {
         }
     }
 
+    /// A server certificate for an outside system's HTTPS endpoint (`sim certs issue
+    /// --server`): `CN` is `common_name`, the file stem its [`crate::spec::slug`], and it is
+    /// valid for exactly the DNS names and IP addresses given, in that order, duplicates
+    /// dropped.
+    ///
+    /// At least one name is required: a server certificate without a subjectAltName matches
+    /// no URL (TLS clients ignore the `CN` for host names), so it would be refused at every
+    /// handshake. A DNS name must be a host name (letters, digits, `-`, dot-separated labels;
+    /// `*` only as the whole leftmost label); an IP address given as a DNS name is refused
+    /// instead of being silently turned into an IP entry.
+    pub fn for_hosts(
+        common_name: &str,
+        dns_names: &[String],
+        ip_addresses: &[IpAddr],
+    ) -> Result<Self, ServerNameError> {
+        if dns_names.is_empty() && ip_addresses.is_empty() {
+            return Err(ServerNameError::NoNames);
+        }
+        let mut names: Vec<String> = Vec::new();
+        for dns in dns_names {
+            if dns.parse::<IpAddr>().is_ok() {
+                return Err(ServerNameError::IpAsDns(dns.clone()));
+            }
+            if !is_dns_name(dns) {
+                return Err(ServerNameError::BadDns(dns.clone()));
+            }
+            names.push(dns.to_ascii_lowercase());
+        }
+        names.extend(ip_addresses.iter().map(IpAddr::to_string));
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+        Ok(ServerSpec {
+            service: crate::spec::slug(common_name),
+            common_name: common_name.to_owned(),
+            names,
+        })
+    }
+
     /// The subject attributes.
     pub fn attributes(&self) -> Vec<(&'static [u64], String)> {
         vec![
@@ -270,6 +317,37 @@ impl ServerSpec {
             (OID_COMMON_NAME, self.common_name.clone()),
         ]
     }
+}
+
+/// Why [`ServerSpec::for_hosts`] refused the names of a server certificate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServerNameError {
+    /// Neither a DNS name nor an IP address.
+    #[error("a server certificate needs at least one DNS name or IP address (--dns NAME, --ip ADDR): TLS clients match the URL's host against these, never against the CN")]
+    NoNames,
+    /// An IP address given where a DNS name was expected.
+    #[error("{0:?} is an IP address: give it with --ip, not --dns")]
+    IpAsDns(String),
+    /// Not a valid host name.
+    #[error("{0:?} is not a DNS host name (dot-separated labels of letters, digits and '-', at most 63 characters each; '*' only as the whole leftmost label)")]
+    BadDns(String),
+}
+
+/// Whether `name` is a host name a TLS client can match: 1 to 253 characters of
+/// dot-separated labels, each 1 to 63 letters, digits or inner `-`, the leftmost possibly `*`
+/// (a wildcard, which rustls and browsers accept there only).
+fn is_dns_name(name: &str) -> bool {
+    let label_ok = |(i, label): (usize, &str)| {
+        (i == 0 && label == "*")
+            || (!label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
+    name.len() <= 253 && name != "*" && name.split('.').enumerate().all(label_ok)
 }
 
 /// Which extended key usages an end-entity certificate gets.
@@ -504,6 +582,66 @@ mod tests {
         leaf.verify_signature(Some(issuing.public_key())).unwrap();
         issuing.verify_signature(Some(root.public_key())).unwrap();
         assert!(issuing.is_ca() && root.is_ca() && !leaf.is_ca());
+    }
+
+    #[test]
+    fn an_outside_server_certificate_is_server_auth_only_with_the_names_given() {
+        let pki = TestPki::generate(NOW).unwrap();
+        let spec = ServerSpec::for_hosts(
+            "Acme Receiver",
+            &["Receiver.Acme.test".into(), "*.acme.test".into()],
+            &["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
+        )
+        .unwrap();
+        assert_eq!(spec.service, "acme-receiver");
+        let issued = pki.issue_server(&spec, NOW).unwrap();
+        let f = crate::inspect::facts(&issued.cert_der).unwrap();
+        assert_eq!(
+            f.alt_names,
+            [
+                "DNS:receiver.acme.test",
+                "DNS:*.acme.test",
+                "IP:127.0.0.1",
+                "IP:::1"
+            ]
+        );
+        assert_eq!(f.extended_key_usage, ["serverAuth"]);
+        assert_eq!(issued.chain_der[1], pki.issuing.cert_der);
+    }
+
+    #[test]
+    fn server_names_are_checked() {
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let spec = |dns: &[&str], ips: &[IpAddr]| {
+            let dns: Vec<String> = dns.iter().map(|d| d.to_string()).collect();
+            ServerSpec::for_hosts("x", &dns, ips)
+        };
+        assert_eq!(spec(&[], &[]), Err(ServerNameError::NoNames));
+        assert_eq!(spec(&[], &[ip, ip]).unwrap().names, ["10.0.0.1"]);
+        assert_eq!(
+            spec(&["10.0.0.1"], &[]),
+            Err(ServerNameError::IpAsDns("10.0.0.1".into()))
+        );
+        for bad in [
+            "",
+            "*",
+            "a..b",
+            "-a.b",
+            "a-.b",
+            "a_b.c",
+            "a.*.c",
+            "ä.dk",
+            &"x".repeat(64),
+        ] {
+            assert_eq!(
+                spec(&[bad], &[]),
+                Err(ServerNameError::BadDns(bad.into())),
+                "{bad:?}"
+            );
+        }
+        for good in ["localhost", "a-b.c", "*.example.test", "x1.y2"] {
+            assert!(spec(&[good], &[]).is_ok(), "{good:?}");
+        }
     }
 
     #[test]

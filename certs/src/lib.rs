@@ -5,8 +5,10 @@
 //! mutual TLS; the CVR number in the certificate subject decides what a caller may do. This
 //! crate makes such certificates for tests and demos (a two-level test CA, system
 //! certificates for KOMBIT, the platform, KSD and each jobcenter vendor instance, per-program
-//! server certificates, and a set of deliberately bad ones), keeps them on disk across runs,
-//! and reads the identity back out of a peer certificate in either real subject layout.
+//! server certificates, and a set of deliberately bad ones), issues kits for outside systems
+//! (a system certificate to call with, a server certificate for the endpoint that takes a
+//! seat), keeps them on disk across runs, and reads the identity back out of a peer
+//! certificate in either real subject layout.
 //!
 //! **Invariants**: nothing here reads the clock, the environment or the command line: `now`
 //! and every input are parameters. Names and identities are deterministic (same CVR and
@@ -36,7 +38,7 @@ pub mod subject;
 
 pub use cvr::{Cvr, CvrError};
 pub use identity::{identify, Holder, IdentityError, SystemIdentity};
-pub use issue::{BadKind, Issued, PkiError, ServerSpec, TestPki};
+pub use issue::{BadKind, Issued, PkiError, ServerNameError, ServerSpec, TestPki};
 pub use spec::{parse_vendors_csv, PkiSpec, SystemEntry, VendorInstance};
 pub use subject::{OrgSubject, SubjectShape};
 

@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::identity::{hex, identify, Holder};
-use crate::inspect::{facts, key_matches_certificate, signed_by, subject_is};
+use crate::inspect::{alt_names_of, facts, key_matches_certificate, signed_by, subject_is};
 use crate::issue::{BadKind, Ca, PkiError, ServerSpec, TestPki};
 use crate::p12::{to_pkcs12, P12Error};
 use crate::pem;
@@ -165,7 +165,16 @@ pub fn ensure(
 
     let mut items = Vec::new();
     for s in &spec.servers {
-        items.push(Item::server(dir, s));
+        items.push(Item::server(
+            format!("servers/{}", s.service),
+            layout::server(dir, &s.service),
+            s,
+            format!(
+                "TLS server certificate (serverAuth) of program `{}`, valid for {}",
+                s.service,
+                s.names.join(", ")
+            ),
+        ));
     }
     for e in &spec.systems {
         items.push(Item::system(layout::system(dir, &e.stem), "systems", e));
@@ -229,10 +238,49 @@ pub fn issue_into(
     force: bool,
     p12_password: &str,
 ) -> Result<Report, StoreError> {
-    let files = layout::files(out, "", &entry.stem);
-    let item = Item::system(files, "", entry);
+    let item = Item::system(layout::files(out, "", &entry.stem), "", entry);
+    write_kit(pki, out, &item, now, force, p12_password)
+}
+
+/// Issues (or keeps, when still fit) the TLS server certificate `spec` into `out`, as
+/// [`issue_into`] does a system certificate: PEM (certificate, chain, key), PKCS#12, the
+/// trust anchor and a manifest. For an outside system that takes a seat: the platform calls
+/// its HTTPS endpoint and checks this certificate against the simulator's root and the URL's
+/// host. It is kept only while it is still valid for exactly `spec.names`.
+pub fn issue_server_into(
+    pki: &TestPki,
+    out: &Path,
+    spec: &ServerSpec,
+    now: OffsetDateTime,
+    force: bool,
+    p12_password: &str,
+) -> Result<Report, StoreError> {
+    let item = Item::server(
+        spec.service.clone(),
+        layout::files(out, "", &spec.service),
+        spec,
+        format!(
+            "TLS server certificate (serverAuth only, not a caller identity) of your system's \
+             HTTPS endpoint `{}`",
+            spec.common_name,
+        ),
+    );
+    write_kit(pki, out, &item, now, force, p12_password)
+}
+
+/// The kit of [`issue_into`] and [`issue_server_into`]: the item's three PEM files, a PKCS#12
+/// named after its file stem, `root-ca.cert.pem`, `manifest.json` and `README.txt`.
+fn write_kit(
+    pki: &TestPki,
+    out: &Path,
+    item: &Item,
+    now: OffsetDateTime,
+    force: bool,
+    p12_password: &str,
+) -> Result<Report, StoreError> {
     let (der, action) = item.ensure(pki, now, force)?;
-    let p12_path = out.join(format!("{}.p12", entry.stem));
+    let stem = item.id.as_str();
+    let p12_path = out.join(format!("{stem}.p12"));
     if action != Action::Kept || !p12_path.exists() {
         let key_der = KeyPair::from_pem(&read(&item.files.key)?)
             .map_err(PkiError::from)?
@@ -240,7 +288,7 @@ pub fn issue_into(
         let chain = pem::certificates(&read(&item.files.chain)?);
         write_file(
             &p12_path,
-            &to_pkcs12(&key_der, &chain, &entry.stem, p12_password)?,
+            &to_pkcs12(&key_der, &chain, stem, p12_password)?,
             true,
         )?;
     }
@@ -253,15 +301,16 @@ pub fn issue_into(
         ManifestEntry::ca(
             out,
             "root-ca",
-            "trust anchor: trust this to accept the simulator's servers",
+            "trust anchor: trust this to accept the simulator's servers, and the platform's \
+             client certificate when it calls your endpoint",
             &pki.root.cert_der,
         ),
-        ManifestEntry::leaf(out, &item, &der, Some(p12_path)),
+        ManifestEntry::leaf(out, item, &der, Some(p12_path)),
     ];
     write_descriptions(out, &entries)?;
     Ok(Report {
         lines: vec![ReportLine {
-            id: item.id,
+            id: item.id.clone(),
             action,
         }],
     })
@@ -373,16 +422,12 @@ impl Item {
         }
     }
 
-    fn server(dir: &Path, s: &ServerSpec) -> Self {
+    fn server(id: String, files: Files, s: &ServerSpec, purpose: String) -> Self {
         Item {
-            id: format!("servers/{}", s.service),
-            files: layout::server(dir, &s.service),
+            id,
+            files,
             kind: ItemKind::Server(s.clone()),
-            purpose: format!(
-                "TLS server certificate (serverAuth) of program `{}`, valid for {}",
-                s.service,
-                s.names.join(", ")
-            ),
+            purpose,
         }
     }
 
@@ -466,7 +511,29 @@ impl Item {
             }
         };
         match &self.kind {
-            ItemKind::System(_) | ItemKind::Server(_) => {
+            ItemKind::System(_) => {
+                if !f.client_auth() {
+                    return Err("extended key usage lacks clientAuth".into());
+                }
+                fits_now(&f, now)?;
+                by_issuing()?;
+            }
+            ItemKind::Server(s) => {
+                // Same subject, other host names (`sim certs issue --server` run again with
+                // other --dns/--ip): the old certificate would fail the new hosts' handshakes.
+                let (mut have, mut want) = (f.alt_names.clone(), alt_names_of(&s.names));
+                have.sort();
+                want.sort();
+                if have != want {
+                    return Err(format!(
+                        "valid for {} instead of {}",
+                        f.alt_names.join(", "),
+                        alt_names_of(&s.names).join(", ")
+                    ));
+                }
+                if !f.server_auth() {
+                    return Err("extended key usage lacks serverAuth".into());
+                }
                 fits_now(&f, now)?;
                 by_issuing()?;
             }
@@ -514,6 +581,13 @@ struct ManifestEntry {
     pkcs12: Option<String>,
     subject: String,
     issuer: String,
+    /// What a TLS peer matches the URL's host against; empty (and left out) for system
+    /// certificates, which name an organisation's system, not a host.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    subject_alt_names: Vec<String>,
+    /// `serverAuth` and/or `clientAuth`; left out for the CAs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    extended_key_usage: Vec<&'static str>,
     cvr: Option<String>,
     uuid: Option<String>,
     fid: Option<String>,
@@ -576,6 +650,11 @@ impl ManifestEntry {
             pkcs12: pkcs12.as_deref().map(rel),
             subject: f.as_ref().map(|f| f.subject.clone()).unwrap_or_default(),
             issuer: f.as_ref().map(|f| f.issuer.clone()).unwrap_or_default(),
+            subject_alt_names: f.as_ref().map(|f| f.alt_names.clone()).unwrap_or_default(),
+            extended_key_usage: f
+                .as_ref()
+                .map(|f| f.extended_key_usage.clone())
+                .unwrap_or_default(),
             cvr: identity.as_ref().map(|i| i.cvr.to_string()),
             uuid: identity.as_ref().and_then(|i| i.uuid().map(str::to_owned)),
             fid: identity.as_ref().and_then(|i| match &i.holder {
@@ -620,8 +699,11 @@ fn readme(entries: &[ManifestEntry]) -> String {
     s.push_str(&format!(
         "To trust this PKI, add {} as a trust anchor (e.g. curl --cacert, a Java truststore,\n\
          the CA file of your HTTPS server). Present a *.chain.pem (certificate followed by the\n\
-         issuing CA) with its *.key.pem as client certificate. manifest.json holds the same\n\
-         facts as this file, for programs.\n\n",
+         issuing CA) with its *.key.pem (or the *.p12, which holds both): a system certificate\n\
+         (clientAuth) as client certificate when you call; a server certificate (serverAuth,\n\
+         valid for the names listed) on your HTTPS endpoint when you are called. A system that\n\
+         does both uses one of each. manifest.json holds the same facts as this file, for\n\
+         programs.\n\n",
         entries[0].cert
     ));
     for e in entries {
@@ -629,6 +711,18 @@ fn readme(entries: &[ManifestEntry]) -> String {
         s.push_str(&format!("  purpose:   {}\n", e.purpose));
         s.push_str(&format!("  subject:   {}\n", e.subject));
         s.push_str(&format!("  issuer:    {}\n", e.issuer));
+        if !e.extended_key_usage.is_empty() {
+            s.push_str(&format!(
+                "  usage:     {}\n",
+                e.extended_key_usage.join(", ")
+            ));
+        }
+        if !e.subject_alt_names.is_empty() {
+            s.push_str(&format!(
+                "  valid for: {}\n",
+                e.subject_alt_names.join(", ")
+            ));
+        }
         if let Some(cvr) = &e.cvr {
             s.push_str(&format!("  CVR:       {cvr}\n"));
         }
@@ -815,6 +909,111 @@ mod tests {
         let readme = fs::read_to_string(tmp.path().join("README.txt")).unwrap();
         assert!(readme.contains("SIMULATED TEST ONLY"));
         assert!(readme.contains("99000077"));
+    }
+
+    #[test]
+    fn a_server_kit_is_kept_until_its_names_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pki_dir = tmp.path().join("pki");
+        ensure(&pki_dir, &PkiSpec::standard(&[], false), NOW, false).unwrap();
+        let pki = load_ca(&pki_dir, NOW).unwrap();
+        let out = tmp.path().join("kit");
+        let spec = |dns: &str| {
+            ServerSpec::for_hosts(
+                "Acme Receiver",
+                &[dns.into()],
+                &["127.0.0.1".parse().unwrap()],
+            )
+            .unwrap()
+        };
+        let first = issue_server_into(&pki, &out, &spec("rx.acme.test"), NOW, false, "pw").unwrap();
+        assert_eq!(first.lines[0].action, Action::Created);
+        for file in [
+            "acme-receiver.cert.pem",
+            "acme-receiver.chain.pem",
+            "acme-receiver.key.pem",
+            "acme-receiver.p12",
+            "root-ca.cert.pem",
+        ] {
+            assert!(out.join(file).is_file(), "{file}");
+        }
+        let before = snapshot(&out);
+        let again = issue_server_into(&pki, &out, &spec("rx.acme.test"), NOW, false, "pw").unwrap();
+        assert!(again.all_kept(), "{again:?}");
+        assert_eq!(snapshot(&out), before);
+
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        let entry = &manifest["entries"][1];
+        assert_eq!(entry["id"], "acme-receiver");
+        assert_eq!(
+            entry["subject_alt_names"],
+            serde_json::json!(["DNS:rx.acme.test", "IP:127.0.0.1"])
+        );
+        assert_eq!(
+            entry["extended_key_usage"],
+            serde_json::json!(["serverAuth"])
+        );
+        assert_eq!(entry["pkcs12"], "acme-receiver.p12");
+        assert!(entry["cvr"].is_null());
+        let readme = fs::read_to_string(out.join("README.txt")).unwrap();
+        assert!(
+            readme.contains("valid for: DNS:rx.acme.test, IP:127.0.0.1"),
+            "{readme}"
+        );
+        assert!(readme.contains("usage:     serverAuth\n"), "{readme}");
+
+        // Other host names: the old certificate would fail their handshakes, so it is renewed.
+        let renamed =
+            issue_server_into(&pki, &out, &spec("rx2.acme.test"), NOW, false, "pw").unwrap();
+        assert_eq!(
+            renamed.lines[0].action,
+            Action::Replaced {
+                reason: "valid for DNS:rx.acme.test, IP:127.0.0.1 instead of DNS:rx2.acme.test, IP:127.0.0.1".into()
+            }
+        );
+        assert_ne!(
+            fs::read(out.join("acme-receiver.p12")).unwrap(),
+            before
+                .iter()
+                .find(|(p, _)| p.ends_with("acme-receiver.p12"))
+                .unwrap()
+                .1,
+            "the PKCS#12 follows the certificate"
+        );
+    }
+
+    #[test]
+    fn a_client_kit_in_the_same_place_is_replaced_by_a_server_kit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pki_dir = tmp.path().join("pki");
+        ensure(&pki_dir, &PkiSpec::standard(&[], false), NOW, false).unwrap();
+        let pki = load_ca(&pki_dir, NOW).unwrap();
+        let out = tmp.path().join("kit");
+        let entry = SystemEntry {
+            stem: "acme-receiver".into(),
+            role: "test".into(),
+            subject: OrgSubject::oces3(
+                "Acme",
+                crate::Cvr::new("12345678").unwrap(),
+                "Acme Receiver",
+            ),
+        };
+        issue_into(&pki, &out, &entry, NOW, false, "pw").unwrap();
+        let server = ServerSpec::for_hosts("Acme Receiver", &["rx.test".into()], &[]).unwrap();
+        let report = issue_server_into(&pki, &out, &server, NOW, false, "pw").unwrap();
+        assert!(
+            matches!(report.lines[0].action, Action::Replaced { .. }),
+            "{report:?}"
+        );
+        let f = facts(
+            &pem::first_certificate(
+                &fs::read_to_string(out.join("acme-receiver.cert.pem")).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(f.server_auth() && !f.client_auth());
     }
 
     #[cfg(unix)]

@@ -101,6 +101,37 @@ impl Program {
         })
     }
 
+    /// An outside KSD's history as the platform journaled it: every update forwarded to KSD
+    /// (with KSD's answer as its outcome) as KSD's inbound row, every business receipt KSD
+    /// sent the platform as KSD's outbound row. Raw lookups read the platform's file.
+    fn ksd_as_the_platform_saw_it(sp: &Program, sp_db: &Path) -> Result<Program, CheckError> {
+        let name = "sim-ksd";
+        let err = sqlite_error(name, sp_db);
+        let conn = Connection::open_with_flags(
+            sp_db,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(&err)?;
+        let rows = sp
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let forwarded = r.is(false, Operation::ModtagOpdateringFravaer);
+                let receipt = r.is(true, Operation::SendForretningsSvarJc);
+                (forwarded || receipt).then(|| Row {
+                    inbound: forwarded,
+                    ..r.clone()
+                })
+            })
+            .collect();
+        Ok(Program {
+            name,
+            path: sp_db.to_path_buf(),
+            conn,
+            rows,
+        })
+    }
+
     fn has_table(&self, table: &str) -> Result<bool, CheckError> {
         self.conn
             .query_row(
@@ -266,10 +297,16 @@ pub(crate) struct History {
 }
 
 impl History {
-    /// Opens the three files read-only and loads them.
+    /// Opens the three files read-only and loads them. When an outside KSD takes the seat its
+    /// journal is not ours: KSD's history is then what the platform saw of it
+    /// ([`Program::ksd_as_the_platform_saw_it`]).
     pub fn load(input: &CheckInput) -> Result<History, CheckError> {
         let sp = Program::open("sim-sp", &input.sp_db)?;
-        let ksd = Program::open("sim-ksd", &input.ksd_db)?;
+        let ksd = if input.ksd_is_outside() {
+            Program::ksd_as_the_platform_saw_it(&sp, &input.sp_db)?
+        } else {
+            Program::open("sim-ksd", &input.ksd_db)?
+        };
         let jc = Program::open("sim-jobcenter", &input.jobcenter_db)?;
         let ksd_tables = if ksd.has_table("ksd_updates")? && ksd.has_table("ksd_case_history")? {
             Some(load_ksd(&ksd.conn).map_err(sqlite_error(ksd.name, &ksd.path))?)

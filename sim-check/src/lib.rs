@@ -95,6 +95,13 @@ pub struct CheckInput {
 }
 
 impl CheckInput {
+    /// Whether an outside KSD takes KSD's seat (its journal and tables are not ours).
+    pub fn ksd_is_outside(&self) -> bool {
+        self.seats
+            .iter()
+            .any(|s| s.party == conformance::SeatParty::Ksd)
+    }
+
     /// The files of a state directory laid out as `sim up` and the tests do, with no routing,
     /// nothing injected, no faults, no service windows and [`DEFAULT_LIVENESS_DEADLINE`].
     pub fn for_state_dir(state_dir: &Path, run_end: OffsetDateTime) -> CheckInput {

@@ -52,7 +52,9 @@ fn a_seat_runs_in_real_time_only() {
     let e = parse("clock: {speed: 60}\nseats:\n  kmd-jc: {url: 'https://x/y'}\n").unwrap_err();
     assert!(e.message.contains("speed 60"), "{e}");
     // And after `--speed` overrides a file that was fine.
-    let s = parse(SEATED).unwrap().with_overrides(None, Some(Speed::Max));
+    let s = parse(SEATED)
+        .unwrap()
+        .with_overrides(None, Some(Speed::Max));
     assert!(seat_speed_problem(&s.seats, s.clock.speed).is_some());
     assert!(seat_speed_problem(&[], Speed::Max).is_none());
 }

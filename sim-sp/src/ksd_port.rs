@@ -104,6 +104,9 @@ async fn pass_through(p: &Platform, call: &SoapCall, a: &Admitted) -> Response {
         &a.op.request_element(),
         &target.request_element(),
     );
+    // The request's row is dated when it was sent, the answer's when it came: the receiver's
+    // response time is in the journal (graded against SP-8 for an outside KSD).
+    let sent_at = p.clock.now();
     let reply = match p
         .client
         .call(&p.ksd.url, &target.soap_action(), forwarded.clone())
@@ -112,7 +115,7 @@ async fn pass_through(p: &Platform, call: &SoapCall, a: &Admitted) -> Response {
         Ok(r) => r,
         Err(e) => {
             let out = ksd.entry(
-                p.clock.now(),
+                sent_at,
                 Direction::Out,
                 Part::Request,
                 Outcome::Unreachable,
@@ -131,7 +134,7 @@ async fn pass_through(p: &Platform, call: &SoapCall, a: &Admitted) -> Response {
     };
     let outcome = reply.outcome();
     let out = ksd.entry(
-        p.clock.now(),
+        sent_at,
         Direction::Out,
         Part::Request,
         outcome.clone(),

@@ -49,6 +49,14 @@ pub struct Args {
     /// the updates it sends of its own accord are graded too).
     #[arg(long, value_name = "NAME=CVR[:UUID]")]
     seat_identity: Vec<String>,
+    /// The simulator's certificates: made here if missing and kept across runs, so that your
+    /// system trusts its CA once (default: a fresh set in the state directory).
+    #[arg(long, value_name = "DIR")]
+    certs: Option<PathBuf>,
+    /// The port of the platform's data plane (default: a free one): an outside KSD in the seat
+    /// sends its business receipts to `https://127.0.0.1:PORT/service/JC/Sygefravaer/2`.
+    #[arg(long)]
+    platform_port: Option<u16>,
 }
 
 /// `--seat` and `--seat-identity` as seats.
@@ -160,6 +168,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         seats: cli_seats,
         trust: args.trust.clone(),
         scenario_dir,
+        certs_dir: args.certs.clone(),
+        platform_port: args.platform_port,
     };
     let rt = tokio::runtime::Runtime::new()?;
     let report = rt.block_on(run_scenario(&text, &opts))?;

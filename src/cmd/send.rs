@@ -112,7 +112,13 @@ async fn follow_to_seat(
         }
         for row in rows.iter().skip(shown) {
             let outcome: Outcome = text(row, "outcome").parse().unwrap_or_else(|e| match e {});
-            println!("== delivered to {seat}: the seat answered {outcome}{}", row.get("detail").and_then(Value::as_str).map(|d| format!(" ({d})")).unwrap_or_default());
+            println!(
+                "== delivered to {seat}: the seat answered {outcome}{}",
+                row.get("detail")
+                    .and_then(Value::as_str)
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            );
             if shown == 0 {
                 println!("{}", text(row, "raw"));
             }

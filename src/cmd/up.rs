@@ -1,11 +1,12 @@
 //! `sim up`: the whole ecosystem with one command — certificates if missing, then the
 //! platform, KSD and the jobcenter vendors over real loopback mTLS, until Ctrl-C.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sim::ecosystem::{self, EcosystemConfig, Endpoints};
 use sim::refdata::RefData;
+use sim_store::Clock;
 
 /// Arguments of `sim up`.
 #[derive(Debug, clap::Args)]
@@ -13,9 +14,10 @@ pub struct Args {
     /// State directory: certificates, each program's SQLite file, `ecosystem.json`.
     #[arg(long, default_value = ".sim")]
     state_dir: PathBuf,
-    /// Seed of every id stream.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Seed of every id stream and every generated value. Without it each start takes a fresh
+    /// one from the clock; either way it is printed and written to `ecosystem.json`.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// KSD's delay before it sends the business receipt, in milliseconds.
     #[arg(long, default_value_t = 0)]
     receipt_delay_ms: u64,
@@ -37,11 +39,12 @@ pub struct Args {
 }
 
 /// Prints what a vendor needs to point a real system at the ecosystem.
-pub fn print_endpoints(e: &Endpoints, refdata: &RefData, state_dir: &std::path::Path) {
+pub fn print_endpoints(e: &Endpoints, refdata: &RefData, state_dir: &Path, seed: u64) {
     println!(
-        "Simulated Sygefravaer ecosystem is up (state: {})\n",
+        "Simulated Sygefravaer ecosystem is up (state: {})",
         state_dir.display()
     );
+    println!("seed: {seed} (pass --seed {seed} to reproduce)\n");
     println!("Platform (Serviceplatformen)");
     println!(
         "  KSD exposure, jobcenters send here:  {}",
@@ -87,6 +90,9 @@ pub fn print_endpoints(e: &Endpoints, refdata: &RefData, state_dir: &std::path::
             .display()
     );
     println!("  your own system:    sim certs issue --cvr <CVR> --name <name>");
+    println!(
+        "  your seat's HTTPS:  sim certs issue --server --name <name> --dns <host> --ip <addr>"
+    );
     println!("\nTry `sim send` in another terminal. Stop with Ctrl-C.");
 }
 
@@ -97,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     rt.block_on(async move {
         let refdata = RefData::embedded()?;
         let mut cfg = EcosystemConfig::new(&args.state_dir, refdata.clone());
-        cfg.seed = args.seed;
+        cfg.seed = args.seed.unwrap_or_else(|| fresh_seed(&cfg.clock));
         cfg.receipt_delay_ms = args.receipt_delay_ms;
         if args.ephemeral_ports {
             cfg.ports = ecosystem::Ports::ephemeral();
@@ -123,8 +129,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             cvr.parse::<sim_wire::Cvr>().map_err(|e| anyhow::anyhow!("--ksd-system: {e}"))?;
             cfg.ksd_system = Some(sim_kit::config::SystemRef { cvr, uuid });
         }
+        let seed = cfg.seed;
         let running = ecosystem::start(cfg).await?;
-        print_endpoints(&running.endpoints, &refdata, &args.state_dir);
+        print_endpoints(&running.endpoints, &refdata, &args.state_dir, seed);
         let failed = tokio::select! {
             _ = tokio::signal::ctrl_c() => None,
             name = running.any_stopped() => Some(name),
@@ -139,4 +146,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         })
     })
+}
+
+/// The seed of a start without `--seed`: the clock's time in microseconds since 1970.
+///
+/// Every fresh ecosystem must draw other TransaktionIdentifikatorer than the last one did:
+/// a real receiver that keeps its database across runs would otherwise see a new run's
+/// messages as duplicates of the old run's. The time is read through the project's one
+/// [`Clock`] (ARCHITECTURE: nothing else reads the wall clock; sim-seed: no OS entropy), and
+/// the seed is printed and recorded, so any run can be repeated with `--seed`.
+/// Microseconds keep two starts apart and stay below 2^53 (until the year 2255), so the
+/// number survives a JSON reader that holds numbers as doubles (JavaScript, older jq).
+fn fresh_seed(clock: &Clock) -> u64 {
+    u64::try_from(clock.now().unix_timestamp_nanos() / 1_000).unwrap_or_default()
 }

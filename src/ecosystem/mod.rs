@@ -175,6 +175,9 @@ pub struct Endpoints {
     /// platform calls instead of the simulated program's.
     #[serde(default)]
     pub seats: BTreeMap<String, String>,
+    /// The seed every id stream of this ecosystem derives from: what repeats its messages.
+    #[serde(default)]
+    pub seed: u64,
 }
 
 /// One of the three programs.
@@ -212,7 +215,11 @@ impl Program {
 pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
     sim_kit::install_crypto_provider();
     let spec = PkiSpec::standard(&cfg.refdata.vendors, false);
-    let now = cfg.clock.now();
+    // Certificates are checked against the real time by every TLS stack (ours and an outside
+    // system's), whatever the run's virtual time: made at the scenario's virtual start they
+    // could be not yet valid, or renewed on every run under an outside system that trusts
+    // the CA it was given once.
+    let now = Clock::real().now();
     sim_certs::store::ensure(
         &cfg.certs_dir,
         &spec,

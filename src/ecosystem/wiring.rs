@@ -122,6 +122,7 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
         certs_dir: cfg.certs_dir.clone(),
         root_ca: layout::root_ca(&cfg.certs_dir),
         seats,
+        seed: cfg.seed,
     }
 }
 

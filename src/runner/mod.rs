@@ -73,6 +73,12 @@ pub struct RunOptions {
     pub trust: Vec<PathBuf>,
     /// The scenario file's directory: a seat's relative `trust:` paths start there.
     pub scenario_dir: PathBuf,
+    /// `--certs`: the simulator's certificates (made there if missing, kept across runs), so an
+    /// outside system can trust its CA once; default a fresh set in the state directory.
+    pub certs_dir: Option<PathBuf>,
+    /// `--platform-port`: where the platform's data plane listens (an outside KSD must know
+    /// where to send its business receipts); default a free port.
+    pub platform_port: Option<u16>,
 }
 
 /// How long a call may take in scenario runs: short, so injected timeouts cost little.
@@ -204,6 +210,12 @@ impl Setup {
         cfg.max_send_attempts = RESEND_ATTEMPTS;
         cfg.call_timeout_ms = CALL_TIMEOUT.as_millis() as u64;
         seats::configure(&mut cfg, &self.seats, &opts.scenario_dir, &opts.trust);
+        if let Some(dir) = &opts.certs_dir {
+            cfg.certs_dir = dir.clone();
+        }
+        if let Some(port) = opts.platform_port {
+            cfg.ports.sp = port;
+        }
         ecosystem::start(cfg).await
     }
 
@@ -314,7 +326,9 @@ async fn send_arrivals(
             progress.update(&setup.snapshot(&l, setup.clock.now(), receipts_seen));
         }
     }
-    pace.join_senders(&mut tasks).await;
+    let faults_end = setup.plan.faults_end();
+    let senders_deadline = faults_end.map_or(setup.end, |f| f.max(setup.end)) + setup.liveness();
+    pace.join_senders(&mut tasks, senders_deadline).await;
     Ok(arrivals)
 }
 

@@ -77,10 +77,23 @@ impl Pace {
         Ok(p)
     }
 
-    /// Waits for every sender task to end. The last senders may be backing off on the virtual
+    /// Waits for every sender task to end, but not past `deadline` (virtual): a sender still
+    /// resending then (its receiver unreachable for good, JC-1 keeps it trying) is stopped, and
+    /// its update counts as undelivered. The last senders may be backing off on the virtual
     /// clock: at `max`, keep it moving, a second at a time (the liveness deadline runs on it).
-    pub(crate) async fn join_senders(&mut self, tasks: &mut JoinSet<()>) {
+    pub(crate) async fn join_senders(&mut self, tasks: &mut JoinSet<()>, deadline: OffsetDateTime) {
         loop {
+            if self.clock.now() >= deadline {
+                if !tasks.is_empty() {
+                    tracing::warn!(
+                        senders = tasks.len(),
+                        "senders still resending at the liveness deadline: stopped"
+                    );
+                }
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                break;
+            }
             match tokio::time::timeout(StdDuration::from_millis(5), tasks.join_next()).await {
                 Ok(None) => break,
                 Ok(Some(_)) => {}

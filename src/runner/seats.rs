@@ -3,10 +3,11 @@
 //! them, and the probes it sends them at the end to provoke the rules the traffic may not have
 //! (KSD-7, JC-2, JC-3).
 //!
-//! Today a seat is a vendor instance (a jobcenter system receiving business receipts and,
-//! with its identity given, sending updates of its own).
-// TODO(issue 10): `ksd` and `platform` seats in `sim run` (they work with `sim up`): the
-// checkers need to judge from the platform's journal alone when KSD's file is not ours.
+//! A seat is a vendor instance (a jobcenter system receiving business receipts and, with its
+//! identity given, sending updates of its own) or `ksd` (a KSD system the platform forwards
+//! every update to; its identity says which certificate it sends business receipts with).
+// TODO(issue 10): a `platform` seat in `sim run` (an outside platform between our vendors and
+// our KSD; it works with `sim up` pointing the programs at it).
 
 use std::path::{Path, PathBuf};
 
@@ -37,14 +38,18 @@ pub(crate) fn merge(file: &[Seat], cli: &[Seat]) -> Vec<Seat> {
 /// Refuses seats `sim run` cannot give yet, or that name no vendor instance.
 pub(crate) fn validate(seats: &[Seat], refdata: &RefData) -> anyhow::Result<()> {
     for s in seats {
-        if s.name == "ksd" || s.name == "platform" {
-            bail!(
-                "seat '{}': sim run grades vendor seats today; a {} in the seat works with \
-                 `sim up --seat {}=URL` (TODO: sim run with it)",
-                s.name,
-                s.name,
-                s.name
-            );
+        if s.name == "platform" {
+            bail!("seat 'platform': sim run grades vendor and KSD seats today (TODO)");
+        }
+        if s.name == KSD {
+            if s.identity.is_none() {
+                bail!(
+                    "seat 'ksd' needs the identity of the certificate your KSD calls the \
+                     platform with (`identity: CVR[:UUID]`, --seat-identity ksd=CVR:UUID): \
+                     only that system may send business receipts (SP-2)"
+                );
+            }
+            continue;
         }
         if !refdata.vendors.iter().any(|v| v.instance == s.name) {
             let known: Vec<&str> = refdata
@@ -62,6 +67,23 @@ pub(crate) fn validate(seats: &[Seat], refdata: &RefData) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// KSD's seat name.
+const KSD: &str = "ksd";
+
+/// A seat's `CVR[:UUID]` identity as a system reference.
+fn system_ref(identity: &str) -> sim_kit::config::SystemRef {
+    match identity.split_once(':') {
+        Some((cvr, uuid)) => sim_kit::config::SystemRef {
+            cvr: cvr.to_string(),
+            uuid: Some(uuid.to_string()),
+        },
+        None => sim_kit::config::SystemRef {
+            cvr: identity.to_string(),
+            uuid: None,
+        },
+    }
+}
+
 /// A seat's trust files, relative ones read from the scenario file's directory.
 fn trust_files(seat: &Seat, base: &Path) -> Vec<PathBuf> {
     seat.trust.iter().map(|t| base.join(t)).collect()
@@ -72,7 +94,12 @@ fn trust_files(seat: &Seat, base: &Path) -> Vec<PathBuf> {
 /// certificates (`extra` are `--trust` files for every seat).
 pub(crate) fn configure(cfg: &mut EcosystemConfig, seats: &[Seat], base: &Path, extra: &[PathBuf]) {
     for s in seats {
-        cfg.instance_urls.insert(s.name.clone(), s.url.clone());
+        if s.name == KSD {
+            cfg.ksd_url = Some(s.url.clone());
+            cfg.ksd_system = s.identity.as_deref().map(system_ref);
+        } else {
+            cfg.instance_urls.insert(s.name.clone(), s.url.clone());
+        }
         let files = trust_files(s, base)
             .into_iter()
             .chain(extra.iter().cloned());
@@ -91,7 +118,11 @@ pub(crate) fn under_test(seats: &[Seat]) -> Vec<SeatUnderTest> {
         .iter()
         .map(|s| SeatUnderTest {
             name: s.name.clone(),
-            party: SeatParty::Jobcenter,
+            party: if s.name == KSD {
+                SeatParty::Ksd
+            } else {
+                SeatParty::Jobcenter
+            },
             url: s.url.clone(),
             identity: s.identity.as_ref().map(|i| match i.split_once(':') {
                 Some((cvr, uuid)) => (cvr.to_string(), Some(uuid.to_string())),
@@ -117,7 +148,7 @@ pub(crate) fn delivered(sp_db: &Path, seats: &[Seat]) -> anyhow::Result<Vec<(Str
          GROUP BY transaktion_id",
     )?;
     let mut out = Vec::new();
-    for s in seats {
+    for s in seats.iter().filter(|s| s.name != KSD) {
         let rows = st.query_map(
             sim_store::rusqlite::params![
                 label,
@@ -229,6 +260,9 @@ pub(crate) async fn probe(
     refdata: &RefData,
     seed: u64,
 ) -> anyhow::Result<Vec<Probe>> {
+    if seat.name == KSD {
+        return Ok(Vec::new()); // TODO(issue 10): probe an outside KSD (a repeated update, KSD-7)
+    }
     let Some((raw, tid)) = accepted_delivery(sp_db, &seat.name)? else {
         return Ok(Vec::new());
     };

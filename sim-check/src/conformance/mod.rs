@@ -13,8 +13,12 @@
 //! - [`jobcenter`]: a jobcenter system in a vendor instance's seat: how it receives business
 //!   receipts (WIRE-2, JC-2, JC-3, KSD-2, KSD-7, SP-8) and what it sends by itself (SP-5,
 //!   WIRE-1, KSD-3/4/5/8).
+//! - [`ksd`]: a KSD system in KSD's seat: how it answers the updates the platform forwards
+//!   (KSD-1, WIRE-2, KSD-5, KSD-8, KSD-7, SP-8) and whether it sends every business receipt
+//!   (KSD-2).
 
 pub mod jobcenter;
+pub mod ksd;
 
 use sim_report::{Evidence, RuleStatus, RuleVerdict, SeatReport, MAX_EVIDENCE};
 use sim_store::Outcome;
@@ -27,6 +31,8 @@ use crate::{CheckError, CheckInput};
 pub enum SeatParty {
     /// A jobcenter solution in a vendor instance's seat.
     Jobcenter,
+    /// KSD.
+    Ksd,
 }
 
 impl SeatParty {
@@ -34,6 +40,7 @@ impl SeatParty {
     pub fn as_str(self) -> &'static str {
         match self {
             SeatParty::Jobcenter => "jobcenter",
+            SeatParty::Ksd => "ksd",
         }
     }
 }
@@ -135,6 +142,7 @@ pub(crate) fn grade(h: &History, input: &CheckInput) -> Result<Vec<SeatReport>, 
         .iter()
         .map(|seat| match seat.party {
             SeatParty::Jobcenter => jobcenter::grade(h, input, seat),
+            SeatParty::Ksd => ksd::grade(h, input, seat),
         })
         .collect()
 }

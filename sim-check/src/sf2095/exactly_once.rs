@@ -37,6 +37,25 @@ struct Seen {
     duplicate_before_processing: bool,
 }
 
+/// The check when an outside KSD takes the seat: what it processed (not only what it
+/// answered) is in its own store, which is not ours; its answers to repeated updates are
+/// graded in its conformance section (KSD-7).
+pub(crate) fn not_judged() -> CheckResult {
+    let mut r = Verdict::new(
+        NAME,
+        CheckKind::Safety,
+        "KSD-7",
+        "not judged: KSD is an outside system".into(),
+        Examples::default(),
+    )
+    .into_result();
+    r.not_judged = Some(
+        "KSD is an outside system: what it processed is in its own store; see its conformance section (KSD-7)"
+            .into(),
+    );
+    r
+}
+
 pub(crate) fn check(h: &History) -> CheckResult {
     let mut seen: BTreeMap<&str, Seen> = BTreeMap::new();
     let received = |r: &&Row| r.is(true, Operation::ModtagOpdateringFravaer);

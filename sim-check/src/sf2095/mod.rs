@@ -43,7 +43,11 @@ use crate::{CheckError, CheckInput};
 pub(crate) fn check(h: &History, input: &CheckInput) -> Result<Vec<CheckResult>, CheckError> {
     Ok(vec![
         misrouting::check(h, input),
-        exactly_once::check(h),
+        if input.ksd_is_outside() {
+            exactly_once::not_judged()
+        } else {
+            exactly_once::check(h)
+        },
         refused::check(h, input)?,
         receipts::check(h),
         backlog::check(h, input),

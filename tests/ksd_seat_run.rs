@@ -1,0 +1,284 @@
+//! An outside KSD in KSD's seat during `sim run`, driven by the scenario's traffic and graded
+//! rule by rule (issue 10). Two outside systems: our own `sim-ksd` binary started as a separate
+//! process with its own CA for its server and client certificates (it keeps its own journal,
+//! which the run does not read), and a Python `ssl` KSD that answers OK to everything and
+//! never sends a business receipt.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use sim_wire::{
+    Message, Operation, Response, ResponseBody, TransportKvittering, TransportValideringsKode,
+};
+
+/// Speed 1 (an outside system keeps its own clock); a forbidden code now and then, which a
+/// KSD must refuse (KSD-5).
+const SCENARIO: &str = "
+name: ksd-seat
+seed: 5
+clock: {start: 2026-03-04T10:00:00+01:00, duration: 8s, speed: 1}
+municipalities: all
+volume: {total: 6}
+receipt_delay: 100ms
+faults:
+  - {kind: forbidden_code, probability: 0.4}
+expectations: {liveness_deadline: 8s}
+";
+
+/// A KSD that answers OK to every update and sends no business receipt.
+const LAZY_KSD: &str = r#"
+import ssl, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+chain, key, client_ca, answer_file = sys.argv[1:5]
+answer = open(answer_file, 'rb').read()
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers['Content-Length']))
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/xml; charset=utf-8')
+        self.send_header('Content-Length', str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+    def log_message(self, *a):
+        pass
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(chain, key)
+ctx.load_verify_locations(client_ca)
+ctx.verify_mode = ssl.CERT_REQUIRED
+srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The simulator's certificates, made before the run so the outside KSD can trust its CA;
+/// returns KOMBIT's system UUID.
+fn simulator_certs(dir: &Path) -> String {
+    let refdata = sim::refdata::RefData::embedded().unwrap();
+    let spec = sim_certs::PkiSpec::standard(&refdata.vendors, false);
+    let now = sim_store::Clock::real().now();
+    sim_certs::store::ensure(
+        dir,
+        &spec,
+        sim_certs::OffsetDateTime::from_unix_timestamp(now.unix_timestamp()).unwrap(),
+        false,
+    )
+    .unwrap();
+    spec.systems
+        .iter()
+        .find(|s| s.stem == "kombit")
+        .unwrap()
+        .subject
+        .uuid()
+}
+
+/// The outside KSD's own PKI: a server certificate and a system certificate for CVR
+/// 12345678. Returns (root CA file, server chain, server key, client chain, client key,
+/// the system's UUID).
+fn own_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf, PathBuf, String) {
+    let now = sim_store::Clock::real().now();
+    let pki = sim_certs::TestPki::generate(now).unwrap();
+    let server = pki
+        .issue_server(
+            &sim_certs::ServerSpec::for_service("outside-ksd", "outside KSD"),
+            now,
+        )
+        .unwrap();
+    let subject = sim_certs::OrgSubject::oces3(
+        "Outside KSD A/S",
+        "12345678".parse().unwrap(),
+        "outside KSD system",
+    );
+    let client = pki.issue_system(&subject, now).unwrap();
+    let p = |n: &str| dir.join(n);
+    std::fs::write(p("own-root.pem"), &pki.root.cert_pem).unwrap();
+    std::fs::write(p("server.chain.pem"), &server.chain_pem).unwrap();
+    std::fs::write(p("server.key.pem"), &server.key_pem).unwrap();
+    std::fs::write(p("client.chain.pem"), &client.chain_pem).unwrap();
+    std::fs::write(p("client.key.pem"), &client.key_pem).unwrap();
+    (
+        p("own-root.pem"),
+        p("server.chain.pem"),
+        p("server.key.pem"),
+        p("client.chain.pem"),
+        p("client.key.pem"),
+        subject.uuid(),
+    )
+}
+
+fn sim_run(
+    dir: &Path,
+    certs: &Path,
+    seat: &str,
+    identity: &str,
+    trust: &Path,
+    port: u16,
+) -> (Option<i32>, serde_json::Value, String) {
+    std::fs::write(dir.join("scenario.yaml"), SCENARIO).unwrap();
+    let json = dir.join("run.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .arg("run")
+        .arg(dir.join("scenario.yaml"))
+        .args(["--progress", "plain", "--state-dir"])
+        .arg(dir.join("state"))
+        .arg("--certs")
+        .arg(certs)
+        .arg("--seat")
+        .arg(format!("ksd={seat}"))
+        .arg("--seat-identity")
+        .arg(format!("ksd={identity}"))
+        .arg("--trust")
+        .arg(trust)
+        .args(["--platform-port", &port.to_string(), "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = match std::fs::read_to_string(&json) {
+        Ok(t) => serde_json::from_str(&t).unwrap(),
+        Err(e) => panic!("no report ({e}):\n{text}"),
+    };
+    (out.status.code(), report, text)
+}
+
+fn status(report: &serde_json::Value, rule: &str) -> String {
+    let seat = &report["conformance"][0];
+    assert_eq!(seat["seat"], "ksd", "{report}");
+    seat["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == rule)
+        .unwrap_or_else(|| panic!("no verdict for {rule}"))["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_separately_started_ksd_with_its_own_ca_is_driven_and_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let kombit_uuid = simulator_certs(&certs);
+    let (own_root, s_chain, s_key, c_chain, c_key, uuid) = own_pki(dir.path());
+    let (platform, data, admin) = (free_port(), free_port(), free_port());
+    let root = sim_certs::store::layout::root_ca(&certs);
+    let config = serde_json::json!({
+        "state_dir": dir.path().join("outside-ksd-state"),
+        "server": {"cert": s_chain, "key": s_key},
+        "client_trust": [root],
+        "identity": {"cert": c_chain, "key": c_key},
+        "server_trust": [root],
+        "platform": {"url": format!("https://127.0.0.1:{platform}/service/JC/Sygefravaer/2")},
+        "platform_system": {"cvr": "19435075", "uuid": kombit_uuid},
+        "ksd_system_uuid": uuid,
+        "receipt_delay_ms": 100,
+    });
+    let file = dir.path().join("outside-ksd.yaml");
+    std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_sim").replace("/sim", "/sim-ksd"))
+        .arg("--config")
+        .arg(&file)
+        .args(["--listen", &format!("127.0.0.1:{data}")])
+        .args(["--admin", &format!("127.0.0.1:{admin}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the sim-ksd binary (built by the workspace's tests)");
+    let _ksd = Killed(child);
+    let health = format!("127.0.0.1:{admin}");
+    let up = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        std::net::TcpStream::connect(&health).is_ok()
+    });
+    assert!(up, "the outside KSD did not start");
+
+    let seat = format!("https://127.0.0.1:{data}/ksd/Sygefravaer/2");
+    let (code, report, text) = sim_run(
+        dir.path(),
+        &certs,
+        &seat,
+        &format!("12345678:{uuid}"),
+        &own_root,
+        platform,
+    );
+    for rule in ["KSD-1", "WIRE-2", "KSD-2", "SP-8"] {
+        assert_eq!(status(&report, rule), "pass", "{rule}: {text}");
+    }
+    assert_ne!(status(&report, "KSD-5"), "fail", "{text}");
+    let once = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "processed-exactly-once")
+        .unwrap();
+    assert!(once["not_judged"].is_string(), "{once}");
+    assert_eq!(code, Some(0), "{text}");
+}
+
+#[test]
+fn a_ksd_that_never_sends_receipts_and_accepts_forbidden_codes_fails_ksd_2_and_ksd_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    simulator_certs(&certs);
+    let (own_root, s_chain, s_key, _, _, uuid) = own_pki(dir.path());
+    let ok = sim_wire::write(&Message::Response(Response {
+        operation: Operation::ModtagOpdateringFravaer,
+        body: ResponseBody::TransportKvittering(TransportKvittering {
+            kode: TransportValideringsKode::Ok,
+            begrundelse: None,
+            fejl_liste: vec![],
+        }),
+    }));
+    std::fs::write(dir.path().join("ok.xml"), ok).unwrap();
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(LAZY_KSD)
+        .arg(&s_chain)
+        .arg(&s_key)
+        .arg(sim_certs::store::layout::root_ca(&certs))
+        .arg(dir.path().join("ok.xml"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is required (the outside KSD)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ksd = Killed(child);
+    let seat = format!("https://127.0.0.1:{}/ksd", line.trim());
+    let (code, report, text) = sim_run(
+        dir.path(),
+        &certs,
+        &seat,
+        &format!("12345678:{uuid}"),
+        &own_root,
+        free_port(),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(status(&report, "KSD-2"), "fail", "{text}");
+    assert_eq!(status(&report, "KSD-5"), "fail", "{text}");
+    assert_eq!(status(&report, "KSD-1"), "pass", "{text}");
+}
