@@ -89,6 +89,61 @@ faults: []
 expectations: {liveness_deadline: 6s}
 ";
 
+/// The outside system sending updates by itself: waits until the platform answers on
+/// `port`, then posts each file given with its own client certificate, and exits.
+const SENDER: &str = r#"
+import socket, ssl, sys, time, urllib.request
+port, chain, key, ca = sys.argv[1:5]
+files = sys.argv[5:]
+deadline = time.time() + 60
+while time.time() < deadline:
+    try:
+        socket.create_connection(('127.0.0.1', int(port)), timeout=1).close()
+        break
+    except OSError:
+        time.sleep(0.1)
+time.sleep(1)
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(chain, key)
+action = 'http://serviceplatformen.dk/xml/wsdl/soap11/KSD/Sygefravaer/2/SendOpdateringFravaer'
+for f in files:
+    req = urllib.request.Request('https://127.0.0.1:%s/service/KSD/Sygefravaer/2' % port,
+        data=open(f, 'rb').read(), method='POST',
+        headers={'Content-Type': 'text/xml; charset=utf-8', 'SOAPAction': '"%s"' % action})
+    try:
+        urllib.request.urlopen(req, context=ctx, timeout=10).read()
+    except Exception as e:
+        print('sent', f, e, file=sys.stderr)
+"#;
+
+/// Updates the outside system sends by itself: `(file name, Ophørsårsag)` for a municipality
+/// it serves.
+fn own_updates(dir: &Path, municipality: sim_wire::Cvr, codes: &[u8]) -> Vec<std::path::PathBuf> {
+    codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| {
+            let Message::Request(mut req) = sim_wire::examples::opdatering_fravaer_request() else {
+                unreachable!("an example request")
+            };
+            req.authority_context = Some(sim_wire::AuthorityContext {
+                municipality_cvr: municipality,
+            });
+            let sim_wire::Payload::OpdateringFravaer(u) = &mut req.payload else {
+                unreachable!("an update")
+            };
+            u.header.myndighed = municipality;
+            u.header.transaktion_identifikator = format!("0f3c2a1e-1111-4222-8333-44445555666{i}")
+                .parse()
+                .unwrap();
+            u.ophoers_aarsag = sim_wire::OphoersAarsag::new(*code).unwrap();
+            let path = dir.join(format!("own-{i}.xml"));
+            std::fs::write(&path, sim_wire::write_request(&req)).unwrap();
+            path
+        })
+        .collect()
+}
+
 struct Killed(std::process::Child);
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -111,6 +166,12 @@ fn receipt(kode: TransportValideringsKode) -> String {
 /// Runs the scenario with a receiver in `mode` in kmd-jc's seat; returns the exit code and
 /// the JSON report.
 fn run_with(mode: &str) -> (Option<i32>, serde_json::Value, String) {
+    run_seat(mode, &[])
+}
+
+/// [`run_with`], the outside system also sending one update of its own for each Ophørsårsag
+/// in `own` (as CVR 12345678, with a system certificate from the simulator's CA).
+fn run_seat(mode: &str, own: &[u8]) -> (Option<i32>, serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n);
     // The receiver's own PKI: nothing shared with the simulator's.
@@ -135,14 +196,38 @@ fn run_with(mode: &str) -> (Option<i32>, serde_json::Value, String) {
         .map(|c| c.to_string())
         .collect();
     let state = p("state");
-    let root_ca = sim_certs::store::layout::root_ca(&state.join("certs"));
+    let certs = p("certs");
+    let root_ca = sim_certs::store::layout::root_ca(&certs);
+    let sim = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let certs_arg = certs.to_str().unwrap();
+    sim(&["certs", "--out", certs_arg]);
+    sim(&[
+        "certs",
+        "issue",
+        "--pki",
+        certs_arg,
+        "--cvr",
+        "12345678",
+        "--name",
+        "outside-jc",
+    ]);
     let mut child = Command::new("python3")
         .arg("-c")
         .arg(RECEIVER)
         .args([
             p("chain.pem"),
             p("key.pem"),
-            root_ca,
+            root_ca.clone(),
             p("ok.xml"),
             p("fejl.xml"),
         ])
@@ -159,11 +244,38 @@ fn run_with(mode: &str) -> (Option<i32>, serde_json::Value, String) {
     let url = format!("https://127.0.0.1:{}/outside/jc", line.trim());
     let json = p("run.json");
     let junit = p("junit.xml");
+    let platform = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _sender = (!own.is_empty()).then(|| {
+        let kit = certs.join("issued").join("outside-jc");
+        let files = own_updates(dir.path(), refdata.municipalities_of("kmd-jc")[0], own);
+        Killed(
+            Command::new("python3")
+                .arg("-c")
+                .arg(SENDER)
+                .arg(platform.to_string())
+                .args([
+                    kit.join("outside-jc.chain.pem"),
+                    kit.join("outside-jc.key.pem"),
+                ])
+                .arg(&root_ca)
+                .args(files)
+                .spawn()
+                .unwrap(),
+        )
+    });
     let out = Command::new(env!("CARGO_BIN_EXE_sim"))
         .arg("run")
         .arg(p("scenario.yaml"))
         .args(["--progress", "plain", "--state-dir"])
         .arg(&state)
+        .arg("--certs")
+        .arg(&certs)
+        .args(["--platform-port", &platform.to_string()])
+        .args(["--seat-identity", "kmd-jc=12345678"])
         .arg("--seat")
         .arg(format!("kmd-jc={url}"))
         .arg("--trust")
@@ -293,4 +405,26 @@ fn a_seat_refuses_speed_max_with_a_clear_error() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("keeps its own clock"), "{err}");
     let _ = Path::new("");
+}
+
+#[test]
+fn the_updates_it_sends_by_itself_are_graded_by_the_rules_their_refusals_name() {
+    // One valid update (code 1) and one with a code only KSD may set (60, KSD-5).
+    let (code, report, text) = run_seat("good", &[1, 60]);
+    assert_eq!(status(&report, "KSD-5"), "fail", "{text}");
+    let e = evidence(&report, "KSD-5");
+    assert!(
+        e[0]["request"]
+            .as_str()
+            .unwrap()
+            .contains("OphoersAarsag>60<"),
+        "{e:?}"
+    );
+    assert_eq!(
+        status(&report, "SP-5"),
+        "pass",
+        "the run gave it an agreement: {text}"
+    );
+    assert_eq!(status(&report, "KSD-4"), "pass", "{text}");
+    assert_eq!(code, Some(1), "{text}");
 }

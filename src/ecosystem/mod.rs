@@ -116,6 +116,9 @@ pub struct EcosystemConfig {
     pub ksd_url: Option<String>,
     /// Who may call the JC exposure as KSD (default: the simulated KSD's certificate).
     pub ksd_system: Option<SystemRef>,
+    /// More service agreements (SP-5): an outside jobcenter system in a vendor's seat may send
+    /// updates for that instance's municipalities with its own certificate.
+    pub extra_agreements: Vec<(SystemRef, String)>,
     /// Fault injection for all three programs (scenario runs).
     pub faults: sim_kit::faults::Faults,
     /// How often a vendor sends an update before it gives up for this run (JC-1).
@@ -142,6 +145,7 @@ impl EcosystemConfig {
             extra_client_trust: Vec::new(),
             ksd_url: None,
             ksd_system: None,
+            extra_agreements: Vec::new(),
             faults: sim_kit::faults::Faults::none(),
             max_send_attempts: 5,
             call_timeout_ms: 10_000,

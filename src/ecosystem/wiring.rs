@@ -87,6 +87,13 @@ fn agreements(
             });
         }
     }
+    for (system, municipality) in &cfg.extra_agreements {
+        agreements.push(sim_sp::Agreement {
+            system: system.clone(),
+            municipality: municipality.clone(),
+            service: sim_sp::SERVICE.into(),
+        });
+    }
     Ok(agreements)
 }
 

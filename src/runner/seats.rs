@@ -99,6 +99,13 @@ pub(crate) fn configure(cfg: &mut EcosystemConfig, seats: &[Seat], base: &Path, 
             cfg.ksd_system = s.identity.as_deref().map(system_ref);
         } else {
             cfg.instance_urls.insert(s.name.clone(), s.url.clone());
+            // Its own updates need a service agreement for the instance's municipalities
+            // (SP-5), or every one would be refused for our configuration, not its fault.
+            if let Some(id) = &s.identity {
+                for m in cfg.refdata.municipalities_of(&s.name) {
+                    cfg.extra_agreements.push((system_ref(id), m.to_string()));
+                }
+            }
         }
         let files = trust_files(s, base)
             .into_iter()
