@@ -4,11 +4,13 @@
 //! TransportKvittering back to the vendor unchanged (SP-1); the simulated KSD is not started.
 
 mod common;
+mod outside;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::*;
+use outside::{Killed, OwnPki};
 use sim_jobcenter::{UpdateSpec, UpdateStatus};
 use sim_wire::{
     Message, Operation, Response, ResponseBody, TransportKvittering, TransportValideringsKode,
@@ -45,31 +47,14 @@ print(srv.server_address[1], flush=True)
 srv.serve_forever()
 "#;
 
-struct Killed(std::process::Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_platform_calls_a_foreign_ksd_in_the_seat_sp1_sp7() {
     sim_kit::install_crypto_provider();
     let foreign = tempfile::tempdir().unwrap();
     let now = sim_store::Clock::real().now();
     // The foreign KSD's own PKI: nothing shared with the simulator's.
-    let pki = sim_certs::TestPki::generate(now).unwrap();
-    let server = pki
-        .issue_server(
-            &sim_certs::ServerSpec::for_service("foreign-ksd", "foreign KSD system"),
-            now,
-        )
-        .unwrap();
+    let own = OwnPki::new(foreign.path(), "foreign-ksd");
     let p = |n: &str| foreign.path().join(n);
-    std::fs::write(p("root.pem"), &pki.root.cert_pem).unwrap();
-    std::fs::write(p("chain.pem"), &server.chain_pem).unwrap();
-    std::fs::write(p("key.pem"), &server.key_pem).unwrap();
     let answer = Response {
         operation: Operation::ModtagOpdateringFravaer,
         body: ResponseBody::TransportKvittering(TransportKvittering {
@@ -94,8 +79,8 @@ async fn the_platform_calls_a_foreign_ksd_in_the_seat_sp1_sp7() {
     let mut child = Command::new("python3")
         .arg("-c")
         .arg(FOREIGN_KSD)
-        .arg(p("chain.pem"))
-        .arg(p("key.pem"))
+        .arg(&own.server_chain)
+        .arg(&own.server_key)
         .arg(sim_certs::store::layout::root_ca(certs.path()))
         .arg(p("answer.xml"))
         .arg(p("calls.jsonl"))
@@ -109,7 +94,7 @@ async fn the_platform_calls_a_foreign_ksd_in_the_seat_sp1_sp7() {
     let _guard = Killed(child);
     let url = format!("https://127.0.0.1:{}/real-ksd/ws", line.trim());
 
-    let (u, root, certs_dir) = (url.clone(), p("root.pem"), certs.path().to_path_buf());
+    let (u, root, certs_dir) = (url.clone(), own.root.clone(), certs.path().to_path_buf());
     let eco = Eco::start_with(move |c| {
         c.certs_dir = certs_dir;
         c.ksd_url = Some(u);

@@ -5,13 +5,14 @@
 //! never sends a business receipt.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use sim_wire::{
-    Message, Operation, Response, ResponseBody, TransportKvittering, TransportValideringsKode,
-};
+mod outside;
+
+use outside::{free_port, receipt, Killed, OwnPki};
+use sim_wire::{Operation, TransportValideringsKode};
 
 /// Speed 1 (an outside system keeps its own clock); a forbidden code now and then, which a
 /// KSD must refuse (KSD-5).
@@ -53,22 +54,6 @@ print(srv.server_address[1], flush=True)
 srv.serve_forever()
 "#;
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The simulator's certificates, made before the run so the outside KSD can trust its CA;
 /// returns KOMBIT's system UUID.
 fn simulator_certs(dir: &Path) -> String {
@@ -88,40 +73,6 @@ fn simulator_certs(dir: &Path) -> String {
         .unwrap()
         .subject
         .uuid()
-}
-
-/// The outside KSD's own PKI: a server certificate and a system certificate for CVR
-/// 12345678. Returns (root CA file, server chain, server key, client chain, client key,
-/// the system's UUID).
-fn own_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf, PathBuf, String) {
-    let now = sim_store::Clock::real().now();
-    let pki = sim_certs::TestPki::generate(now).unwrap();
-    let server = pki
-        .issue_server(
-            &sim_certs::ServerSpec::for_service("outside-ksd", "outside KSD"),
-            now,
-        )
-        .unwrap();
-    let subject = sim_certs::OrgSubject::oces3(
-        "Outside KSD A/S",
-        "12345678".parse().unwrap(),
-        "outside KSD system",
-    );
-    let client = pki.issue_system(&subject, now).unwrap();
-    let p = |n: &str| dir.join(n);
-    std::fs::write(p("own-root.pem"), &pki.root.cert_pem).unwrap();
-    std::fs::write(p("server.chain.pem"), &server.chain_pem).unwrap();
-    std::fs::write(p("server.key.pem"), &server.key_pem).unwrap();
-    std::fs::write(p("client.chain.pem"), &client.chain_pem).unwrap();
-    std::fs::write(p("client.key.pem"), &client.key_pem).unwrap();
-    (
-        p("own-root.pem"),
-        p("server.chain.pem"),
-        p("server.key.pem"),
-        p("client.chain.pem"),
-        p("client.key.pem"),
-        subject.uuid(),
-    )
 }
 
 fn sim_run(
@@ -182,18 +133,18 @@ fn a_separately_started_ksd_with_its_own_ca_is_driven_and_passes() {
     let dir = tempfile::tempdir().unwrap();
     let certs = dir.path().join("certs");
     let kombit_uuid = simulator_certs(&certs);
-    let (own_root, s_chain, s_key, c_chain, c_key, uuid) = own_pki(dir.path());
+    let own = OwnPki::new(dir.path(), "outside-ksd");
     let (platform, data, admin) = (free_port(), free_port(), free_port());
     let root = sim_certs::store::layout::root_ca(&certs);
     let config = serde_json::json!({
         "state_dir": dir.path().join("outside-ksd-state"),
-        "server": {"cert": s_chain, "key": s_key},
+        "server": {"cert": own.server_chain, "key": own.server_key},
         "client_trust": [root],
-        "identity": {"cert": c_chain, "key": c_key},
+        "identity": {"cert": own.client_chain, "key": own.client_key},
         "server_trust": [root],
         "platform": {"url": format!("https://127.0.0.1:{platform}/service/JC/Sygefravaer/2")},
         "platform_system": {"cvr": "19435075", "uuid": kombit_uuid},
-        "ksd_system_uuid": uuid,
+        "ksd_system_uuid": own.uuid,
         "receipt_delay_ms": 100,
     });
     let file = dir.path().join("outside-ksd.yaml");
@@ -220,8 +171,8 @@ fn a_separately_started_ksd_with_its_own_ca_is_driven_and_passes() {
         dir.path(),
         &certs,
         &seat,
-        &format!("12345678:{uuid}"),
-        &own_root,
+        &format!("12345678:{}", own.uuid),
+        &own.root,
         platform,
     );
     for rule in ["KSD-1", "WIRE-2", "KSD-2", "SP-8"] {
@@ -243,21 +194,17 @@ fn a_ksd_that_never_sends_receipts_and_accepts_forbidden_codes_fails_ksd_2_and_k
     let dir = tempfile::tempdir().unwrap();
     let certs = dir.path().join("certs");
     simulator_certs(&certs);
-    let (own_root, s_chain, s_key, _, _, uuid) = own_pki(dir.path());
-    let ok = sim_wire::write(&Message::Response(Response {
-        operation: Operation::ModtagOpdateringFravaer,
-        body: ResponseBody::TransportKvittering(TransportKvittering {
-            kode: TransportValideringsKode::Ok,
-            begrundelse: None,
-            fejl_liste: vec![],
-        }),
-    }));
+    let own = OwnPki::new(dir.path(), "outside-ksd");
+    let ok = receipt(
+        Operation::ModtagOpdateringFravaer,
+        TransportValideringsKode::Ok,
+    );
     std::fs::write(dir.path().join("ok.xml"), ok).unwrap();
     let mut child = Command::new("python3")
         .arg("-c")
         .arg(LAZY_KSD)
-        .arg(&s_chain)
-        .arg(&s_key)
+        .arg(&own.server_chain)
+        .arg(&own.server_key)
         .arg(sim_certs::store::layout::root_ca(&certs))
         .arg(dir.path().join("ok.xml"))
         .stdout(Stdio::piped())
@@ -273,8 +220,8 @@ fn a_ksd_that_never_sends_receipts_and_accepts_forbidden_codes_fails_ksd_2_and_k
         dir.path(),
         &certs,
         &seat,
-        &format!("12345678:{uuid}"),
-        &own_root,
+        &format!("12345678:{}", own.uuid),
+        &own.root,
         free_port(),
     );
     assert_eq!(code, Some(1), "{text}");

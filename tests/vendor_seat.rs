@@ -12,9 +12,10 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use sim_wire::{
-    Message, Operation, Response, ResponseBody, TransportKvittering, TransportValideringsKode,
-};
+mod outside;
+
+use outside::{free_port, receipt, Killed, OwnPki};
+use sim_wire::{Message, Operation, TransportValideringsKode};
 
 /// The outside receiver. Binds first and prints its port (the seat's URL must be known before
 /// `sim run` starts), then waits for the simulator's root CA to appear in the run's state
@@ -144,25 +145,6 @@ fn own_updates(dir: &Path, municipality: sim_wire::Cvr, codes: &[u8]) -> Vec<std
         .collect()
 }
 
-struct Killed(std::process::Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn receipt(kode: TransportValideringsKode) -> String {
-    sim_wire::write(&Message::Response(Response {
-        operation: Operation::ModtagForretningsSvarJc,
-        body: ResponseBody::TransportKvittering(TransportKvittering {
-            kode,
-            begrundelse: (kode == TransportValideringsKode::Fejl).then(|| "refused".to_string()),
-            fejl_liste: vec![],
-        }),
-    }))
-}
-
 /// Runs the scenario with a receiver in `mode` in kmd-jc's seat; returns the exit code and
 /// the JSON report.
 fn run_with(mode: &str) -> (Option<i32>, serde_json::Value, String) {
@@ -175,19 +157,10 @@ fn run_seat(mode: &str, own: &[u8]) -> (Option<i32>, serde_json::Value, String) 
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n);
     // The receiver's own PKI: nothing shared with the simulator's.
-    let now = sim_store::Clock::real().now();
-    let pki = sim_certs::TestPki::generate(now).unwrap();
-    let server = pki
-        .issue_server(
-            &sim_certs::ServerSpec::for_service("outside-jc", "outside jobcenter system"),
-            now,
-        )
-        .unwrap();
-    std::fs::write(p("root.pem"), &pki.root.cert_pem).unwrap();
-    std::fs::write(p("chain.pem"), &server.chain_pem).unwrap();
-    std::fs::write(p("key.pem"), &server.key_pem).unwrap();
-    std::fs::write(p("ok.xml"), receipt(TransportValideringsKode::Ok)).unwrap();
-    std::fs::write(p("fejl.xml"), receipt(TransportValideringsKode::Fejl)).unwrap();
+    let own_pki = OwnPki::new(dir.path(), "outside-jc");
+    let op = Operation::ModtagForretningsSvarJc;
+    std::fs::write(p("ok.xml"), receipt(op, TransportValideringsKode::Ok)).unwrap();
+    std::fs::write(p("fejl.xml"), receipt(op, TransportValideringsKode::Fejl)).unwrap();
     std::fs::write(p("scenario.yaml"), SCENARIO).unwrap();
     let refdata = sim::refdata::RefData::embedded().unwrap();
     let mine: Vec<String> = refdata
@@ -225,8 +198,8 @@ fn run_seat(mode: &str, own: &[u8]) -> (Option<i32>, serde_json::Value, String) 
         .arg("-c")
         .arg(RECEIVER)
         .args([
-            p("chain.pem"),
-            p("key.pem"),
+            own_pki.server_chain.clone(),
+            own_pki.server_key.clone(),
             root_ca.clone(),
             p("ok.xml"),
             p("fejl.xml"),
@@ -244,11 +217,7 @@ fn run_seat(mode: &str, own: &[u8]) -> (Option<i32>, serde_json::Value, String) 
     let url = format!("https://127.0.0.1:{}/outside/jc", line.trim());
     let json = p("run.json");
     let junit = p("junit.xml");
-    let platform = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let platform = free_port();
     let _sender = (!own.is_empty()).then(|| {
         let kit = certs.join("issued").join("outside-jc");
         let files = own_updates(dir.path(), refdata.municipalities_of("kmd-jc")[0], own);
@@ -279,7 +248,7 @@ fn run_seat(mode: &str, own: &[u8]) -> (Option<i32>, serde_json::Value, String) 
         .arg("--seat")
         .arg(format!("kmd-jc={url}"))
         .arg("--trust")
-        .arg(p("root.pem"))
+        .arg(&own_pki.root)
         .arg("--json")
         .arg(&json)
         .arg("--junit")

@@ -24,10 +24,10 @@
 use std::collections::HashMap;
 
 use sim_report::{Evidence, SeatReport};
-use sim_store::{Outcome, Part, TRANSIENT_FAULT_RULES};
+use sim_store::{Outcome, TRANSIENT_FAULT_RULES};
 use sim_wire::Operation;
 
-use super::{Probe, SeatUnderTest, Tally};
+use super::{evidence, legs, Probe, SeatUnderTest, Tally};
 use crate::history::{History, Row};
 use crate::{CheckError, CheckInput};
 
@@ -72,48 +72,6 @@ pub(crate) fn grade(
     })
 }
 
-/// One delivery attempt to the seat: the platform's outbound row and, when an answer came,
-/// the inbound `#response` row.
-struct Attempt<'a> {
-    out: &'a Row,
-    back: Option<&'a Row>,
-}
-
-/// Every delivery attempt to `seat`, in journal order.
-fn attempts<'a>(h: &'a History, seat: &str) -> Vec<Attempt<'a>> {
-    let mut out: Vec<Attempt<'a>> = Vec::new();
-    let mut open: HashMap<(Option<&str>, Option<&str>), usize> = HashMap::new();
-    for r in &h.sp.rows {
-        if r.peer.as_deref() != Some(seat) {
-            continue;
-        }
-        let key = (r.tid.as_deref(), r.call.as_deref());
-        if r.is(false, Operation::ModtagForretningsSvarJc) {
-            open.insert(key, out.len());
-            out.push(Attempt { out: r, back: None });
-        } else if r.is_leg(true, Operation::ModtagForretningsSvarJc, Part::Response) {
-            if let Some(i) = open.remove(&key) {
-                out[i].back = Some(r);
-            }
-        }
-    }
-    out
-}
-
-/// Evidence of one attempt: its ids, the message and the answer from the platform's journal.
-fn evidence(h: &History, a: &Attempt<'_>, what: String) -> Result<Evidence, CheckError> {
-    Ok(Evidence {
-        transaktion_id: a.out.tid.clone(),
-        call_uuid: a.out.call.clone(),
-        what,
-        request: Some(sim_report::truncate_raw(&h.sp.raw(a.out.id)?)),
-        response: match a.back {
-            Some(b) => Some(sim_report::truncate_raw(&h.sp.raw(b.id)?)),
-            None => None,
-        },
-    })
-}
-
 fn receiving(
     h: &History,
     input: &CheckInput,
@@ -136,7 +94,7 @@ fn receiving(
     let mut ksd7 = Tally::new("KSD-7", "answers a repeated receipt the same way");
     let mut sp8 = Tally::new("SP-8", "answers each delivery within 1 s (simple class)");
     let mut first: HashMap<&str, &Outcome> = HashMap::new();
-    for a in attempts(h, &seat.name) {
+    for a in legs(h, Operation::ModtagForretningsSvarJc, &seat.name) {
         let outcome = &*a.out.outcome;
         if *outcome == Outcome::Unreachable {
             continue; // no answer: nothing the seat said to judge

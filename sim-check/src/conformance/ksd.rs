@@ -15,12 +15,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sim_report::{Evidence, RuleVerdict, SeatReport};
-use sim_store::{Outcome, Part};
+use sim_report::{RuleVerdict, SeatReport};
+use sim_store::Outcome;
 use sim_wire::Operation;
 
-use super::{SeatUnderTest, Tally};
-use crate::history::{History, Row};
+use super::{evidence, legs, SeatUnderTest, Tally};
+use crate::history::History;
 use crate::{CheckError, CheckInput};
 
 /// SP-8's simple class (milliseconds).
@@ -57,7 +57,7 @@ pub(crate) fn grade(
             .filter_map(|r| r.tid.as_deref())
             .collect();
     let mut first: HashMap<&str, &Outcome> = HashMap::new();
-    for a in forwards(h, &seat.url) {
+    for a in legs(h, Operation::ModtagOpdateringFravaer, &seat.url) {
         let outcome = &*a.out.outcome;
         if *outcome == Outcome::Unreachable {
             continue;
@@ -166,45 +166,5 @@ pub(crate) fn grade(
         party: seat.party.as_str().to_string(),
         url: seat.url.clone(),
         rules,
-    })
-}
-
-/// One update forwarded to KSD and, when it answered, its answer.
-struct Forward<'a> {
-    out: &'a Row,
-    back: Option<&'a Row>,
-}
-
-/// Every update the platform forwarded to `url`, in journal order.
-fn forwards<'a>(h: &'a History, url: &str) -> Vec<Forward<'a>> {
-    let mut out: Vec<Forward<'a>> = Vec::new();
-    let mut open: HashMap<(Option<&str>, Option<&str>), usize> = HashMap::new();
-    for r in &h.sp.rows {
-        if r.peer.as_deref() != Some(url) {
-            continue;
-        }
-        let key = (r.tid.as_deref(), r.call.as_deref());
-        if r.is(false, Operation::ModtagOpdateringFravaer) {
-            open.insert(key, out.len());
-            out.push(Forward { out: r, back: None });
-        } else if r.is_leg(true, Operation::ModtagOpdateringFravaer, Part::Response) {
-            if let Some(i) = open.remove(&key) {
-                out[i].back = Some(r);
-            }
-        }
-    }
-    out
-}
-
-fn evidence(h: &History, f: &Forward<'_>, what: String) -> Result<Evidence, CheckError> {
-    Ok(Evidence {
-        transaktion_id: f.out.tid.clone(),
-        call_uuid: f.out.call.clone(),
-        what,
-        request: Some(sim_report::truncate_raw(&h.sp.raw(f.out.id)?)),
-        response: match f.back {
-            Some(b) => Some(sim_report::truncate_raw(&h.sp.raw(b.id)?)),
-            None => None,
-        },
     })
 }

@@ -20,8 +20,11 @@
 pub mod jobcenter;
 pub mod ksd;
 
+use std::collections::HashMap;
+
 use sim_report::{Evidence, RuleStatus, RuleVerdict, SeatReport, MAX_EVIDENCE};
-use sim_store::Outcome;
+use sim_store::{Outcome, Part};
+use sim_wire::Operation;
 
 use crate::history::History;
 use crate::{CheckError, CheckInput};
@@ -125,6 +128,49 @@ impl Probe {
             response: Some(sim_report::truncate_raw(&self.response)),
         }
     }
+}
+
+/// One call the platform made to a seat: its outbound request row and, when an answer came,
+/// the inbound `#response` row under the same CallUUID (dated when the answer came).
+pub(crate) struct Leg<'a> {
+    pub out: &'a crate::history::Row,
+    pub back: Option<&'a crate::history::Row>,
+}
+
+/// Every call of `op` the platform made to `peer` (an instance name or a URL), in journal
+/// order, each with its answer.
+pub(crate) fn legs<'a>(h: &'a History, op: Operation, peer: &str) -> Vec<Leg<'a>> {
+    let mut out: Vec<Leg<'a>> = Vec::new();
+    let mut open: HashMap<(Option<&str>, Option<&str>), usize> = HashMap::new();
+    for r in &h.sp.rows {
+        if r.peer.as_deref() != Some(peer) {
+            continue;
+        }
+        let key = (r.tid.as_deref(), r.call.as_deref());
+        if r.is(false, op) {
+            open.insert(key, out.len());
+            out.push(Leg { out: r, back: None });
+        } else if r.is_leg(true, op, Part::Response) {
+            if let Some(i) = open.remove(&key) {
+                out[i].back = Some(r);
+            }
+        }
+    }
+    out
+}
+
+/// Evidence of one leg: its ids, the message and the answer from the platform's journal.
+pub(crate) fn evidence(h: &History, leg: &Leg<'_>, what: String) -> Result<Evidence, CheckError> {
+    Ok(Evidence {
+        transaktion_id: leg.out.tid.clone(),
+        call_uuid: leg.out.call.clone(),
+        what,
+        request: Some(sim_report::truncate_raw(&h.sp.raw(leg.out.id)?)),
+        response: match leg.back {
+            Some(b) => Some(sim_report::truncate_raw(&h.sp.raw(b.id)?)),
+            None => None,
+        },
+    })
 }
 
 /// Grades every seat of `input` (none: nothing to load, an empty list).
