@@ -27,12 +27,9 @@ use sim_report::{Evidence, SeatReport};
 use sim_store::{Outcome, TRANSIENT_FAULT_RULES};
 use sim_wire::Operation;
 
-use super::{evidence, legs, Probe, SeatUnderTest, Tally};
+use super::{evidence, legs, AnswerRules, Probe, SeatUnderTest, Tally};
 use crate::history::{History, Row};
 use crate::{CheckError, CheckInput};
-
-/// SP-8's simple class: what a receiver may take to answer a delivery (milliseconds).
-const SIMPLE_MS: i64 = 1_000;
 
 /// The rules a jobcenter system's own updates are judged by, in report order.
 const SENDING_RULES: [(&str, &str); 7] = [
@@ -78,8 +75,8 @@ fn receiving(
     seat: &SeatUnderTest,
     probes: &[&Probe],
 ) -> Result<Vec<sim_report::RuleVerdict>, CheckError> {
-    let mut wire2 = Tally::new("WIRE-2", "answers every delivery with a readable receipt");
-    let mut jc2 = Tally::new(
+    let wire2 = Tally::new("WIRE-2", "answers every delivery with a readable receipt");
+    let jc2 = Tally::new(
         "JC-2",
         "answers with a TransportKvittering; accepts only KOMBIT's certificate",
     );
@@ -92,41 +89,19 @@ fn receiving(
         "accepts every valid business receipt (a FEJL loses it)",
     );
     let mut ksd7 = Tally::new("KSD-7", "answers a repeated receipt the same way");
-    let mut sp8 = Tally::new("SP-8", "answers each delivery within 1 s (simple class)");
+    let sp8 = Tally::new("SP-8", "answers each delivery within 1 s (simple class)");
+    let mut answers = AnswerRules {
+        shape: wire2,
+        receipt: jc2,
+        sla: sp8,
+    };
     let mut first: HashMap<&str, &Outcome> = HashMap::new();
     for a in legs(h, Operation::ModtagForretningsSvarJc, &seat.name) {
         let outcome = &*a.out.outcome;
         if *outcome == Outcome::Unreachable {
             continue; // no answer: nothing the seat said to judge
         }
-        match outcome {
-            Outcome::Unreadable(kind) => wire2.fail(evidence(
-                h,
-                &a,
-                format!("the answer is not a SOAP receipt ({kind})"),
-            )?),
-            Outcome::Http(status) => {
-                wire2.fail(evidence(h, &a, format!("HTTP {status} without a receipt"))?)
-            }
-            _ => wire2.ok(),
-        }
-        match outcome {
-            Outcome::Fault(code) => jc2.fail(evidence(
-                h,
-                &a,
-                format!("answered a SOAP fault ({code}), not a TransportKvittering"),
-            )?),
-            Outcome::Ok | Outcome::Advarsel | Outcome::Fejl => jc2.ok(),
-            _ => {}
-        }
-        if let (Some(back), true) = (a.back, input.real_time) {
-            let ms = back.at - a.out.at;
-            if ms > SIMPLE_MS {
-                sp8.fail(evidence(h, &a, format!("answered after {ms} ms"))?);
-            } else {
-                sp8.ok();
-            }
-        }
+        answers.judge(h, &a, input.real_time)?;
         let Some(tid) = a.out.tid.as_deref() else {
             continue;
         };
@@ -161,7 +136,7 @@ fn receiving(
     for p in probes {
         let tally = match p.rule.as_str() {
             "KSD-7" => &mut ksd7,
-            "JC-2" => &mut jc2,
+            "JC-2" => &mut answers.receipt,
             "JC-3" => &mut jc3,
             _ => continue,
         };
@@ -181,6 +156,11 @@ fn receiving(
     } else {
         "not judged: response times are real only at speed 1"
     };
+    let AnswerRules {
+        shape: wire2,
+        receipt: jc2,
+        sla: sp8,
+    } = answers;
     Ok(vec![
         wire2.verdict("answers", none),
         jc2.verdict("answers and probes", none),

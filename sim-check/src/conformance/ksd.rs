@@ -19,12 +19,9 @@ use sim_report::{RuleVerdict, SeatReport};
 use sim_store::Outcome;
 use sim_wire::Operation;
 
-use super::{evidence, legs, SeatUnderTest, Tally};
+use super::{evidence, legs, AnswerRules, SeatUnderTest, Tally};
 use crate::history::History;
 use crate::{CheckError, CheckInput};
-
-/// SP-8's simple class (milliseconds).
-const SIMPLE_MS: i64 = 1_000;
 
 /// Grades the KSD in `seat`.
 pub(crate) fn grade(
@@ -32,8 +29,8 @@ pub(crate) fn grade(
     input: &CheckInput,
     seat: &SeatUnderTest,
 ) -> Result<SeatReport, CheckError> {
-    let mut ksd1 = Tally::new("KSD-1", "answers every update with a TransportKvittering");
-    let mut wire2 = Tally::new("WIRE-2", "answers with a readable receipt");
+    let ksd1 = Tally::new("KSD-1", "answers every update with a TransportKvittering");
+    let wire2 = Tally::new("WIRE-2", "answers with a readable receipt");
     let mut ksd5 = Tally::new("KSD-5", "refuses codes a jobcenter may not send");
     let mut ksd8 = Tally::new(
         "KSD-8",
@@ -44,7 +41,7 @@ pub(crate) fn grade(
         "KSD-2",
         "sends a business receipt for every update it accepts",
     );
-    let mut sp8 = Tally::new("SP-8", "answers each update within 1 s (simple class)");
+    let sp8 = Tally::new("SP-8", "answers each update within 1 s (simple class)");
     let injected: HashMap<String, &str> = input
         .injected
         .iter()
@@ -56,37 +53,18 @@ pub(crate) fn grade(
             .filter(|r| r.is(true, Operation::SendForretningsSvarJc))
             .filter_map(|r| r.tid.as_deref())
             .collect();
+    let mut answers = AnswerRules {
+        shape: wire2,
+        receipt: ksd1,
+        sla: sp8,
+    };
     let mut first: HashMap<&str, &Outcome> = HashMap::new();
     for a in legs(h, Operation::ModtagOpdateringFravaer, &seat.url) {
         let outcome = &*a.out.outcome;
         if *outcome == Outcome::Unreachable {
             continue;
         }
-        match outcome {
-            Outcome::Unreadable(_) | Outcome::Http(_) => wire2.fail(evidence(
-                h,
-                &a,
-                format!("answered {outcome}, not a SOAP receipt"),
-            )?),
-            _ => wire2.ok(),
-        }
-        match outcome {
-            Outcome::Fault(code) => ksd1.fail(evidence(
-                h,
-                &a,
-                format!("answered a SOAP fault ({code}), not a TransportKvittering"),
-            )?),
-            Outcome::Ok | Outcome::Advarsel | Outcome::Fejl => ksd1.ok(),
-            _ => {}
-        }
-        if let (Some(back), true) = (a.back, input.real_time) {
-            let ms = back.at - a.out.at;
-            if ms > SIMPLE_MS {
-                sp8.fail(evidence(h, &a, format!("answered after {ms} ms"))?);
-            } else {
-                sp8.ok();
-            }
-        }
+        answers.judge(h, &a, input.real_time)?;
         let Some(tid) = a.out.tid.as_deref() else {
             continue;
         };
@@ -135,6 +113,11 @@ pub(crate) fn grade(
             Some(_) => {}
         }
     }
+    let AnswerRules {
+        shape: wire2,
+        receipt: ksd1,
+        sla: sp8,
+    } = answers;
     let none = "no update forwarded to the seat was answered";
     let rules: Vec<RuleVerdict> = vec![
         ksd1.verdict("answers", none),

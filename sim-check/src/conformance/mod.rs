@@ -173,6 +173,59 @@ pub(crate) fn evidence(h: &History, leg: &Leg<'_>, what: String) -> Result<Evide
     })
 }
 
+/// SP-8's simple class: what a receiver may take to answer a call (milliseconds).
+const SIMPLE_MS: i64 = 1_000;
+
+/// The rules every answer of a seat is judged by, whatever it answers: `shape` (WIRE-2) that
+/// it is a readable receipt, `receipt` (JC-2 for a jobcenter, KSD-1 for KSD) that it is a
+/// TransportKvittering and not a SOAP fault, `sla` (SP-8) that it came within 1 s when the
+/// run was in real time. An unanswered call (unreachable) says nothing and is skipped.
+pub(crate) struct AnswerRules {
+    pub shape: Tally,
+    pub receipt: Tally,
+    pub sla: Tally,
+}
+
+impl AnswerRules {
+    /// Judges one leg's answer.
+    pub(crate) fn judge(
+        &mut self,
+        h: &History,
+        leg: &Leg<'_>,
+        real_time: bool,
+    ) -> Result<(), CheckError> {
+        let outcome = &*leg.out.outcome;
+        match outcome {
+            Outcome::Unreachable => return Ok(()),
+            Outcome::Unreadable(_) | Outcome::Http(_) => self.shape.fail(evidence(
+                h,
+                leg,
+                format!("answered {outcome}, not a SOAP receipt"),
+            )?),
+            _ => self.shape.ok(),
+        }
+        match outcome {
+            Outcome::Fault(code) => self.receipt.fail(evidence(
+                h,
+                leg,
+                format!("answered a SOAP fault ({code}), not a TransportKvittering"),
+            )?),
+            Outcome::Ok | Outcome::Advarsel | Outcome::Fejl => self.receipt.ok(),
+            _ => {}
+        }
+        if let (Some(back), true) = (leg.back, real_time) {
+            let ms = back.at - leg.out.at;
+            if ms > SIMPLE_MS {
+                self.sla
+                    .fail(evidence(h, leg, format!("answered after {ms} ms"))?);
+            } else {
+                self.sla.ok();
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Grades every seat of `input` (none: nothing to load, an empty list).
 pub fn conformance(input: &CheckInput) -> Result<Vec<SeatReport>, CheckError> {
     if input.seats.is_empty() {
