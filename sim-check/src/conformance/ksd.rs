@@ -19,7 +19,7 @@ use sim_report::{RuleVerdict, SeatReport};
 use sim_store::Outcome;
 use sim_wire::Operation;
 
-use super::{evidence, legs, AnswerRules, SeatUnderTest, Tally};
+use super::{evidence, legs, AnswerRules, Leg, SeatUnderTest, Tally};
 use crate::history::History;
 use crate::{CheckError, CheckInput};
 
@@ -29,113 +29,39 @@ pub(crate) fn grade(
     input: &CheckInput,
     seat: &SeatUnderTest,
 ) -> Result<SeatReport, CheckError> {
-    let ksd1 = Tally::new("KSD-1", "answers every update with a TransportKvittering");
-    let wire2 = Tally::new("WIRE-2", "answers with a readable receipt");
-    let mut ksd5 = Tally::new("KSD-5", "refuses codes a jobcenter may not send");
-    let mut ksd8 = Tally::new(
-        "KSD-8",
-        "refuses a header Myndighed that is not the context's",
-    );
-    let mut ksd7 = Tally::new("KSD-7", "answers a repeated update with the same code");
-    let mut ksd2 = Tally::new(
-        "KSD-2",
-        "sends a business receipt for every update it accepts",
-    );
-    let sp8 = Tally::new("SP-8", "answers each update within 1 s (simple class)");
-    let injected: HashMap<String, &str> = input
-        .injected
-        .iter()
-        .map(|(t, k)| (t.to_ascii_lowercase(), k.as_str()))
-        .collect();
-    let receipts: BTreeSet<&str> =
-        h.sp.rows
-            .iter()
-            .filter(|r| r.is(true, Operation::SendForretningsSvarJc))
-            .filter_map(|r| r.tid.as_deref())
-            .collect();
     let mut answers = AnswerRules {
-        shape: wire2,
-        receipt: ksd1,
-        sla: sp8,
+        shape: Tally::new("WIRE-2", "answers with a readable receipt"),
+        receipt: Tally::new("KSD-1", "answers every update with a TransportKvittering"),
+        sla: Tally::new("SP-8", "answers each update within 1 s (simple class)"),
     };
-    let mut first: HashMap<&str, &Outcome> = HashMap::new();
+    let mut content = Content::new(h, input);
     for a in legs(h, Operation::ModtagOpdateringFravaer, &seat.url) {
-        let outcome = &*a.out.outcome;
-        if *outcome == Outcome::Unreachable {
+        if *a.out.outcome == Outcome::Unreachable {
             continue;
         }
         answers.judge(h, &a, input.real_time)?;
-        let Some(tid) = a.out.tid.as_deref() else {
-            continue;
-        };
-        let tally = match injected.get(tid) {
-            Some(&"forbidden_code") => Some(&mut ksd5),
-            Some(&"cvr_mismatch_header") => Some(&mut ksd8),
-            _ => None,
-        };
-        if let Some(t) = tally {
-            if outcome.is_accepting() {
-                t.fail(evidence(
-                    h,
-                    &a,
-                    format!("accepted ({outcome}) a message it must refuse"),
-                )?);
-            } else {
-                t.ok();
-            }
-        }
-        match first.get(tid) {
-            None => {
-                first.insert(tid, outcome);
-                if outcome.is_accepting() && !injected.contains_key(tid) {
-                    if receipts.contains(tid) {
-                        ksd2.ok();
-                    } else {
-                        ksd2.fail(evidence(
-                            h,
-                            &a,
-                            "accepted, and no business receipt came".into(),
-                        )?);
-                    }
-                }
-            }
-            Some(earlier) if matches!(outcome, Outcome::Ok | Outcome::Advarsel | Outcome::Fejl) => {
-                if *earlier == outcome {
-                    ksd7.ok();
-                } else {
-                    ksd7.fail(evidence(
-                        h,
-                        &a,
-                        format!("answered {earlier} first, then {outcome}"),
-                    )?);
-                }
-            }
-            Some(_) => {}
-        }
+        content.judge(h, &a)?;
     }
-    let AnswerRules {
-        shape: wire2,
-        receipt: ksd1,
-        sla: sp8,
-    } = answers;
     let none = "no update forwarded to the seat was answered";
+    let c = content;
     let rules: Vec<RuleVerdict> = vec![
-        ksd1.verdict("answers", none),
-        wire2.verdict("answers", none),
-        ksd5.verdict(
+        answers.receipt.verdict("answers", none),
+        answers.shape.verdict("answers", none),
+        c.ksd5.verdict(
             "broken updates",
             "the scenario injected no forbidden_code fault",
         ),
-        ksd8.verdict(
+        c.ksd8.verdict(
             "broken updates",
             "the scenario injected no cvr_mismatch_header fault",
         ),
-        ksd7.verdict(
+        c.ksd7.verdict(
             "repeated updates",
             "no update was forwarded twice (no duplicate_update fault)",
         ),
-        ksd2.verdict("accepted updates", "the seat accepted no update"),
-        sp8.verdict(
+        c.ksd2
+            .verdict("accepted updates", "the seat accepted no update"),
+        answers.sla.verdict(
             "answers",
             if input.real_time {
                 none
@@ -150,4 +76,92 @@ pub(crate) fn grade(
         url: seat.url.clone(),
         rules,
     })
+}
+
+/// The rules about what KSD answered, per TransaktionIdentifikator: the broken ones refused
+/// (KSD-5, KSD-8), a repeat answered as before (KSD-7), an accepted one receipted (KSD-2).
+struct Content<'a> {
+    ksd5: Tally,
+    ksd8: Tally,
+    ksd7: Tally,
+    ksd2: Tally,
+    /// What the runner broke on purpose: TransaktionIdentifikator → kind.
+    injected: HashMap<String, &'a str>,
+    /// Business receipts KSD sent the platform.
+    receipts: BTreeSet<&'a str>,
+    /// The first answer per TransaktionIdentifikator.
+    first: HashMap<&'a str, &'a Outcome>,
+}
+
+impl<'a> Content<'a> {
+    fn new(h: &'a History, input: &'a CheckInput) -> Content<'a> {
+        Content {
+            ksd5: Tally::new("KSD-5", "refuses codes a jobcenter may not send"),
+            ksd8: Tally::new(
+                "KSD-8",
+                "refuses a header Myndighed that is not the context's",
+            ),
+            ksd7: Tally::new("KSD-7", "answers a repeated update with the same code"),
+            ksd2: Tally::new(
+                "KSD-2",
+                "sends a business receipt for every update it accepts",
+            ),
+            injected: input
+                .injected
+                .iter()
+                .map(|(t, k)| (t.to_ascii_lowercase(), k.as_str()))
+                .collect(),
+            receipts: h
+                .sp
+                .rows
+                .iter()
+                .filter(|r| r.is(true, Operation::SendForretningsSvarJc))
+                .filter_map(|r| r.tid.as_deref())
+                .collect(),
+            first: HashMap::new(),
+        }
+    }
+
+    fn judge(&mut self, h: &History, a: &Leg<'a>) -> Result<(), CheckError> {
+        let outcome: &'a Outcome = &a.out.outcome;
+        let Some(tid) = a.out.tid.as_deref() else {
+            return Ok(());
+        };
+        let broken = match self.injected.get(tid) {
+            Some(&"forbidden_code") => Some(&mut self.ksd5),
+            Some(&"cvr_mismatch_header") => Some(&mut self.ksd8),
+            _ => None,
+        };
+        if let Some(t) = broken {
+            if outcome.is_accepting() {
+                let what = format!("accepted ({outcome}) a message it must refuse");
+                t.fail(evidence(h, a, what)?);
+            } else {
+                t.ok();
+            }
+        }
+        match self.first.get(tid) {
+            None => {
+                self.first.insert(tid, outcome);
+                if outcome.is_accepting() && !self.injected.contains_key(tid) {
+                    if self.receipts.contains(tid) {
+                        self.ksd2.ok();
+                    } else {
+                        let what = "accepted, and no business receipt came".to_string();
+                        self.ksd2.fail(evidence(h, a, what)?);
+                    }
+                }
+            }
+            Some(earlier) if matches!(outcome, Outcome::Ok | Outcome::Advarsel | Outcome::Fejl) => {
+                if *earlier == outcome {
+                    self.ksd7.ok();
+                } else {
+                    let what = format!("answered {earlier} first, then {outcome}");
+                    self.ksd7.fail(evidence(h, a, what)?);
+                }
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
 }
