@@ -101,6 +101,19 @@ impl Program {
         })
     }
 
+    /// A program whose journal is not ours (an outside system in its seat): no rows; what it
+    /// did is judged from what the others saw of it.
+    fn absent(name: &'static str) -> Result<Program, CheckError> {
+        let path = PathBuf::from(format!("<{name}: an outside system>"));
+        let conn = Connection::open_in_memory().map_err(sqlite_error(name, &path))?;
+        Ok(Program {
+            name,
+            path,
+            conn,
+            rows: Vec::new(),
+        })
+    }
+
     /// An outside KSD's history as the platform journaled it: every update forwarded to KSD
     /// (with KSD's answer as its outcome) as KSD's inbound row, every business receipt KSD
     /// sent the platform as KSD's outbound row. Raw lookups read the platform's file.
@@ -301,7 +314,11 @@ impl History {
     /// journal is not ours: KSD's history is then what the platform saw of it
     /// ([`Program::ksd_as_the_platform_saw_it`]).
     pub fn load(input: &CheckInput) -> Result<History, CheckError> {
-        let sp = Program::open("sim-sp", &input.sp_db)?;
+        let sp = if input.platform_is_outside() {
+            Program::absent("sim-sp")?
+        } else {
+            Program::open("sim-sp", &input.sp_db)?
+        };
         let ksd = if input.ksd_is_outside() {
             Program::ksd_as_the_platform_saw_it(&sp, &input.sp_db)?
         } else {

@@ -95,6 +95,13 @@ pub struct CheckInput {
 }
 
 impl CheckInput {
+    /// Whether an outside platform takes the platform's seat (its journal is not ours).
+    pub fn platform_is_outside(&self) -> bool {
+        self.seats
+            .iter()
+            .any(|s| s.party == conformance::SeatParty::Platform)
+    }
+
     /// Whether an outside KSD takes KSD's seat (its journal and tables are not ours).
     pub fn ksd_is_outside(&self) -> bool {
         self.seats
@@ -173,6 +180,10 @@ pub fn judge(
 /// Each integration's checks, then the platform's SLA over every call it answered.
 fn run_checks(h: &history::History, input: &CheckInput) -> Result<Vec<CheckResult>, CheckError> {
     let mut results = sf2095::check(h, input)?;
-    results.push(sla::check(h, input));
+    results.push(if input.platform_is_outside() {
+        sla::not_judged()
+    } else {
+        sla::check(h, input)
+    });
     Ok(results)
 }

@@ -42,6 +42,24 @@ pub fn platform_response_times(input: &CheckInput) -> Result<CheckResult, CheckE
     Ok(check(&History::load(input)?, input))
 }
 
+/// The check when an outside platform takes the seat: its own response times are in its
+/// journal, not ours; its conformance section judges them as the vendors saw them (SP-8).
+pub(crate) fn not_judged() -> CheckResult {
+    let mut r = Verdict::new(
+        NAME,
+        CheckKind::Sla,
+        "SP-8",
+        "not judged: the platform is an outside system".into(),
+        Examples::default(),
+    )
+    .into_result();
+    r.not_judged = Some(
+        "the platform is an outside system: see its conformance section (SP-8 as the vendors saw it)"
+            .into(),
+    );
+    r
+}
+
 pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
     let windows: Vec<(i64, i64)> = input
         .service_windows

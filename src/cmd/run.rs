@@ -57,6 +57,11 @@ pub struct Args {
     /// sends its business receipts to `https://127.0.0.1:PORT/service/JC/Sygefravaer/2`.
     #[arg(long)]
     platform_port: Option<u16>,
+    /// Every simulated program on fixed ports from N: platform N and N+1 (admin), KSD N+2 and
+    /// N+3 (admin), jobcenter admin N+4, vendor instances from N+5 (kmd-jc, schultz-jc,
+    /// netcompany-jc): for an outside platform in the seat, which must know where they are.
+    #[arg(long, value_name = "N")]
+    port_base: Option<u16>,
 }
 
 /// `--seat` and `--seat-identity` as seats.
@@ -170,6 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         scenario_dir,
         certs_dir: args.certs.clone(),
         platform_port: args.platform_port,
+        port_base: args.port_base,
     };
     let rt = tokio::runtime::Runtime::new()?;
     let report = rt.block_on(run_scenario(&text, &opts))?;

@@ -70,6 +70,25 @@ impl Ports {
         }
     }
 
+    /// The same layout as [`Ports::defaults`] from `base` on: platform data plane and admin
+    /// at `base`, `base+1`, KSD at `base+2`, `base+3`, the jobcenter admin at `base+4`, the
+    /// vendor instances from `base+5` (for an outside system that must know them in advance).
+    pub fn from_base(refdata: &RefData, base: u16) -> Ports {
+        Ports {
+            sp: base,
+            sp_admin: base + 1,
+            ksd: base + 2,
+            ksd_admin: base + 3,
+            jobcenter_admin: base + 4,
+            vendors: refdata
+                .vendors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.instance.clone(), base + 5 + i as u16))
+                .collect(),
+        }
+    }
+
     /// All ports 0: for tests.
     pub fn ephemeral() -> Ports {
         Ports {
@@ -111,6 +130,10 @@ pub struct EcosystemConfig {
     pub extra_server_trust: Vec<PathBuf>,
     /// More CAs every program trusts for callers' client certificates (a swapped-in system's CA).
     pub extra_client_trust: Vec<PathBuf>,
+    /// The base URL of an outside platform in the platform's seat (`https://host:port`): the
+    /// vendors and KSD call its two exposures instead of the simulated platform's, which is
+    /// not started.
+    pub platform_url: Option<String>,
     /// KSD's receiver URL, replacing the simulated KSD's (a real KSD takes the seat): the
     /// platform calls it and the simulated KSD is not started.
     pub ksd_url: Option<String>,
@@ -145,6 +168,7 @@ impl EcosystemConfig {
             extra_client_trust: Vec::new(),
             ksd_url: None,
             ksd_system: None,
+            platform_url: None,
             extra_agreements: Vec::new(),
             faults: sim_kit::faults::Faults::none(),
             max_send_attempts: 5,

@@ -46,6 +46,9 @@ pub struct Wiring {
 /// The seat name of KSD (`--seat ksd=URL`); vendor seats are named by their instance.
 pub const KSD_SEAT: &str = "ksd";
 
+/// The seat name of the platform (`--seat platform=https://host:port`).
+pub const PLATFORM_SEAT: &str = "platform";
+
 fn identity(f: &sim_certs::store::Files) -> IdentityFiles {
     IdentityFiles {
         cert: f.chain.clone(),
@@ -106,15 +109,31 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
     if let Some(u) = &cfg.ksd_url {
         seats.insert(KSD_SEAT.to_string(), u.clone());
     }
+    if let Some(u) = &cfg.platform_url {
+        seats.insert(PLATFORM_SEAT.to_string(), u.clone());
+    }
+    // The platform's exposures: an outside platform's, or the simulated one's.
+    let (sp_ksd_exposure, sp_jc_exposure, sp_admin) = match &cfg.platform_url {
+        Some(base) => (
+            format!("{base}{}", sim_wire::Port::Ksd.platform_path()),
+            format!("{base}{}", sim_wire::Port::Jc.platform_path()),
+            String::new(),
+        ),
+        None => (
+            url(&addrs.sp.0, sim_wire::Port::Ksd.platform_path()),
+            url(&addrs.sp.0, sim_wire::Port::Jc.platform_path()),
+            http(&addrs.sp.1),
+        ),
+    };
     let (ksd, ksd_admin) = match (&cfg.ksd_url, &addrs.ksd) {
         (Some(seat), _) => (seat.clone(), String::new()),
         (None, Some((d, a))) => (url(d, sim_ksd::KSD_PATH), http(a)),
         (None, None) => (String::new(), String::new()),
     };
     Endpoints {
-        sp_ksd_exposure: url(&addrs.sp.0, sim_wire::Port::Ksd.platform_path()),
-        sp_jc_exposure: url(&addrs.sp.0, sim_wire::Port::Jc.platform_path()),
-        sp_admin: http(&addrs.sp.1),
+        sp_ksd_exposure,
+        sp_jc_exposure,
+        sp_admin,
         ksd,
         ksd_admin,
         vendors: addrs

@@ -79,6 +79,9 @@ pub struct RunOptions {
     /// `--platform-port`: where the platform's data plane listens (an outside KSD must know
     /// where to send its business receipts); default a free port.
     pub platform_port: Option<u16>,
+    /// `--port-base`: every simulated program on fixed ports from here ([`Ports::from_base`]),
+    /// for an outside platform that must know where KSD and the vendors are.
+    pub port_base: Option<u16>,
 }
 
 /// How long a call may take in scenario runs: short, so injected timeouts cost little.
@@ -212,6 +215,9 @@ impl Setup {
         seats::configure(&mut cfg, &self.seats, &opts.scenario_dir, &opts.trust);
         if let Some(dir) = &opts.certs_dir {
             cfg.certs_dir = dir.clone();
+        }
+        if let Some(base) = opts.port_base {
+            cfg.ports = Ports::from_base(&self.refdata, base);
         }
         if let Some(port) = opts.platform_port {
             cfg.ports.sp = port;

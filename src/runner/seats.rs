@@ -6,8 +6,8 @@
 //! A seat is a vendor instance (a jobcenter system receiving business receipts and, with its
 //! identity given, sending updates of its own) or `ksd` (a KSD system the platform forwards
 //! every update to; its identity says which certificate it sends business receipts with).
-// TODO(issue 10): a `platform` seat in `sim run` (an outside platform between our vendors and
-// our KSD; it works with `sim up` pointing the programs at it).
+//! `platform` (an outside platform between the simulated vendors and KSD, at its base URL;
+//! graded from what the vendors and KSD saw of it).
 
 use std::path::{Path, PathBuf};
 
@@ -38,8 +38,8 @@ pub(crate) fn merge(file: &[Seat], cli: &[Seat]) -> Vec<Seat> {
 /// Refuses seats `sim run` cannot give yet, or that name no vendor instance.
 pub(crate) fn validate(seats: &[Seat], refdata: &RefData) -> anyhow::Result<()> {
     for s in seats {
-        if s.name == "platform" {
-            bail!("seat 'platform': sim run grades vendor and KSD seats today (TODO)");
+        if s.name == PLATFORM {
+            continue;
         }
         if s.name == KSD {
             if s.identity.is_none() {
@@ -68,7 +68,9 @@ pub(crate) fn validate(seats: &[Seat], refdata: &RefData) -> anyhow::Result<()> 
 }
 
 /// KSD's seat name.
-const KSD: &str = "ksd";
+const KSD: &str = crate::ecosystem::wiring::KSD_SEAT;
+/// The platform's seat name.
+const PLATFORM: &str = crate::ecosystem::wiring::PLATFORM_SEAT;
 
 /// A seat's `CVR[:UUID]` identity as a system reference.
 fn system_ref(identity: &str) -> sim_kit::config::SystemRef {
@@ -97,6 +99,9 @@ pub(crate) fn configure(cfg: &mut EcosystemConfig, seats: &[Seat], base: &Path, 
         if s.name == KSD {
             cfg.ksd_url = Some(s.url.clone());
             cfg.ksd_system = s.identity.as_deref().map(system_ref);
+        } else if s.name == PLATFORM {
+            cfg.platform_url = Some(s.url.trim_end_matches('/').to_string());
+            cfg.run_platform = false;
         } else {
             cfg.instance_urls.insert(s.name.clone(), s.url.clone());
             // Its own updates need a service agreement for the instance's municipalities
@@ -125,10 +130,10 @@ pub(crate) fn under_test(seats: &[Seat]) -> Vec<SeatUnderTest> {
         .iter()
         .map(|s| SeatUnderTest {
             name: s.name.clone(),
-            party: if s.name == KSD {
-                SeatParty::Ksd
-            } else {
-                SeatParty::Jobcenter
+            party: match s.name.as_str() {
+                KSD => SeatParty::Ksd,
+                PLATFORM => SeatParty::Platform,
+                _ => SeatParty::Jobcenter,
             },
             url: s.url.clone(),
             identity: s.identity.as_ref().map(|i| match i.split_once(':') {
@@ -155,7 +160,7 @@ pub(crate) fn delivered(sp_db: &Path, seats: &[Seat]) -> anyhow::Result<Vec<(Str
          GROUP BY transaktion_id",
     )?;
     let mut out = Vec::new();
-    for s in seats.iter().filter(|s| s.name != KSD) {
+    for s in seats.iter().filter(|s| s.name != KSD && s.name != PLATFORM) {
         let rows = st.query_map(
             sim_store::rusqlite::params![
                 label,
@@ -267,7 +272,7 @@ pub(crate) async fn probe(
     refdata: &RefData,
     seed: u64,
 ) -> anyhow::Result<Vec<Probe>> {
-    if seat.name == KSD {
+    if seat.name == KSD || seat.name == PLATFORM {
         return Ok(Vec::new()); // TODO(issue 10): probe an outside KSD (a repeated update, KSD-7)
     }
     let Some((raw, tid)) = accepted_delivery(sp_db, &seat.name)? else {

@@ -16,9 +16,12 @@
 //! - [`ksd`]: a KSD system in KSD's seat: how it answers the updates the platform forwards
 //!   (KSD-1, WIRE-2, KSD-5, KSD-8, KSD-7, SP-8) and whether it sends every business receipt
 //!   (KSD-2).
+//! - [`platform`]: a platform in the platform's seat, from what the vendors and KSD saw of it
+//!   (SP-1, SP-2, SP-4, SP-5, WIRE-1, SP-7, SP-8).
 
 pub mod jobcenter;
 pub mod ksd;
+pub mod platform;
 
 use std::collections::HashMap;
 
@@ -36,6 +39,8 @@ pub enum SeatParty {
     Jobcenter,
     /// KSD.
     Ksd,
+    /// The platform.
+    Platform,
 }
 
 impl SeatParty {
@@ -44,6 +49,7 @@ impl SeatParty {
         match self {
             SeatParty::Jobcenter => "jobcenter",
             SeatParty::Ksd => "ksd",
+            SeatParty::Platform => "platform",
         }
     }
 }
@@ -242,6 +248,7 @@ pub(crate) fn grade(h: &History, input: &CheckInput) -> Result<Vec<SeatReport>, 
         .map(|seat| match seat.party {
             SeatParty::Jobcenter => jobcenter::grade(h, input, seat),
             SeatParty::Ksd => ksd::grade(h, input, seat),
+            SeatParty::Platform => platform::grade(h, input, seat),
         })
         .collect()
 }

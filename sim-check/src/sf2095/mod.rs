@@ -48,7 +48,11 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> Result<Vec<CheckResult>,
         } else {
             exactly_once::check(h)
         },
-        refused::check(h, input)?,
+        if input.platform_is_outside() {
+            refused::not_judged()
+        } else {
+            refused::check(h, input)?
+        },
         receipts::check(h),
         backlog::check(h, input),
     ])

@@ -42,6 +42,25 @@ pub fn refused_what_must_be_refused(input: &CheckInput) -> Result<CheckResult, C
     check(&History::load(input)?, input)
 }
 
+/// The check when an outside platform takes the seat: the platform's own refusals are in its
+/// journal, not ours; what its vendors and KSD saw is graded in its conformance section
+/// (SP-5, WIRE-1).
+pub(crate) fn not_judged() -> CheckResult {
+    let mut r = Verdict::new(
+        NAME,
+        CheckKind::Safety,
+        "KSD-5, KSD-8, SP-5, WIRE-1",
+        "not judged: the platform is an outside system".into(),
+        Examples::default(),
+    )
+    .into_result();
+    r.not_judged = Some(
+        "the platform is an outside system: its refusals are in its own journal; see its conformance section (SP-5, WIRE-1)"
+            .into(),
+    );
+    r
+}
+
 pub(crate) fn check(h: &History, input: &CheckInput) -> Result<CheckResult, CheckError> {
     let injected: BTreeSet<String> = input
         .injected

@@ -245,6 +245,7 @@ impl Jobcenter {
         };
         for n in 1..=max {
             outcome.attempts = n;
+            let sent_at = self.inner.clock.now();
             let reply = v.client.call(&url, &OP.soap_action(), u.xml.clone()).await;
             let heard = Heard::of(reply);
             outcome.status = heard.status(n == max);
@@ -254,7 +255,7 @@ impl Jobcenter {
                 outcome.response_xml = heard.answer.clone();
             }
             let attempt = format!("attempt {n}/{max}");
-            self.record_attempt(&exchange, &u, &attempt, &heard, outcome.status)
+            self.record_attempt(&exchange, &u, &attempt, sent_at, &heard, outcome.status)
                 .await?;
             tracing::info!(tid = %u.transaktion_id, instance = %u.instance, %attempt,
                 outcome = %heard.outcome, status = outcome.status.as_str(), "sent update");
@@ -268,13 +269,15 @@ impl Jobcenter {
         Ok(outcome)
     }
 
-    /// Journals one attempt (request out, answer in) together with the update row's new
-    /// state, in one commit: the journal never shows an attempt the row does not count.
+    /// Journals one attempt (request out at `sent_at`, answer in now: the platform's response
+    /// time as the vendor saw it) together with the update row's new state, in one commit: the
+    /// journal never shows an attempt the row does not count.
     async fn record_attempt(
         &self,
         exchange: &Exchange,
         u: &Owned,
         attempt: &str,
+        sent_at: time::OffsetDateTime,
         heard: &Heard,
         status: UpdateStatus,
     ) -> Result<(), JobcenterError> {
@@ -285,7 +288,7 @@ impl Jobcenter {
             (None, None) => attempt.to_string(),
         };
         let out = exchange.entry(
-            now,
+            sent_at,
             Direction::Out,
             Part::Request,
             heard.outcome.clone(),
