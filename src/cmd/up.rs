@@ -25,7 +25,8 @@ pub struct Args {
     #[arg(long)]
     ephemeral_ports: bool,
     /// Give a seat to your own system: `kmd-jc=https://host:port/path` (a vendor instance's
-    /// receiver) or `ksd=https://host:port/path` (KSD's receiver). Repeatable.
+    /// receiver), `ksd=https://host:port/path` (KSD's receiver) or `platform=https://host:port`
+    /// (your platform's two exposures under that base). Repeatable.
     #[arg(long, value_name = "NAME=URL")]
     seat: Vec<String>,
     /// A CA file (PEM) your system's certificates chain to; trusted for its server and client
@@ -45,7 +46,11 @@ pub fn print_endpoints(e: &Endpoints, refdata: &RefData, state_dir: &Path, seed:
         state_dir.display()
     );
     println!("seed: {seed} (pass --seed {seed} to reproduce)\n");
-    println!("Platform (Serviceplatformen)");
+    if e.seats.contains_key(sim::ecosystem::wiring::PLATFORM_SEAT) {
+        println!("Platform: an outside system takes the seat");
+    } else {
+        println!("Platform (Serviceplatformen)");
+    }
     println!(
         "  KSD exposure, jobcenters send here:  {}",
         e.sp_ksd_exposure
@@ -113,10 +118,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::ensure!(url.starts_with("https://"), "--seat {seat}: the URL must be https://");
             if name == "ksd" {
                 cfg.ksd_url = Some(url.to_string());
+            } else if name == sim::ecosystem::wiring::PLATFORM_SEAT {
+                // An outside platform between the simulated vendors and KSD: they call its
+                // exposures under this base URL; the simulated platform is not started.
+                cfg.platform_url = Some(url.trim_end_matches('/').to_string());
+                cfg.run_platform = false;
             } else if refdata.vendors.iter().any(|v| v.instance == name) {
                 cfg.instance_urls.insert(name.to_string(), url.to_string());
             } else {
-                anyhow::bail!("--seat {seat}: '{name}' is neither ksd nor a vendor instance of scenarios/vendors.csv");
+                anyhow::bail!("--seat {seat}: '{name}' is neither ksd, platform nor a vendor instance of scenarios/vendors.csv");
             }
         }
         cfg.extra_server_trust.clone_from(&args.trust);
