@@ -10,42 +10,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::*;
-use outside::{Killed, OwnPki};
+use outside::{Killed, OwnPki, ANSWERING_SERVER};
 use sim_jobcenter::{UpdateSpec, UpdateStatus};
 use sim_wire::{
     Message, Operation, Response, ResponseBody, TransportKvittering, TransportValideringsKode,
 };
-
-/// The outside KSD: requires a client certificate chaining to the simulator's root (it trusts
-/// KOMBIT only through that CA), appends one JSON line per call to a log, answers OK.
-const FOREIGN_KSD: &str = r#"
-import json, ssl, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-chain, key, client_ca, answer_file, log = sys.argv[1:6]
-answer = open(answer_file, 'rb').read()
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers['Content-Length'])).decode('utf-8')
-        subject = ' '.join(v for rdn in self.connection.getpeercert()['subject'] for (_, v) in rdn)
-        with open(log, 'a') as f:
-            f.write(json.dumps({'path': self.path, 'action': self.headers.get('SOAPAction', ''),
-                                'caller': subject, 'body': body}) + '\n')
-        self.send_response(200)
-        self.send_header('Content-Type', 'text/xml; charset=utf-8')
-        self.send_header('Content-Length', str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-    def log_message(self, *a):
-        pass
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(chain, key)
-ctx.load_verify_locations(client_ca)
-ctx.verify_mode = ssl.CERT_REQUIRED
-srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
-"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_platform_calls_a_foreign_ksd_in_the_seat_sp1_sp7() {
@@ -78,7 +47,7 @@ async fn the_platform_calls_a_foreign_ksd_in_the_seat_sp1_sp7() {
     .unwrap();
     let mut child = Command::new("python3")
         .arg("-c")
-        .arg(FOREIGN_KSD)
+        .arg(ANSWERING_SERVER)
         .arg(&own.server_chain)
         .arg(&own.server_key)
         .arg(sim_certs::store::layout::root_ca(certs.path()))

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 mod outside;
 
-use outside::{free_port, receipt, Killed, OwnPki};
+use outside::{finished, free_port, receipt, seat_status, Killed, OwnPki, ANSWERING_SERVER};
 use sim_wire::{Operation, TransportValideringsKode};
 
 /// Speed 1 (an outside system keeps its own clock); a forbidden code now and then, which a
@@ -27,32 +27,6 @@ faults:
   - {kind: forbidden_code, probability: 0.4}
 expectations: {liveness_deadline: 8s}
 ";
-
-/// A KSD that answers OK to every update and sends no business receipt.
-const LAZY_KSD: &str = r#"
-import ssl, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-chain, key, client_ca, answer_file = sys.argv[1:5]
-answer = open(answer_file, 'rb').read()
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers['Content-Length']))
-        self.send_response(200)
-        self.send_header('Content-Type', 'text/xml; charset=utf-8')
-        self.send_header('Content-Length', str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-    def log_message(self, *a):
-        pass
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(chain, key)
-ctx.load_verify_locations(client_ca)
-ctx.verify_mode = ssl.CERT_REQUIRED
-srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
-"#;
 
 /// The simulator's certificates, made before the run so the outside KSD can trust its CA;
 /// returns KOMBIT's system UUID.
@@ -102,30 +76,7 @@ fn sim_run(
         .arg(&json)
         .output()
         .unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = match std::fs::read_to_string(&json) {
-        Ok(t) => serde_json::from_str(&t).unwrap(),
-        Err(e) => panic!("no report ({e}):\n{text}"),
-    };
-    (out.status.code(), report, text)
-}
-
-fn status(report: &serde_json::Value, rule: &str) -> String {
-    let seat = &report["conformance"][0];
-    assert_eq!(seat["seat"], "ksd", "{report}");
-    seat["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["rule"] == rule)
-        .unwrap_or_else(|| panic!("no verdict for {rule}"))["status"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    finished(out, &json)
 }
 
 #[test]
@@ -176,9 +127,9 @@ fn a_separately_started_ksd_with_its_own_ca_is_driven_and_passes() {
         platform,
     );
     for rule in ["KSD-1", "WIRE-2", "KSD-2", "SP-8"] {
-        assert_eq!(status(&report, rule), "pass", "{rule}: {text}");
+        assert_eq!(seat_status(&report, "ksd", rule), "pass", "{rule}: {text}");
     }
-    assert_ne!(status(&report, "KSD-5"), "fail", "{text}");
+    assert_ne!(seat_status(&report, "ksd", "KSD-5"), "fail", "{text}");
     let once = report["checks"]
         .as_array()
         .unwrap()
@@ -202,11 +153,12 @@ fn a_ksd_that_never_sends_receipts_and_accepts_forbidden_codes_fails_ksd_2_and_k
     std::fs::write(dir.path().join("ok.xml"), ok).unwrap();
     let mut child = Command::new("python3")
         .arg("-c")
-        .arg(LAZY_KSD)
+        .arg(ANSWERING_SERVER)
         .arg(&own.server_chain)
         .arg(&own.server_key)
         .arg(sim_certs::store::layout::root_ca(&certs))
         .arg(dir.path().join("ok.xml"))
+        .arg(dir.path().join("calls.jsonl"))
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 is required (the outside KSD)");
@@ -225,7 +177,7 @@ fn a_ksd_that_never_sends_receipts_and_accepts_forbidden_codes_fails_ksd_2_and_k
         free_port(),
     );
     assert_eq!(code, Some(1), "{text}");
-    assert_eq!(status(&report, "KSD-2"), "fail", "{text}");
-    assert_eq!(status(&report, "KSD-5"), "fail", "{text}");
-    assert_eq!(status(&report, "KSD-1"), "pass", "{text}");
+    assert_eq!(seat_status(&report, "ksd", "KSD-2"), "fail", "{text}");
+    assert_eq!(seat_status(&report, "ksd", "KSD-5"), "fail", "{text}");
+    assert_eq!(seat_status(&report, "ksd", "KSD-1"), "pass", "{text}");
 }

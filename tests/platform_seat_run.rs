@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use outside::{free_port, Killed};
+use outside::{finished, free_port, seat_status, Killed};
 use sim::ecosystem::wiring::{derive, Addrs};
 use sim::ecosystem::{EcosystemConfig, Ports};
 
@@ -117,37 +117,18 @@ fn run(reroute: &[(&str, &str)]) -> (Option<i32>, serde_json::Value, String) {
         .arg(&json)
         .output()
         .unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = match std::fs::read_to_string(&json) {
-        Ok(t) => serde_json::from_str(&t).unwrap(),
-        Err(e) => panic!("no report ({e}):\n{text}"),
-    };
-    (out.status.code(), report, text)
-}
-
-fn status(report: &serde_json::Value, rule: &str) -> String {
-    let seat = &report["conformance"][0];
-    assert_eq!(seat["seat"], "platform", "{report}");
-    seat["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["rule"] == rule)
-        .unwrap_or_else(|| panic!("no verdict for {rule}"))["status"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    finished(out, &json)
 }
 
 #[test]
 fn a_separately_started_platform_is_driven_and_passes() {
     let (code, report, text) = run(&[]);
     for rule in ["SP-1", "SP-2", "SP-4", "SP-7", "SP-8"] {
-        assert_eq!(status(&report, rule), "pass", "{rule}: {text}");
+        assert_eq!(
+            seat_status(&report, "platform", rule),
+            "pass",
+            "{rule}: {text}"
+        );
     }
     assert_eq!(code, Some(0), "{text}");
 }
@@ -157,6 +138,6 @@ fn a_platform_routing_to_the_wrong_vendor_loses_the_receipts_sp4() {
     // København (CVR 64942212) is kmd-jc's; this platform sends its receipts to schultz-jc,
     // which refuses them (JC-3), so they never reach a vendor.
     let (code, report, text) = run(&[("64942212", "schultz-jc")]);
-    assert_eq!(status(&report, "SP-4"), "fail", "{text}");
+    assert_eq!(seat_status(&report, "platform", "SP-4"), "fail", "{text}");
     assert_eq!(code, Some(1), "{text}");
 }

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 mod outside;
 
-use outside::{free_port, receipt, Killed, OwnPki};
+use outside::{free_port, receipt, seat_evidence, seat_status, Killed, OwnPki};
 use sim_wire::{Message, Operation, TransportValideringsKode};
 
 /// The outside receiver. Binds first and prints its port (the seat's URL must be known before
@@ -267,41 +267,18 @@ fn run_seat(mode: &str, own: &[u8]) -> (Option<i32>, serde_json::Value, String) 
     (out.status.code(), report, stdout + &junit)
 }
 
-/// The status of `rule` in the report's kmd-jc seat.
-fn status(report: &serde_json::Value, rule: &str) -> String {
-    let seat = &report["conformance"][0];
-    assert_eq!(seat["seat"], "kmd-jc", "{report}");
-    seat["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["rule"] == rule)
-        .unwrap_or_else(|| panic!("no verdict for {rule}"))["status"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-fn evidence(report: &serde_json::Value, rule: &str) -> Vec<serde_json::Value> {
-    report["conformance"][0]["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["rule"] == rule)
-        .unwrap()["evidence"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 #[test]
 fn a_well_behaved_receiver_passes_every_exercised_rule_and_the_run_exits_0() {
     let (code, report, text) = run_with("good");
     for rule in ["WIRE-2", "JC-2", "JC-3", "KSD-2", "KSD-7", "SP-8"] {
-        assert_eq!(status(&report, rule), "pass", "{rule}: {text}");
+        assert_eq!(
+            seat_status(&report, "kmd-jc", rule),
+            "pass",
+            "{rule}: {text}"
+        );
     }
     assert_eq!(
-        status(&report, "KSD-5"),
+        seat_status(&report, "kmd-jc", "KSD-5"),
         "not_exercised",
         "it sent nothing of its own"
     );
@@ -317,8 +294,12 @@ fn http_500_and_malformed_answers_break_wire_2() {
     for mode in ["http500", "malformed"] {
         let (code, report, text) = run_with(mode);
         assert_eq!(code, Some(1), "{mode}: {text}");
-        assert_eq!(status(&report, "WIRE-2"), "fail", "{mode}: {text}");
-        let e = evidence(&report, "WIRE-2");
+        assert_eq!(
+            seat_status(&report, "kmd-jc", "WIRE-2"),
+            "fail",
+            "{mode}: {text}"
+        );
+        let e = seat_evidence(&report, "kmd-jc", "WIRE-2");
         assert!(
             e[0]["transaktion_id"].is_string() && e[0]["call_uuid"].is_string(),
             "{e:?}"
@@ -334,8 +315,8 @@ fn http_500_and_malformed_answers_break_wire_2() {
 fn fejl_to_valid_receipts_loses_them_ksd_2() {
     let (code, report, text) = run_with("fejl");
     assert_eq!(code, Some(1), "{text}");
-    assert_eq!(status(&report, "KSD-2"), "fail", "{text}");
-    let e = evidence(&report, "KSD-2");
+    assert_eq!(seat_status(&report, "kmd-jc", "KSD-2"), "fail", "{text}");
+    let e = seat_evidence(&report, "kmd-jc", "KSD-2");
     assert!(e[0]["response"].as_str().unwrap().contains("FEJL"), "{e:?}");
 }
 
@@ -343,18 +324,18 @@ fn fejl_to_valid_receipts_loses_them_ksd_2() {
 fn a_slow_receiver_breaks_sp_8_and_one_accepting_any_certificate_breaks_jc_2() {
     let (code, report, text) = run_with("slow");
     assert_eq!(code, Some(1), "{text}");
-    assert_eq!(status(&report, "SP-8"), "fail", "{text}");
+    assert_eq!(seat_status(&report, "kmd-jc", "SP-8"), "fail", "{text}");
     let (code, report, text) = run_with("any_cert");
     assert_eq!(code, Some(1), "{text}");
-    assert_eq!(status(&report, "JC-2"), "fail", "{text}");
-    assert_eq!(status(&report, "WIRE-2"), "pass", "{text}");
+    assert_eq!(seat_status(&report, "kmd-jc", "JC-2"), "fail", "{text}");
+    assert_eq!(seat_status(&report, "kmd-jc", "WIRE-2"), "pass", "{text}");
 }
 
 #[test]
 fn a_duplicate_answered_differently_breaks_ksd_7() {
     let (code, report, text) = run_with("dup_fejl");
     assert_eq!(code, Some(1), "{text}");
-    assert_eq!(status(&report, "KSD-7"), "fail", "{text}");
+    assert_eq!(seat_status(&report, "kmd-jc", "KSD-7"), "fail", "{text}");
 }
 
 #[test]
@@ -380,8 +361,8 @@ fn a_seat_refuses_speed_max_with_a_clear_error() {
 fn the_updates_it_sends_by_itself_are_graded_by_the_rules_their_refusals_name() {
     // One valid update (code 1) and one with a code only KSD may set (60, KSD-5).
     let (code, report, text) = run_seat("good", &[1, 60]);
-    assert_eq!(status(&report, "KSD-5"), "fail", "{text}");
-    let e = evidence(&report, "KSD-5");
+    assert_eq!(seat_status(&report, "kmd-jc", "KSD-5"), "fail", "{text}");
+    let e = seat_evidence(&report, "kmd-jc", "KSD-5");
     assert!(
         e[0]["request"]
             .as_str()
@@ -390,10 +371,10 @@ fn the_updates_it_sends_by_itself_are_graded_by_the_rules_their_refusals_name() 
         "{e:?}"
     );
     assert_eq!(
-        status(&report, "SP-5"),
+        seat_status(&report, "kmd-jc", "SP-5"),
         "pass",
         "the run gave it an agreement: {text}"
     );
-    assert_eq!(status(&report, "KSD-4"), "pass", "{text}");
+    assert_eq!(seat_status(&report, "kmd-jc", "KSD-4"), "pass", "{text}");
     assert_eq!(code, Some(1), "{text}");
 }

@@ -91,3 +91,82 @@ pub fn receipt(op: Operation, kode: TransportValideringsKode) -> String {
         }),
     }))
 }
+
+/// What a `sim run` printed and reported: its exit code, the JSON report at `json`, and its
+/// output (stdout, stderr) for assertion messages.
+pub fn finished(
+    out: std::process::Output,
+    json: &Path,
+) -> (Option<i32>, serde_json::Value, String) {
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = match std::fs::read_to_string(json) {
+        Ok(t) => serde_json::from_str(&t).unwrap(),
+        Err(e) => panic!("no report ({e}):\n{text}"),
+    };
+    (out.status.code(), report, text)
+}
+
+/// The verdict on `rule` for the report's first seat, which must be `seat`.
+fn verdict<'a>(report: &'a serde_json::Value, seat: &str, rule: &str) -> &'a serde_json::Value {
+    let s = &report["conformance"][0];
+    assert_eq!(s["seat"], seat, "{report}");
+    s["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == rule)
+        .unwrap_or_else(|| panic!("no verdict for {rule}"))
+}
+
+/// `pass`, `fail` or `not_exercised`: how `seat` did on `rule`.
+pub fn seat_status(report: &serde_json::Value, seat: &str, rule: &str) -> String {
+    verdict(report, seat, rule)["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The counterexamples of `seat` on `rule`.
+pub fn seat_evidence(report: &serde_json::Value, seat: &str, rule: &str) -> Vec<serde_json::Value> {
+    verdict(report, seat, rule)["evidence"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// An outside receiver in Python's `ssl` + `http.server`: requires a client certificate
+/// chaining to the simulator's root (it trusts KOMBIT only through that CA), appends one JSON
+/// line per call to a log, and answers every call with the same document.
+/// Arguments: chain, key, client CA, answer file, log file; prints its port.
+pub const ANSWERING_SERVER: &str = r#"
+import json, ssl, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+chain, key, client_ca, answer_file, log = sys.argv[1:6]
+answer = open(answer_file, 'rb').read()
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length'])).decode('utf-8')
+        subject = ' '.join(v for rdn in self.connection.getpeercert()['subject'] for (_, v) in rdn)
+        with open(log, 'a') as f:
+            f.write(json.dumps({'path': self.path, 'action': self.headers.get('SOAPAction', ''),
+                                'caller': subject, 'body': body}) + '\n')
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/xml; charset=utf-8')
+        self.send_header('Content-Length', str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+    def log_message(self, *a):
+        pass
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(chain, key)
+ctx.load_verify_locations(client_ca)
+ctx.verify_mode = ssl.CERT_REQUIRED
+srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
