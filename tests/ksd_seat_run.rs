@@ -11,7 +11,9 @@ use std::time::Duration;
 
 mod outside;
 
-use outside::{finished, free_port, receipt, seat_status, Killed, OwnPki, ANSWERING_SERVER};
+use outside::{
+    finished, free_port, receipt, seat_status, simulator_certs, Killed, OwnPki, ANSWERING_SERVER,
+};
 use sim_wire::{Operation, TransportValideringsKode};
 
 /// Speed 1 (an outside system keeps its own clock); a forbidden code now and then, which a
@@ -27,27 +29,6 @@ faults:
   - {kind: forbidden_code, probability: 0.4}
 expectations: {liveness_deadline: 8s}
 ";
-
-/// The simulator's certificates, made before the run so the outside KSD can trust its CA;
-/// returns KOMBIT's system UUID.
-fn simulator_certs(dir: &Path) -> String {
-    let refdata = sim::refdata::RefData::embedded().unwrap();
-    let spec = sim_certs::PkiSpec::standard(&refdata.vendors, false);
-    let now = sim_store::Clock::real().now();
-    sim_certs::store::ensure(
-        dir,
-        &spec,
-        sim_certs::OffsetDateTime::from_unix_timestamp(now.unix_timestamp()).unwrap(),
-        false,
-    )
-    .unwrap();
-    spec.systems
-        .iter()
-        .find(|s| s.stem == "kombit")
-        .unwrap()
-        .subject
-        .uuid()
-}
 
 fn sim_run(
     dir: &Path,

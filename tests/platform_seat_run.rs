@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use outside::{finished, free_port, seat_status, Killed};
+use outside::{finished, free_port, seat_status, simulator_certs, Killed};
 use sim::ecosystem::wiring::{derive, Addrs};
 use sim::ecosystem::{EcosystemConfig, Ports};
 
@@ -47,16 +47,9 @@ fn outside_platform(
     base: u16,
     reroute: &[(&str, &str)],
 ) -> (Killed, String) {
+    simulator_certs(certs);
     let refdata = sim::refdata::RefData::embedded().unwrap();
     let spec = sim_certs::PkiSpec::standard(&refdata.vendors, false);
-    let now = sim_store::Clock::real().now();
-    sim_certs::store::ensure(
-        certs,
-        &spec,
-        sim_certs::OffsetDateTime::from_unix_timestamp(now.unix_timestamp()).unwrap(),
-        false,
-    )
-    .unwrap();
     let mut cfg = EcosystemConfig::new(&dir.join("outside-sp"), refdata.clone());
     cfg.certs_dir = certs.to_path_buf();
     let ports = Ports::from_base(&refdata, base);

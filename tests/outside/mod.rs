@@ -170,3 +170,24 @@ srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()
 "#;
+
+/// The simulator's certificates, made in `dir` before the run so an outside system can trust
+/// its CA; returns KOMBIT's system UUID.
+pub fn simulator_certs(dir: &Path) -> String {
+    let refdata = sim::refdata::RefData::embedded().unwrap();
+    let spec = sim_certs::PkiSpec::standard(&refdata.vendors, false);
+    let now = sim_store::Clock::real().now();
+    sim_certs::store::ensure(
+        dir,
+        &spec,
+        sim_certs::OffsetDateTime::from_unix_timestamp(now.unix_timestamp()).unwrap(),
+        false,
+    )
+    .unwrap();
+    spec.systems
+        .iter()
+        .find(|s| s.stem == "kombit")
+        .unwrap()
+        .subject
+        .uuid()
+}
