@@ -167,3 +167,36 @@ async fn a_receipt_is_routed_by_the_security_context_not_the_header_ksd8() {
     );
     eco.running.stop().await.unwrap();
 }
+
+/// Issue 15: a `SendOpdateringFravaerRequest` sent with the SOAPAction of another operation (or
+/// one that names none) is refused with WIRE-1 before anything is forwarded: KSD never sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soapaction_that_is_not_the_bodys_operation_is_refused_wire1() {
+    let eco = Eco::start().await;
+    let e = eco.running.endpoints.clone();
+    let op = Operation::SendOpdateringFravaer;
+    let kmd = eco.client_as("kmd-jc");
+    let m = eco.municipality_of("kmd-jc");
+    for (n, action) in [
+        (41u64, Operation::HentSag.soap_action()),
+        (42, "urn:nothing".to_string()),
+    ] {
+        let tid = fresh_uuid(n);
+        let r = kmd
+            .call(&e.sp_ksd_exposure, &action, xml(&request(op, m, tid)))
+            .await
+            .unwrap();
+        assert_fault_in_journal(&eco, &r, Rule::Wire1).await;
+        let at_ksd = eco
+            .admin
+            .get(&format!("{}/journal?transaktion_id={tid}", e.ksd_admin))
+            .await
+            .unwrap()
+            .1;
+        assert_eq!(
+            at_ksd.as_array().map(Vec::len),
+            Some(0),
+            "KSD saw it: {at_ksd}"
+        );
+    }
+}

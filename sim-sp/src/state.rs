@@ -176,6 +176,20 @@ impl Platform {
                 .refuse(call, &exchange, call_uuid, true, Rule::Wire1, text)
                 .await);
         };
+        // WIRE-1 before anything is forwarded: the SOAPAction must name the operation the
+        // Body holds (the platform forwards with the Body's SOAPAction, so a mismatch would
+        // otherwise pass unnoticed). Business content is the receiver's to judge.
+        let action = decoded
+            .problems
+            .iter()
+            .find(|p| p.is_error() && p.rule == Rule::Wire1 && p.path == "SOAPAction");
+        if let Some(p) = action {
+            let text = format!("{}: {}", p.path, p.text);
+            let exchange = caller_side(call, Label::request(op), tid, municipality, call_uuid);
+            return Err(self
+                .refuse(call, &exchange, call_uuid, true, Rule::Wire1, text)
+                .await);
+        }
         Ok(Admitted {
             call_uuid,
             tid,
