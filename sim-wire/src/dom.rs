@@ -181,6 +181,7 @@ impl<'a> Builder<'a> {
                     let detail = format!("elements nest deeper than {MAX_DEPTH} levels");
                     return Err(self.not_xml(detail, pos));
                 }
+                self.attributes(&e, pos)?;
                 let name = from_input(self.input, e.local_name().as_ref());
                 self.stack.push(Element {
                     ns: res,
@@ -190,6 +191,7 @@ impl<'a> Builder<'a> {
                 });
             }
             Event::Empty(e) => {
+                self.attributes(&e, pos)?;
                 let name = from_input(self.input, e.local_name().as_ref());
                 self.close(Element {
                     ns: res,
@@ -205,6 +207,7 @@ impl<'a> Builder<'a> {
             Event::Text(t) => self.text(t, pos)?,
             Event::CData(c) => {
                 let text = c.into_inner();
+                self.chars(&text, pos)?;
                 match self.stack.last_mut() {
                     Some(top) => append(&mut top.text, text),
                     None => return Err(self.not_xml("CDATA outside the root element".into(), pos)),
@@ -229,6 +232,28 @@ impl<'a> Builder<'a> {
         Ok(None)
     }
 
+    /// Every attribute of a tag well-formed: no name twice, values of XML 1.0 characters only.
+    fn attributes(&self, e: &quick_xml::events::BytesStart<'a>, pos: u64) -> Result<(), WireError> {
+        for a in e.attributes() {
+            let a = a.map_err(|err| self.not_xml(format!("attribute: {err}"), pos))?;
+            self.chars(&a.value, pos)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses text holding a character XML 1.0 does not allow (NUL, most C0 controls,
+    /// U+FFFE, U+FFFF): no receiver could parse it, and a receiver that echoes a field into
+    /// its answer would write a document that is not XML.
+    fn chars(&self, text: &str, pos: u64) -> Result<(), WireError> {
+        match text.chars().find(|c| !is_xml_char(*c)) {
+            Some(c) => Err(self.not_xml(
+                format!("character U+{:04X} is not allowed in XML 1.0", u32::from(c)),
+                pos,
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Whitespace-only text is indentation between elements or around a value: readers trim
     /// values, so it is kept only where it separates two pieces of text (`&amp; &amp;`).
     /// Skipping it saves most text allocations.
@@ -236,8 +261,11 @@ impl<'a> Builder<'a> {
         let blank = t.as_ref().bytes().all(|b| b.is_ascii_whitespace());
         match self.stack.last_mut() {
             Some(top) if blank && (top.text.is_empty() || !top.children.is_empty()) => Ok(()),
-            Some(top) => {
-                append(&mut top.text, t.xml10_content());
+            Some(_) => {
+                let content = t.xml10_content();
+                self.chars(&content, pos)?;
+                let top = self.stack.last_mut().expect("matched above");
+                append(&mut top.text, content);
                 Ok(())
             }
             None if blank => Ok(()),
@@ -255,6 +283,13 @@ impl<'a> Builder<'a> {
             }
             Err(e) => return Err(self.not_xml(format!("bad character reference: {e}"), pos)),
         };
+        if !is_xml_char(ch) {
+            let detail = format!(
+                "character reference to U+{:04X}, which XML 1.0 does not allow",
+                u32::from(ch)
+            );
+            return Err(self.not_xml(detail, pos));
+        }
         match self.stack.last_mut() {
             Some(top) => {
                 top.text.to_mut().push(ch);
@@ -275,6 +310,11 @@ impl<'a> Builder<'a> {
         }
         Ok(())
     }
+}
+
+/// XML 1.0's `Char` production: what a document may hold.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Parses a whole document into its root element.

@@ -40,6 +40,13 @@ pub enum WireError {
     /// No `soap:Body`.
     #[error("the SOAP envelope has no Body")]
     NoBody,
+    /// An envelope of the wrong shape: more than one Body or Header, a Header after the Body,
+    /// or an element that is neither.
+    #[error("SOAP envelope: {detail}")]
+    EnvelopeShape {
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A `soap:Body` without an element.
     #[error("the SOAP Body is empty")]
     EmptyBody,
@@ -67,6 +74,7 @@ impl WireError {
             WireError::Soap12 => "soap12",
             WireError::NotEnvelope { .. } => "not-envelope",
             WireError::NoBody => "no-body",
+            WireError::EnvelopeShape { .. } => "envelope-shape",
             WireError::EmptyBody => "empty-body",
             WireError::UnknownOperation { .. } => "unknown-operation",
         }

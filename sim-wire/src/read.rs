@@ -69,6 +69,37 @@ impl Decoded {
     }
 }
 
+/// SOAP 1.1's envelope: an optional Header, then exactly one Body, and nothing else.
+fn envelope_shape(root: &Element<'_>) -> Result<(), WireError> {
+    let mut seen_header = false;
+    let mut seen_body = false;
+    for c in &root.children {
+        let detail = if c.is(Soap11, "Header") {
+            if seen_header {
+                "more than one Header"
+            } else if seen_body {
+                "the Header comes after the Body"
+            } else {
+                seen_header = true;
+                continue;
+            }
+        } else if c.is(Soap11, "Body") {
+            if seen_body {
+                "more than one Body: which one would be the message?"
+            } else {
+                seen_body = true;
+                continue;
+            }
+        } else {
+            "an element that is neither Header nor Body"
+        };
+        return Err(WireError::EnvelopeShape {
+            detail: format!("{detail} ({})", c.clark()),
+        });
+    }
+    Ok(())
+}
+
 /// Reads one SOAP document. `soap_action` is the HTTP `SOAPAction` header, if known; when it
 /// disagrees with the Body, the Body decides and the disagreement is reported (WIRE-1).
 pub fn read(xml: &[u8], soap_action: Option<&str>) -> Result<Decoded, WireError> {
@@ -90,6 +121,7 @@ pub fn read(xml: &[u8], soap_action: Option<&str>) -> Result<Decoded, WireError>
         }
         return Err(WireError::NoBody);
     };
+    envelope_shape(&root)?;
     let first = body.children.first().ok_or(WireError::EmptyBody)?;
     let mut ctx = Ctx::default();
     if body.children.len() > 1 {
