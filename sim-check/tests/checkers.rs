@@ -477,3 +477,35 @@ async fn missing_files_are_an_error_not_a_verdict() {
     let e = sim_check::check_all(&input).unwrap_err();
     assert!(e.to_string().contains("sim-sp"), "{e}");
 }
+
+/// Issue 15: a TransaktionIdentifikator reused with other content is refused by KSD (FEJL
+/// naming KSD-7) and counted, without making the update processed twice.
+#[tokio::test]
+async fn a_reused_transaktion_id_refused_is_counted_not_a_violation() {
+    let f = Fixture::new();
+    f.clean().await;
+    let x = Exchange::new(9, KMD, M1, 10_000);
+    f.exchange(&x).await;
+    let k = uuid(0x3000_0009);
+    f.record(
+        P::Ksd,
+        entry(
+            20_000,
+            true,
+            req(ModtagOpdateringFravaer),
+            Some(&x.tid),
+            Some(&k),
+            Some(KOMBIT),
+            Some(M1),
+            Outcome::Fejl,
+        ),
+    )
+    .await;
+    let r = sim_check::processed_exactly_once(&f.input()).unwrap();
+    passed(&r);
+    assert!(
+        r.summary.contains("1 reused TransaktionIdentifikator with other content refused"),
+        "{}",
+        r.summary
+    );
+}

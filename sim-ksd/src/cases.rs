@@ -115,6 +115,17 @@ pub fn stored_response(c: &Connection, transaktion_id: &str) -> rusqlite::Result
         .optional()
 }
 
+/// The request and the answer of a TransaktionIdentifikator accepted before (KSD-7): what a
+/// repeat is compared with and answered with.
+pub fn stored_update(
+    c: &Connection,
+    transaktion_id: &str,
+) -> rusqlite::Result<Option<(String, String)>> {
+    c.prepare_cached("SELECT raw, response FROM ksd_updates WHERE transaktion_id = ?1")?
+        .query_row([transaktion_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+}
+
 /// The case an update is about, and whether it was created now (KSD-9).
 ///
 /// Found by the header's SagIdentifikator when it names a case of the same person in the

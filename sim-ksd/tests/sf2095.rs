@@ -91,7 +91,7 @@ async fn a_valid_update_is_ok_then_one_business_receipt_follows_rules_ksd1_ksd2_
 }
 
 // rule KSD-7: a repeated TransaktionIdentifikator is processed once and answered again with
-// the same result, whatever the repeat carries.
+// the same result; reused with other content it is refused (FEJL naming KSD-7, issue 15).
 #[tokio::test]
 async fn a_repeated_transaction_gets_the_same_bytes_and_is_processed_once_rule_ksd7() {
     let pki = Pki::new();
@@ -112,11 +112,20 @@ async fn a_repeated_transaction_gets_the_same_bytes_and_is_processed_once_rule_k
     let again = ksd.send(&client, xml).await;
     assert_eq!(again.status, first.status);
     assert_eq!(again.body, first.body, "the very same answer");
-    // A repeat with other content is still the same transaction: answered, not processed.
+    // The same TransaktionIdentifikator with other content is another message: refused with
+    // FEJL naming KSD-7, not processed.
     let changed = ksd
         .send(&client, sim_wire::write_request(&update(tid, 1)))
         .await;
-    assert_eq!(changed.body, first.body);
+    let k = kvittering(&changed);
+    assert_eq!(k.kode, TransportValideringsKode::Fejl, "{}", changed.body);
+    assert!(
+        k.fejl_liste
+            .iter()
+            .any(|f| f.fejl_kode.starts_with("KSD-7")),
+        "{}",
+        changed.body
+    );
 
     let got = receipts(&ksd, &platform, 1).await;
     assert_eq!(got.len(), 1, "one business receipt: {got:?}");
@@ -134,7 +143,11 @@ async fn a_repeated_transaction_gets_the_same_bytes_and_is_processed_once_rule_k
     let dups = ksd
         .journal("operation=KSD/ModtagOpdateringFravaer&direction=in&outcome=DUPLICATE")
         .await;
-    assert_eq!(dups.len(), 2, "{dups:?}");
+    assert_eq!(dups.len(), 1, "{dups:?}");
+    let reused = ksd
+        .journal("operation=KSD/ModtagOpdateringFravaer&direction=in&outcome=FEJL")
+        .await;
+    assert_eq!(reused.len(), 1, "{reused:?}");
     ksd.stop().await;
     platform.stop().await;
 }

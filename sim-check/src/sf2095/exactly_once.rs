@@ -34,6 +34,9 @@ pub fn processed_exactly_once(input: &CheckInput) -> Result<CheckResult, CheckEr
 struct Seen {
     processed: u64,
     duplicates: u64,
+    /// Refused with FEJL after it was processed: the TransaktionIdentifikator reused with other
+    /// content (KSD-7).
+    reused: u64,
     duplicate_before_processing: bool,
 }
 
@@ -71,6 +74,11 @@ pub(crate) fn check(h: &History) -> CheckResult {
             if s.processed == 0 {
                 s.duplicate_before_processing = true;
             }
+        } else if *r.outcome == Outcome::Fejl {
+            let s = seen.entry(tid).or_default();
+            if s.processed > 0 {
+                s.reused += 1;
+            }
         }
     }
 
@@ -101,9 +109,18 @@ pub(crate) fn check(h: &History) -> CheckResult {
     };
     let processed = seen.values().filter(|s| s.processed > 0).count() as u64;
     let duplicates: u64 = seen.values().map(|s| s.duplicates).sum();
+    let reused: u64 = seen.values().map(|s| s.reused).sum();
+    let reused = if reused > 0 {
+        format!(
+            ", {} with other content refused",
+            n(reused, "reused TransaktionIdentifikator")
+        )
+    } else {
+        String::new()
+    };
     let summary = if bad.is_empty() {
         format!(
-            "{} processed once each, {} answered from the store{tables}",
+            "{} processed once each, {} answered from the store{reused}{tables}",
             n(processed, "update"),
             n(duplicates, "repeat")
         )

@@ -16,8 +16,8 @@ use sim_kit::soap::{ok_response, SoapCall};
 use sim_store::{Direction, Journal, JournalEntry, Outcome, Part};
 use sim_wire::rules::code;
 use sim_wire::{
-    transport_kvittering_for, Cvr, Decoded, OpdateringFravaer, Operation, Payload, Problem,
-    Request, ResponseBody, Rule, TransportValideringsKode, Uuid,
+    transport_kvittering_for, Cvr, Decoded, Fejl, OpdateringFravaer, Operation, Payload, Problem,
+    Request, ResponseBody, Rule, TransportKvittering, TransportValideringsKode, Uuid,
 };
 use time::OffsetDateTime;
 
@@ -29,8 +29,9 @@ use crate::state::{Ksd, Seen};
 pub async fn handle(k: &Ksd, call: &SoapCall, decoded: Decoded, seen: &Seen) -> Response {
     let raw = call.text();
 
-    // KSD-7 first: a repeat is answered from the store, whatever it carries this time.
-    if let Some(answer) = answered_before(k, seen, decoded.transaktion_id, &raw).await {
+    // KSD-7 first: a repeat is answered from the store; a reused TransaktionIdentifikator
+    // with other content is refused.
+    if let Some(answer) = answered_before(k, seen, &decoded, &raw).await {
         return answer;
     }
 
@@ -128,14 +129,39 @@ async fn not_processed(k: &Ksd, seen: &Seen, answer: Answer, raw: String) -> Res
     ok_response(answer.response)
 }
 
-/// The stored answer when `tid` was accepted before (KSD-7), journaled as a repeat; `None`
-/// when it was not (or could not be read, which the validation then reports).
-async fn answered_before(k: &Ksd, seen: &Seen, tid: Option<Uuid>, raw: &str) -> Option<Response> {
-    let key = tid?.to_string();
-    match k.db.read(move |c| cases::stored_response(c, &key)).await {
+/// The stored answer when the TransaktionIdentifikator was accepted before (KSD-7), journaled
+/// as a repeat; FEJL naming KSD-7 when it comes again with other content (defined here: a
+/// TransaktionIdentifikator names one message, so it cannot be another update's); `None`
+/// when it was not seen (or could not be read, which the validation then reports).
+async fn answered_before(k: &Ksd, seen: &Seen, decoded: &Decoded, raw: &str) -> Option<Response> {
+    let key = decoded.transaktion_id?.to_string();
+    match k.db.read(move |c| cases::stored_update(c, &key)).await {
         Ok(None) => None,
-        Ok(Some(previous)) => {
-            tracing::info!(call = %seen.call_id, ?tid, "duplicate answered again");
+        Ok(Some((before, _))) if !same_update(&before, decoded) => {
+            let text = "TransaktionIdentifikator reused with other content: a message keeps its \
+                        TransaktionIdentifikator only when it is sent again unchanged; not processed";
+            let kvittering = TransportKvittering {
+                kode: TransportValideringsKode::Fejl,
+                begrundelse: Some(text.to_string()),
+                fejl_liste: vec![Fejl {
+                    fejl_kode: format!("{}.reused", Rule::Ksd7.id()),
+                    fejl_tekst: text.to_string(),
+                }],
+            };
+            let response = sim_wire::write_response(&sim_wire::Response {
+                operation: Operation::ModtagOpdateringFravaer,
+                body: ResponseBody::TransportKvittering(kvittering),
+            });
+            let answer = Answer {
+                at: k.now(),
+                outcome: Outcome::Fejl,
+                rules: Some(Rule::Ksd7.id().to_string()),
+                response,
+            };
+            Some(not_processed(k, seen, answer, raw.to_string()).await)
+        }
+        Ok(Some((_, previous))) => {
+            tracing::info!(call = %seen.call_id, tid = ?decoded.transaktion_id, "duplicate answered again");
             let rows = repeat_entries(seen, k.now(), raw.to_string(), previous.clone());
             k.journal.record_all(rows).await;
             Some(ok_response(previous))
@@ -147,6 +173,29 @@ async fn answered_before(k: &Ksd, seen: &Seen, tid: Option<Uuid>, raw: &str) -> 
                     .await,
             )
         }
+    }
+}
+
+/// Whether `decoded` carries the update stored as `before` again: the same security context
+/// and the same payload but for BeskedForsendelsesDatoTid (a resend may be stamped anew).
+/// A stored request that no longer reads counts as the same (nothing to compare).
+fn same_update(before: &str, decoded: &Decoded) -> bool {
+    let Ok(prev) = sim_wire::read(before.as_bytes(), None) else {
+        return true;
+    };
+    let update = |d: &Decoded| match d.request() {
+        Some(r) => match &r.payload {
+            Payload::OpdateringFravaer(u) => Some((r.authority_context.clone(), u.clone())),
+            _ => None,
+        },
+        None => None,
+    };
+    match (update(&prev), update(decoded)) {
+        (Some((ctx_a, mut a)), Some((ctx_b, b))) => {
+            a.header.besked_forsendelses_dato_tid = b.header.besked_forsendelses_dato_tid;
+            ctx_a == ctx_b && a == b
+        }
+        _ => true,
     }
 }
 
