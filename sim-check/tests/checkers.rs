@@ -504,7 +504,8 @@ async fn a_reused_transaktion_id_refused_is_counted_not_a_violation() {
     let r = sim_check::processed_exactly_once(&f.input()).unwrap();
     passed(&r);
     assert!(
-        r.summary.contains("1 reused TransaktionIdentifikator with other content refused"),
+        r.summary
+            .contains("1 reused TransaktionIdentifikator with other content refused"),
         "{}",
         r.summary
     );
