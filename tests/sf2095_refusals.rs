@@ -200,3 +200,23 @@ async fn a_soapaction_that_is_not_the_bodys_operation_is_refused_wire1() {
         );
     }
 }
+
+/// Issue 15: a body over the limit is refused like any unreadable message — a SOAP fault
+/// naming WIRE-1 with a CallUUID in the platform's journal — not a plain-text 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_a_journaled_wire1_fault() {
+    let eco = Eco::start().await;
+    let e = eco.running.endpoints.clone();
+    let op = Operation::SendOpdateringFravaer;
+    let kmd = eco.client_as("kmd-jc");
+    let m = eco.municipality_of("kmd-jc");
+    let valid = xml(&request(op, m, fresh_uuid(51)));
+    let padding = " ".repeat(sim_kit::soap::MAX_BODY + 1);
+    let big = valid.replacen("<soap:Body>", &format!("{padding}<soap:Body>"), 1);
+    let r = kmd
+        .call(&e.sp_ksd_exposure, &op.soap_action(), big)
+        .await
+        .unwrap();
+    assert_fault_in_journal(&eco, &r, Rule::Wire1).await;
+    assert!(r.body.contains("could not be read"), "{}", r.body);
+}

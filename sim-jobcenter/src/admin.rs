@@ -202,10 +202,21 @@ async fn wait(State(jc): S, Path(tid): Path<String>, Query(q): Query<WaitQuery>)
 #[derive(Deserialize)]
 struct ReceiptsQuery {
     instance: Option<String>,
+    /// Skip this many (paging on).
+    offset: Option<u64>,
+    /// At most this many (default and ceiling: the journal's page sizes).
+    limit: Option<u32>,
 }
 
 async fn receipts(State(jc): S, Query(q): Query<ReceiptsQuery>) -> Response {
-    match jc.receipts(q.instance).await {
+    let limit = q
+        .limit
+        .unwrap_or(sim_store::DEFAULT_QUERY_LIMIT)
+        .min(sim_store::MAX_QUERY_LIMIT);
+    match jc
+        .receipts_page(q.instance, q.offset.unwrap_or(0), limit)
+        .await
+    {
         Ok(list) => Json(list).into_response(),
         Err(e) => failed(e),
     }

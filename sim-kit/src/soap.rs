@@ -37,6 +37,10 @@ pub struct SoapCall {
     pub connection: Option<ConnectionInfo>,
     /// When it arrived, if the fault layer held it back before the handler saw it (virtual).
     pub arrived_at: Option<time::OffsetDateTime>,
+    /// Why the body could not be read (over [`MAX_BODY`], broken chunked framing): the call
+    /// is then refused like any unreadable message — a SOAP fault naming WIRE-1 with a
+    /// CallUUID in the journal — never a plain-text 413 that leaves no trace.
+    pub unreadable: Option<String>,
 }
 
 impl SoapCall {
@@ -47,22 +51,19 @@ impl SoapCall {
 
     /// Reads the body with `sim-wire`.
     pub fn read(&self) -> Result<Decoded, WireError> {
+        if let Some(why) = &self.unreadable {
+            return Err(WireError::UnreadableBody {
+                detail: why.clone(),
+            });
+        }
         sim_wire::read(&self.body, self.soap_action.as_deref())
     }
 }
 
-/// Why a request is not a SOAP call at all (too large, unreadable body).
-#[derive(Debug)]
-pub struct SoapRejection(StatusCode, String);
-
-impl IntoResponse for SoapRejection {
-    fn into_response(self) -> Response {
-        (self.0, self.1).into_response()
-    }
-}
-
+/// Never refuses: a body that cannot be read becomes [`SoapCall::unreadable`], so that the
+/// program refuses it with a journaled SOAP fault like any other unreadable message.
 impl<S: Send + Sync> FromRequest<S> for SoapCall {
-    type Rejection = SoapRejection;
+    type Rejection = std::convert::Infallible;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let soap_action = req
@@ -76,20 +77,20 @@ impl<S: Send + Sync> FromRequest<S> for SoapCall {
             .extensions()
             .get::<crate::faults::ArrivedAt>()
             .map(|a| a.0);
-        let body = axum::body::to_bytes(req.into_body(), MAX_BODY)
-            .await
-            .map_err(|e| {
-                SoapRejection(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body refused: {e} (limit {MAX_BODY} bytes)"),
-                )
-            })?;
+        let (body, unreadable) = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+            Ok(b) => (b, None),
+            Err(e) => (
+                Bytes::new(),
+                Some(format!("{e} (at most {MAX_BODY} bytes are read)")),
+            ),
+        };
         Ok(SoapCall {
             soap_action,
             body,
             peer,
             connection,
             arrived_at,
+            unreadable,
         })
     }
 }

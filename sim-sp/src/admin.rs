@@ -84,7 +84,22 @@ async fn store_routing(
     Ok(())
 }
 
-async fn put_routing(State(p): S, Json(table): Json<BTreeMap<String, String>>) -> Response {
+/// `PUT /routing?allow_empty=true`: emptying the whole table must be asked for.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EmptyOk {
+    allow_empty: bool,
+}
+
+async fn put_routing(
+    State(p): S,
+    Query(q): Query<EmptyOk>,
+    Json(table): Json<BTreeMap<String, String>>,
+) -> Response {
+    if table.is_empty() && !q.allow_empty {
+        return bad("an empty routing table routes nothing (SP-4 for every call); add ?allow_empty=true to mean it");
+    }
+    let _one_change = p.control.lock().await;
     for (m, i) in &table {
         if let Err(e) = check_route(&p, m, i) {
             return bad(e);
@@ -105,6 +120,7 @@ async fn put_route(State(p): S, Path(cvr): Path<String>, Json(body): Json<RouteB
     if let Err(e) = check_route(&p, &cvr, &body.instance) {
         return bad(e);
     }
+    let _one_change = p.control.lock().await;
     let mut table = p.routing.read().expect("routing lock").clone();
     let previous = table.insert(cvr.clone(), body.instance.clone());
     tracing::info!(municipality = %cvr, from = ?previous, to = %body.instance, "route changed");
@@ -118,6 +134,7 @@ async fn put_route(State(p): S, Path(cvr): Path<String>, Json(body): Json<RouteB
 }
 
 async fn delete_route(State(p): S, Path(cvr): Path<String>) -> Response {
+    let _one_change = p.control.lock().await;
     let mut table = p.routing.read().expect("routing lock").clone();
     let previous = table.remove(&cvr);
     match store_routing(&p, table).await {
@@ -130,15 +147,32 @@ async fn get_agreements(State(p): S) -> Response {
     Json(p.agreements.read().expect("agreements lock").clone()).into_response()
 }
 
-async fn add_agreement(state: S, Json(a): Json<Agreement>) -> Response {
-    let mut list = state.0.agreements.read().expect("agreements lock").clone();
+async fn add_agreement(State(p): S, Json(a): Json<Agreement>) -> Response {
+    let _one_change = p.control.lock().await;
+    let mut list = p.agreements.read().expect("agreements lock").clone();
     if !list.contains(&a) {
         list.push(a);
     }
-    put_agreements(state, Json(list)).await
+    store_agreements(&p, list).await
 }
 
 async fn put_agreements(State(p): S, Json(list): Json<Vec<Agreement>>) -> Response {
+    let _one_change = p.control.lock().await;
+    store_agreements(&p, list).await
+}
+
+/// Replaces the agreements (the caller holds `control`). KSD's own agreement for every
+/// municipality must stay: without it no business receipt could be sent (SP-2).
+async fn store_agreements(p: &Platform, list: Vec<Agreement>) -> Response {
+    let ksd_kept = list
+        .iter()
+        .any(|a| a.municipality == "*" && a.system == p.ksd_system);
+    if !ksd_kept {
+        return bad(format!(
+            "the list drops KSD's own agreement ({:?} for *): KSD could no longer send business receipts",
+            p.ksd_system
+        ));
+    }
     for a in &list {
         if a.municipality != "*" && a.municipality.parse::<Cvr>().is_err() {
             return bad(format!(

@@ -56,6 +56,10 @@ pub struct Platform {
     pub ksd_system: SystemRef,
     pub client: SoapClient,
     pub faults: sim_kit::faults::Faults,
+    /// Serializes the admin API's changes (routing, agreements): each one reads, writes the
+    /// store and swaps the memory under it, so concurrent changes are never lost and memory
+    /// always equals the store (a restart routes as before).
+    pub control: tokio::sync::Mutex<()>,
 }
 
 pub use sim_kit::config::peer_text;
@@ -133,6 +137,7 @@ impl Platform {
             ksd_system: config.ksd_system.clone(),
             client,
             faults: config.faults.clone(),
+            control: tokio::sync::Mutex::new(()),
         })
     }
 

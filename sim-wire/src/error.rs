@@ -47,6 +47,12 @@ pub enum WireError {
         /// What is wrong with it.
         detail: String,
     },
+    /// The HTTP request body could not be read: larger than the limit, or broken framing.
+    #[error("the request body could not be read: {detail}")]
+    UnreadableBody {
+        /// Why (the limit, the framing error).
+        detail: String,
+    },
     /// A `soap:Body` without an element.
     #[error("the SOAP Body is empty")]
     EmptyBody,
@@ -75,6 +81,7 @@ impl WireError {
             WireError::NotEnvelope { .. } => "not-envelope",
             WireError::NoBody => "no-body",
             WireError::EnvelopeShape { .. } => "envelope-shape",
+            WireError::UnreadableBody { .. } => "unreadable-body",
             WireError::EmptyBody => "empty-body",
             WireError::UnknownOperation { .. } => "unknown-operation",
         }

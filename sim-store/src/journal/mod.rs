@@ -45,6 +45,10 @@ CREATE INDEX IF NOT EXISTS journal_at ON journal (at);
 /// Rows returned by [`Journal::query`] when the filter sets no limit.
 pub const DEFAULT_QUERY_LIMIT: u32 = 1000;
 
+/// The most rows one [`Journal::query`] returns, whatever the filter asks: a page, not the
+/// whole journal (a `limit=4294967295` once cost hundreds of MB); page on with `after_id`.
+pub const MAX_QUERY_LIMIT: u32 = 10_000;
+
 /// Whether the program received the message or sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -197,7 +201,8 @@ pub struct JournalFilter {
     pub until: Option<OffsetDateTime>,
     /// Entries with a larger id: the cursor for paging and for tailing the journal.
     pub after_id: Option<i64>,
-    /// At most this many rows; [`DEFAULT_QUERY_LIMIT`] if unset.
+    /// At most this many rows; [`DEFAULT_QUERY_LIMIT`] if unset, never more than
+    /// [`MAX_QUERY_LIMIT`].
     pub limit: Option<u32>,
 }
 
@@ -334,7 +339,7 @@ fn query(conn: &Connection, f: &JournalFilter) -> rusqlite::Result<Vec<JournalRo
     cmp("at <", f.until.map(unix_millis));
     cmp("id >", f.after_id);
     args.push(Value::Integer(i64::from(
-        f.limit.unwrap_or(DEFAULT_QUERY_LIMIT),
+        f.limit.unwrap_or(DEFAULT_QUERY_LIMIT).min(MAX_QUERY_LIMIT),
     )));
     sql.push_str(&format!(" ORDER BY id LIMIT ?{}", args.len()));
 

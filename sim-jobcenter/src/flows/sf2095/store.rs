@@ -288,6 +288,31 @@ impl Jobcenter {
     }
 
     /// Business receipts received, oldest first, optionally by one instance.
+    /// One page of [`Jobcenter::receipts`]: `limit` of them after skipping `offset`, in the
+    /// same order (what the admin API serves: never the whole table at once).
+    pub async fn receipts_page(
+        &self,
+        instance: Option<String>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<ReceiptInfo>, JobcenterError> {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        Ok(self
+            .inner
+            .db
+            .read(move |c| {
+                let mut st = c.prepare_cached(&format!(
+                    "{RECEIPT_SELECT} WHERE (?1 IS NULL OR instance = ?1) ORDER BY received_at, rowid LIMIT ?2 OFFSET ?3"
+                ))?;
+                let rows = st.query_map(
+                    sim_store::rusqlite::params![instance, i64::from(limit), offset],
+                    receipt_row,
+                )?;
+                rows.collect()
+            })
+            .await?)
+    }
+
     pub async fn receipts(
         &self,
         instance: Option<String>,
