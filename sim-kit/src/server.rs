@@ -34,6 +34,10 @@ use crate::verifier::OrganisationCertVerifier;
 /// Default [`ServerTlsConfig::handshake_timeout`]: generous for a slow peer, short enough
 /// that a silent TCP connection cannot hold a connection slot for long.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`ServerTlsConfig::request_timeout`]: a real message (a few KiB) arrives in
+/// milliseconds; a client that sends its headers and then a trickle of body (or nothing)
+/// must not keep its connection slot, and a connection cap then locks everyone else out.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default [`ServerTlsConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
@@ -46,6 +50,10 @@ pub struct ServerTlsConfig {
     pub client_trust: TrustAnchors,
     /// How long a TLS handshake may take before the connection is dropped.
     pub handshake_timeout: Duration,
+    /// How long a request's headers, and then its whole body, may take to arrive. A body
+    /// that does not make it is refused (the program answers its WIRE-1 fault) and the
+    /// connection is closed.
+    pub request_timeout: Duration,
     /// How many connections are served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
     /// If set, only callers whose certificate CVR is listed get through; others receive
@@ -61,6 +69,7 @@ impl ServerTlsConfig {
             identity,
             client_trust,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             allowed_cvrs: None,
         }
@@ -73,6 +82,7 @@ impl ServerTlsConfig {
 pub struct ServerTls {
     acceptor: TlsAcceptor,
     handshake_timeout: Duration,
+    request_timeout: Duration,
     max_connections: usize,
     allowed_cvrs: Option<Arc<BTreeSet<Cvr>>>,
 }
@@ -100,6 +110,7 @@ impl ServerTls {
         Ok(ServerTls {
             acceptor: TlsAcceptor::from(Arc::new(tls)),
             handshake_timeout: config.handshake_timeout,
+            request_timeout: config.request_timeout,
             max_connections: config.max_connections.max(1),
             allowed_cvrs: config.allowed_cvrs.map(Arc::new),
         })
@@ -229,6 +240,7 @@ impl Connection {
 
         let info = self.info;
         let router = self.router.clone();
+        let deadline = BodyDeadline(self.tls.request_timeout);
         let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
             let mut router = router.clone();
             let identity = identity.clone();
@@ -239,6 +251,7 @@ impl Connection {
                 }
                 req.extensions_mut().insert(identity);
                 req.extensions_mut().insert(info);
+                req.extensions_mut().insert(deadline);
                 let response = match router.call(req).await {
                     Ok(r) => r,
                     Err(never) => match never {},
@@ -260,6 +273,7 @@ impl Connection {
         // The timer enables hyper's header-read timeout, so an idle or stalled client cannot
         // keep its connection slot forever.
         http.timer(TokioTimer::new());
+        http.header_read_timeout(self.tls.request_timeout);
         let conn = http.serve_connection(TokioIo::new(stream), service);
         tokio::pin!(conn);
         let result = tokio::select! {
@@ -274,6 +288,11 @@ impl Connection {
         }
     }
 }
+
+/// How long a request's body may take to arrive, in each request's extensions (the SOAP
+/// extractor reads the body under it).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub Duration);
 
 /// The error that makes hyper drop a connection unanswered (fault injection).
 #[derive(Debug)]

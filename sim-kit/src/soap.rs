@@ -77,11 +77,23 @@ impl<S: Send + Sync> FromRequest<S> for SoapCall {
             .extensions()
             .get::<crate::faults::ArrivedAt>()
             .map(|a| a.0);
-        let (body, unreadable) = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
-            Ok(b) => (b, None),
-            Err(e) => (
+        let deadline = req
+            .extensions()
+            .get::<crate::server::BodyDeadline>()
+            .map_or(crate::server::DEFAULT_REQUEST_TIMEOUT, |d| d.0);
+        let read = axum::body::to_bytes(req.into_body(), MAX_BODY);
+        let (body, unreadable) = match tokio::time::timeout(deadline, read).await {
+            Ok(Ok(b)) => (b, None),
+            Ok(Err(e)) => (
                 Bytes::new(),
                 Some(format!("{e} (at most {MAX_BODY} bytes are read)")),
+            ),
+            Err(_) => (
+                Bytes::new(),
+                Some(format!(
+                    "the body did not arrive within {} s",
+                    deadline.as_secs_f64()
+                )),
             ),
         };
         Ok(SoapCall {

@@ -1,0 +1,110 @@
+//! Hostile input against a real platform on 127.0.0.1 (issue 15), from another stack (Python
+//! `ssl`): clients that send a request's headers and a trickle of its body, then nothing, get
+//! their WIRE-1 fault when the request deadline passes and lose their connection slot, and a
+//! valid caller is served meanwhile.
+
+mod common;
+mod outside;
+
+use std::process::{Command, Stdio};
+
+use common::*;
+use sim_jobcenter::{UpdateSpec, UpdateStatus};
+
+/// Opens `n` TLS connections with a vendor's certificate, sends POST headers announcing 2,100
+/// bytes and only 100 of them, and waits (at most 60 s) for each answer: prints one line per
+/// connection, `<seconds> <status line or 'closed'>`.
+const SLOW_BODIES: &str = r#"
+import socket, ssl, sys, threading, time
+host, port, n, chain, key, ca = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(chain, key)
+ctx.check_hostname = False
+out = []
+lock = threading.Lock()
+def one():
+    t0 = time.time()
+    s = ctx.wrap_socket(socket.create_connection((host, port), timeout=60), server_hostname=host)
+    s.sendall(b'POST /service/KSD/Sygefravaer/2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nSOAPAction: "x"\r\nContent-Length: 2100\r\n\r\n' + b'<' * 100)
+    try:
+        first = s.recv(200).split(b'\r\n')[0].decode() or 'closed'
+    except Exception as e:
+        first = 'closed'
+    with lock:
+        out.append('%.1f %s' % (time.time() - t0, first))
+ts = [threading.Thread(target=one) for _ in range(n)]
+for t in ts: t.start()
+print('started', flush=True)
+for t in ts: t.join()
+for line in out: print(line, flush=True)
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_bodies_are_refused_at_the_deadline_and_a_valid_caller_is_served() {
+    let eco = Eco::start().await;
+    let e = eco.running.endpoints.clone();
+    let (host, port) = e
+        .sp_ksd_exposure
+        .trim_start_matches("https://")
+        .split('/')
+        .next()
+        .unwrap()
+        .split_once(':')
+        .map(|(h, p)| (h.to_string(), p.to_string()))
+        .unwrap();
+    let kit = sim_certs::store::layout::system(&e.certs_dir, "kmd-jc");
+    let mut slow = Command::new("python3")
+        .arg("-c")
+        .arg(SLOW_BODIES)
+        .args([host.as_str(), port.as_str(), "40"])
+        .arg(&kit.chain)
+        .arg(&kit.key)
+        .arg(&e.root_ca)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is required");
+    let mut out = std::io::BufReader::new(slow.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line.trim(), "started");
+    let _guard = outside::Killed(slow);
+
+    // A valid caller is served while the slow ones hold their connections.
+    let sent = eco
+        .running
+        .jobcenter()
+        .send_update(UpdateSpec {
+            instance: Some("kmd-jc".into()),
+            municipality: Some(eco.municipality_of("kmd-jc").to_string()),
+            ..UpdateSpec::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent.status, UpdateStatus::Accepted, "{sent:?}");
+
+    // Each slow client gets its fault (HTTP 500) at the deadline: without one it would wait
+    // until its own 60 s socket timeout and report 'closed'.
+    let lines: Vec<String> = tokio::task::spawn_blocking(move || {
+        std::io::BufRead::lines(out).map(Result::unwrap).collect()
+    })
+    .await
+    .unwrap();
+    assert_eq!(lines.len(), 40, "{lines:?}");
+    for l in &lines {
+        let (_, status) = l.split_once(' ').unwrap();
+        assert!(status.contains("500"), "{l}");
+    }
+    let faults = eco
+        .admin
+        .get(&format!(
+            "{}/journal?outcome=FAULT:WIRE-1&operation=KSD/?",
+            e.sp_admin
+        ))
+        .await
+        .unwrap()
+        .1;
+    assert!(
+        faults.as_array().unwrap().len() >= 40,
+        "every refusal journaled: {faults}"
+    );
+}
