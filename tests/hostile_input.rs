@@ -108,3 +108,62 @@ async fn slow_bodies_are_refused_at_the_deadline_and_a_valid_caller_is_served() 
         "every refusal journaled: {faults}"
     );
 }
+
+/// Issue 15: a flood of plain TCP connections that never start TLS (kept up, reconnecting as
+/// the platform drops them) leaves a valid caller served at its first attempt while it lasts.
+/// (That silent connections take no connection slot at all is held by sim-kit's
+/// `silent_connections_do_not_take_the_slots_of_valid_callers`, with a cap small enough to
+/// fail without it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_silent_tcp_connections_leaves_a_valid_caller_served() {
+    let eco = Eco::start().await;
+    let e = eco.running.endpoints.clone();
+    let addr: std::net::SocketAddr = e
+        .sp_ksd_exposure
+        .trim_start_matches("https://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..600 {
+        let stop = stop.clone();
+        flood.spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(mut c) = tokio::net::TcpStream::connect(addr).await else {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                };
+                let mut b = [0u8; 1];
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    tokio::io::AsyncReadExt::read(&mut c, &mut b),
+                )
+                .await;
+            }
+        });
+    }
+    // Let the flood fill more than the platform's 512 slots.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for _ in 0..3 {
+        let sent = eco
+            .running
+            .jobcenter()
+            .send_update(UpdateSpec {
+                instance: Some("kmd-jc".into()),
+                municipality: Some(eco.municipality_of("kmd-jc").to_string()),
+                ..UpdateSpec::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(sent.status, UpdateStatus::Accepted, "{sent:?}");
+        assert_eq!(
+            sent.attempts, 1,
+            "served at once, not after a resend: {sent:?}"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flood.abort_all();
+}

@@ -15,6 +15,9 @@ use sim_certs::{Cvr, IdentityError};
 pub enum Refusal {
     /// The TLS handshake did not finish within the configured time.
     HandshakeTimeout,
+    /// The client sent nothing (not even a TLS ClientHello) in time: dropped before it took
+    /// a connection slot.
+    Silent,
     /// The client sent no certificate.
     NoClientCertificate,
     /// The chain does not lead to a configured trust anchor (includes self-signed).
@@ -42,6 +45,7 @@ impl Refusal {
     pub fn code(&self) -> &'static str {
         match self {
             Refusal::HandshakeTimeout => "handshake_timeout",
+            Refusal::Silent => "silent",
             Refusal::NoClientCertificate => "no_client_certificate",
             Refusal::UnknownCa => "unknown_ca",
             Refusal::Expired => "expired",
@@ -93,6 +97,9 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Refusal::HandshakeTimeout => f.write_str("TLS handshake timed out"),
+            Refusal::Silent => {
+                f.write_str("the client sent nothing before the first-byte deadline")
+            }
             Refusal::NoClientCertificate => f.write_str("no client certificate presented"),
             Refusal::UnknownCa => f.write_str("client certificate not issued by a trusted CA"),
             Refusal::Expired => f.write_str("client certificate expired"),

@@ -38,6 +38,14 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// milliseconds; a client that sends its headers and then a trickle of body (or nothing)
 /// must not keep its connection slot, and a connection cap then locks everyone else out.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a new TCP connection may stay silent: in TLS the client speaks first, and a real
+/// client sends its ClientHello at once. A connection that has said nothing by then is
+/// dropped before it takes one of the [`ServerTlsConfig::max_connections`] slots, so a flood
+/// of silent TCP connections cannot make valid callers wait for the handshake timeout.
+pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How many connections may wait for their first byte at once, as a multiple of the
+/// connection cap: bounds what a flood of silent connections costs.
+const PENDING_FACTOR: usize = 4;
 /// Default [`ServerTlsConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
@@ -138,6 +146,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), TransportError> {
     let limit = Arc::new(Semaphore::new(tls.max_connections));
+    let pending = Arc::new(Semaphore::new(tls.max_connections * PENDING_FACTOR));
     // `true` is sent once, at shutdown; connections watch it to start a graceful close.
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -151,7 +160,7 @@ pub async fn serve(
         let permit = tokio::select! {
             biased;
             () = &mut shutdown => break,
-            permit = limit.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            permit = pending.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
         };
         let (tcp, remote_addr) = tokio::select! {
             biased;
@@ -175,7 +184,8 @@ pub async fn serve(
             tls: tls.clone(),
             router: router.clone(),
             stop: stop_rx.clone(),
-            _permit: permit,
+            limit: limit.clone(),
+            _pending: permit,
         };
         connections.spawn(conn.run(tcp));
         // Reap finished connections so the set does not grow with the server's lifetime.
@@ -195,13 +205,26 @@ struct Connection {
     tls: ServerTls,
     router: Router,
     stop: watch::Receiver<bool>,
-    /// Held for the connection's lifetime: this is the connection cap.
-    _permit: OwnedSemaphorePermit,
+    /// The connection cap: a slot is taken once the client has spoken, and held for the
+    /// connection's lifetime.
+    limit: Arc<Semaphore>,
+    /// Held for the connection's lifetime: bounds the connections not yet served too.
+    _pending: OwnedSemaphorePermit,
 }
 
 impl Connection {
     async fn run(mut self, tcp: TcpStream) {
         let peer = self.info.remote_addr;
+        let mut first = [0u8; 1];
+        let first_byte = FIRST_BYTE_TIMEOUT.min(self.tls.handshake_timeout);
+        match tokio::time::timeout(first_byte, tcp.peek(&mut first)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return refuse(peer, &Refusal::Silent),
+        }
+        let _slot = tokio::select! {
+            permit = self.limit.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            _ = self.stop.changed() => return,
+        };
         let handshake =
             tokio::time::timeout(self.tls.handshake_timeout, self.tls.acceptor.accept(tcp));
         let stream = tokio::select! {

@@ -183,10 +183,18 @@ async fn plain_http_and_silent_peers_are_refused_with_reasons() {
     logs.wait_for(&["refused connection", "reason=handshake_failed"])
         .await;
 
-    // A peer that connects and says nothing is dropped when the handshake timeout ends.
+    // A peer that connects and says nothing is dropped before it takes a connection slot.
     let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let mut sink = Vec::new();
     let _ = silent.read_to_end(&mut sink).await; // returns once the server hangs up
+    logs.wait_for(&["refused connection", "reason=silent"])
+        .await;
+
+    // One that starts a handshake and stalls is dropped when the handshake timeout ends.
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stalled.write_all(&[0x16]).await.unwrap();
+    let mut sink = Vec::new();
+    let _ = stalled.read_to_end(&mut sink).await;
     logs.wait_for(&["refused connection", "reason=handshake_timeout"])
         .await;
     server.stop().await;
@@ -297,5 +305,30 @@ async fn several_trust_anchors_admit_callers_from_each_pki() {
         .await
         .unwrap();
     assert_eq!(ours_response.status, 200);
+    server.stop().await;
+}
+
+/// Issue 15: silent TCP connections (never a ClientHello) do not take the connection slots,
+/// so a valid caller is served at once even when they outnumber the cap (here 2, with a
+/// handshake timeout far longer than the caller waits).
+#[tokio::test]
+async fn silent_connections_do_not_take_the_slots_of_valid_callers() {
+    let _logs = capture_logs();
+    let pki = Pki::new();
+    let mut config = pki.server_config();
+    config.max_connections = 2;
+    config.handshake_timeout = Duration::from_secs(60);
+    let server = start(ServerTls::new(config).unwrap(), echo_router()).await;
+    let mut silent = Vec::new();
+    for _ in 0..5 {
+        silent.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut cfg = sim_kit::ClientTlsConfig::new(Some(pki.system("ksd")), pki.anchors());
+    cfg.request_timeout = Duration::from_secs(1);
+    let client = sim_kit::HttpsClient::new(cfg).unwrap();
+    let response = client.post(&server.url("/whoami"), &[], "x").await;
+    assert!(response.is_ok(), "{response:?}");
+    drop(silent);
     server.stop().await;
 }
