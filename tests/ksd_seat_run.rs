@@ -7,12 +7,12 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 mod outside;
 
 use outside::{
-    finished, free_port, receipt, seat_status, simulator_certs, Killed, OwnPki, ANSWERING_SERVER,
+    finished, free_port, receipt, seat_status, simulator_certs, start_program, Killed, OwnPki,
+    ANSWERING_SERVER,
 };
 use sim_wire::{Operation, TransportValideringsKode};
 
@@ -81,22 +81,7 @@ fn a_separately_started_ksd_with_its_own_ca_is_driven_and_passes() {
     });
     let file = dir.path().join("outside-ksd.yaml");
     std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_sim").replace("/sim", "/sim-ksd"))
-        .arg("--config")
-        .arg(&file)
-        .args(["--listen", &format!("127.0.0.1:{data}")])
-        .args(["--admin", &format!("127.0.0.1:{admin}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the sim-ksd binary (built by the workspace's tests)");
-    let _ksd = Killed(child);
-    let health = format!("127.0.0.1:{admin}");
-    let up = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        std::net::TcpStream::connect(&health).is_ok()
-    });
-    assert!(up, "the outside KSD did not start");
+    let _ksd = start_program("sim-ksd", &file, data, admin);
 
     let seat = format!("https://127.0.0.1:{data}/ksd/Sygefravaer/2");
     let (code, report, text) = sim_run(

@@ -9,11 +9,13 @@ mod outside;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use outside::{finished, free_port, seat_status, simulator_certs, Killed};
+use outside::{
+    finished, free_port, seat_status, simulator_certs, start_program, Killed, PYTHON_PLATFORM,
+};
 use sim::ecosystem::wiring::{derive, Addrs};
 use sim::ecosystem::{EcosystemConfig, Ports};
+use sim_certs::store::layout;
 
 /// København (kmd-jc) only, in real time.
 const SCENARIO: &str = "
@@ -72,28 +74,67 @@ fn outside_platform(
     }
     let file = dir.join("outside-sp.yaml");
     std::fs::write(&file, serde_json::to_string_pretty(&sp).unwrap()).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_sim").replace("/sim", "/sim-sp"))
-        .arg("--config")
-        .arg(&file)
-        .args(["--listen", &format!("127.0.0.1:{data}")])
-        .args(["--admin", &format!("127.0.0.1:{admin}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let guard = start_program("sim-sp", &file, data, admin);
+    (guard, format!("https://127.0.0.1:{data}"))
+}
+
+/// The Python pass-through platform ([`PYTHON_PLATFORM`]) for the simulated programs on ports
+/// from `base`, routing as `scenarios/routing.csv`, with the simulator's platform server
+/// certificate; returns its guard and base URL.
+fn python_platform(dir: &Path, certs: &Path, base: u16) -> (Killed, String) {
+    simulator_certs(certs);
+    let refdata = sim::refdata::RefData::embedded().unwrap();
+    let ports = Ports::from_base(&refdata, base);
+    let receiver = |p: u16| format!("https://127.0.0.1:{p}/jobcenter/Sygefravaer/2");
+    let routes: serde_json::Map<String, serde_json::Value> = refdata
+        .routing
+        .iter()
+        .map(|(cvr, i)| (cvr.to_string(), receiver(ports.vendors[i]).into()))
+        .collect();
+    std::fs::write(
+        dir.join("routes.json"),
+        serde_json::to_string(&routes).unwrap(),
+    )
+    .unwrap();
+    let (server, kombit) = (layout::server(certs, "sp"), layout::system(certs, "kombit"));
+    let root = layout::root_ca(certs);
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(PYTHON_PLATFORM)
+        .args([
+            &server.chain,
+            &server.key,
+            &root,
+            &kombit.chain,
+            &kombit.key,
+            &root,
+        ])
+        .arg(format!("https://127.0.0.1:{}/ksd/Sygefravaer/2", ports.ksd))
+        .arg(dir.join("routes.json"))
+        .stdout(Stdio::piped())
         .spawn()
-        .expect("the sim-sp binary (built by the workspace's tests)");
-    let up = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        std::net::TcpStream::connect(at(admin)).is_ok()
-    });
-    assert!(up, "the outside platform did not start");
-    (Killed(child), format!("https://127.0.0.1:{data}"))
+        .expect("python3 is required (the outside platform)");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    (Killed(child), format!("https://127.0.0.1:{}", line.trim()))
 }
 
 fn run(reroute: &[(&str, &str)]) -> (Option<i32>, serde_json::Value, String) {
+    run_against(|dir, certs, base| outside_platform(dir, certs, base, reroute))
+}
+
+/// Runs the scenario with the platform `start` makes in the seat.
+fn run_against(
+    start: impl FnOnce(&Path, &Path, u16) -> (Killed, String),
+) -> (Option<i32>, serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let certs = dir.path().join("certs");
     let base = free_base();
-    let (_platform, url) = outside_platform(dir.path(), &certs, base, reroute);
+    let (_platform, url) = start(dir.path(), &certs, base);
     std::fs::write(dir.path().join("s.yaml"), SCENARIO).unwrap();
     let json = dir.path().join("run.json");
     let out = Command::new(env!("CARGO_BIN_EXE_sim"))
@@ -133,4 +174,18 @@ fn a_platform_routing_to_the_wrong_vendor_loses_the_receipts_sp4() {
     let (code, report, text) = run(&[("64942212", "schultz-jc")]);
     assert_eq!(seat_status(&report, "platform", "SP-4"), "fail", "{text}");
     assert_eq!(code, Some(1), "{text}");
+}
+
+/// The platform's seat taken by another stack: a Python `ssl` + `http.server` pass-through.
+#[test]
+fn a_python_platform_in_the_seat_is_driven_and_passes() {
+    let (code, report, text) = run_against(python_platform);
+    for rule in ["SP-1", "SP-2", "SP-4", "SP-7"] {
+        assert_eq!(
+            seat_status(&report, "platform", rule),
+            "pass",
+            "{rule}: {text}"
+        );
+    }
+    assert_eq!(code, Some(0), "{text}");
 }

@@ -191,3 +191,80 @@ pub fn simulator_certs(dir: &Path) -> String {
         .subject
         .uuid()
 }
+
+/// Starts one of our program binaries (`sim-sp`, `sim-ksd`) as a separate process with the
+/// configuration `config` (JSON is YAML), its data plane on `data` and admin API on `admin`
+/// (127.0.0.1), and waits until the admin port answers.
+pub fn start_program(binary: &str, config: &Path, data: u16, admin: u16) -> Killed {
+    let child = std::process::Command::new(
+        env!("CARGO_BIN_EXE_sim").replace("/sim", &format!("/{binary}")),
+    )
+    .arg("--config")
+    .arg(config)
+    .args(["--listen", &format!("127.0.0.1:{data}")])
+    .args(["--admin", &format!("127.0.0.1:{admin}")])
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap_or_else(|e| panic!("the {binary} binary (built by the workspace's tests): {e}"));
+    let guard = Killed(child);
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", admin)).is_ok()
+    });
+    assert!(up, "{binary} did not start");
+    guard
+}
+
+/// A platform in Python's `ssl` + `http.server`, as a pass-through: a jobcenter's update is
+/// renamed to `ModtagOpdateringFravaer` and forwarded to KSD, a business receipt to the vendor
+/// its security context's municipality is routed to, both with KOMBIT's certificate, and the
+/// receiver's answer goes back unchanged but for the element's name.
+/// Arguments: server chain, key, client CA, KOMBIT chain, KOMBIT key, CA for the receivers,
+/// KSD's URL, a JSON file `{cvr: receiver URL}`; prints its port.
+pub const PYTHON_PLATFORM: &str = r#"
+import json, re, ssl, sys, urllib.request, urllib.error
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+chain, key, client_ca, k_chain, k_key, ca, ksd, routes = sys.argv[1:9]
+routes = json.load(open(routes))
+out = ssl.create_default_context(cafile=ca)
+out.load_cert_chain(k_chain, k_key)
+def forward(url, action, body):
+    req = urllib.request.Request(url, data=body, method='POST', headers={
+        'Content-Type': 'text/xml; charset=utf-8', 'SOAPAction': '"%s"' % action})
+    try:
+        r = urllib.request.urlopen(req, context=out, timeout=10)
+        return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+def rename(body, a, b):
+    return re.sub(rb'(</?(?:[A-Za-z0-9_]+:)?)' + a, rb'\1' + b, body)
+class H(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        action = self.headers.get('SOAPAction', '').strip('"')
+        if self.path.endswith('/service/KSD/Sygefravaer/2'):
+            url, send, recv = ksd, b'SendOpdateringFravaer', b'ModtagOpdateringFravaer'
+        else:
+            m = re.search(rb'MunicipalityCVR>(\d{8})<', body).group(1).decode()
+            url, send, recv = routes[m], b'SendForretningsSvar', b'ModtagForretningsSvar'
+        status, answer = forward(url, action.replace(send.decode(), recv.decode()),
+                                 rename(body, send + b'Request', recv + b'Request'))
+        answer = rename(answer, recv + b'Response', send + b'Response')
+        self.send_response(status)
+        self.send_header('Content-Type', 'text/xml; charset=utf-8')
+        self.send_header('Content-Length', str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+    def log_message(self, *a):
+        pass
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(chain, key)
+ctx.load_verify_locations(client_ca)
+ctx.verify_mode = ssl.CERT_REQUIRED
+srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
