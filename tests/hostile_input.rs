@@ -39,6 +39,19 @@ for t in ts: t.join()
 for line in out: print(line, flush=True)
 "#;
 
+/// A valid caller: kmd-jc sends one update through the platform.
+async fn send_one(eco: &Eco) -> sim_jobcenter::SendOutcome {
+    eco.running
+        .jobcenter()
+        .send_update(UpdateSpec {
+            instance: Some("kmd-jc".into()),
+            municipality: Some(eco.municipality_of("kmd-jc").to_string()),
+            ..UpdateSpec::default()
+        })
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_bodies_are_refused_at_the_deadline_and_a_valid_caller_is_served() {
     let eco = Eco::start().await;
@@ -70,16 +83,7 @@ async fn slow_bodies_are_refused_at_the_deadline_and_a_valid_caller_is_served() 
     let _guard = outside::Killed(slow);
 
     // A valid caller is served while the slow ones hold their connections.
-    let sent = eco
-        .running
-        .jobcenter()
-        .send_update(UpdateSpec {
-            instance: Some("kmd-jc".into()),
-            municipality: Some(eco.municipality_of("kmd-jc").to_string()),
-            ..UpdateSpec::default()
-        })
-        .await
-        .unwrap();
+    let sent = send_one(&eco).await;
     assert_eq!(sent.status, UpdateStatus::Accepted, "{sent:?}");
 
     // Each slow client gets its fault (HTTP 500) at the deadline: without one it would wait
@@ -148,16 +152,7 @@ async fn a_flood_of_silent_tcp_connections_leaves_a_valid_caller_served() {
     // Let the flood fill more than the platform's 512 slots.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     for _ in 0..3 {
-        let sent = eco
-            .running
-            .jobcenter()
-            .send_update(UpdateSpec {
-                instance: Some("kmd-jc".into()),
-                municipality: Some(eco.municipality_of("kmd-jc").to_string()),
-                ..UpdateSpec::default()
-            })
-            .await
-            .unwrap();
+        let sent = send_one(&eco).await;
         assert_eq!(sent.status, UpdateStatus::Accepted, "{sent:?}");
         assert_eq!(
             sent.attempts, 1,
