@@ -110,7 +110,7 @@ async fn follow_to_seat(
         if status != 200 {
             anyhow::bail!("the platform's journal answered HTTP {status}");
         }
-        for row in rows.iter().skip(shown) {
+        for (i, row) in rows.iter().enumerate().skip(shown) {
             let outcome: Outcome = text(row, "outcome").parse().unwrap_or_else(|e| match e {});
             println!(
                 "== delivered to {seat}: the seat answered {outcome}{}",
@@ -119,7 +119,7 @@ async fn follow_to_seat(
                     .map(|d| format!(" ({d})"))
                     .unwrap_or_default()
             );
-            if shown == 0 {
+            if i == 0 {
                 println!("{}", text(row, "raw"));
             }
             if outcome.is_accepting() {

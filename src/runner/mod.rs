@@ -281,11 +281,23 @@ async fn receipt_count(running: &ecosystem::Running) -> Option<u64> {
 }
 
 /// Business receipts delivered so far: stored by the simulated vendors, plus those the
-/// outside systems in seats accepted (from the platform's journal).
-async fn delivered_count(running: &ecosystem::Running, setup: &Setup, opts: &RunOptions) -> u64 {
+/// outside systems in vendor seats accepted for updates the runner sent (from the platform's
+/// journal; receipts for a seat's own updates are not the runner's to wait for).
+async fn delivered_count(
+    running: &ecosystem::Running,
+    setup: &Setup,
+    opts: &RunOptions,
+    ledger: &Mutex<Ledger>,
+) -> u64 {
     let simulated = receipt_count(running).await.unwrap_or(0);
     let sp_db = opts.state_dir.join("sp").join("sp.sqlite");
-    let seated = seats::delivered(&sp_db, &setup.seats).map_or(0, |d| d.len() as u64);
+    let seated = match seats::delivered(&sp_db, &setup.seats) {
+        Ok(d) if !d.is_empty() => {
+            let l = ledger.lock().expect("ledger lock");
+            d.iter().filter(|(t, _)| l.intended.contains_key(t)).count() as u64
+        }
+        _ => 0,
+    };
     simulated + seated
 }
 
@@ -425,7 +437,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         accepted,
         deadline,
         real_cap,
-        || delivered_count(&running, &setup, opts),
+        || delivered_count(&running, &setup, opts, &ledger),
         |t, n| progress.update(&setup.snapshot(&ledger.lock().expect("ledger lock"), t, n)),
     )
     .await;

@@ -147,7 +147,11 @@ pub(crate) fn under_test(seats: &[Seat]) -> Vec<SeatUnderTest> {
 /// Business receipts the seats accepted: (TransaktionIdentifikator, when, virtual ms), from
 /// the platform's journal (an outside system keeps none we can read). Read-only.
 pub(crate) fn delivered(sp_db: &Path, seats: &[Seat]) -> anyhow::Result<Vec<(String, i64)>> {
-    if seats.is_empty() || !sp_db.exists() {
+    let vendors: Vec<&Seat> = seats
+        .iter()
+        .filter(|s| s.name != KSD && s.name != PLATFORM)
+        .collect();
+    if vendors.is_empty() || !sp_db.exists() {
         return Ok(Vec::new());
     }
     let conn = Connection::open_with_flags(sp_db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -160,7 +164,7 @@ pub(crate) fn delivered(sp_db: &Path, seats: &[Seat]) -> anyhow::Result<Vec<(Str
          GROUP BY transaktion_id",
     )?;
     let mut out = Vec::new();
-    for s in seats.iter().filter(|s| s.name != KSD && s.name != PLATFORM) {
+    for s in vendors {
         let rows = st.query_map(
             sim_store::rusqlite::params![
                 label,

@@ -106,7 +106,7 @@ fn receiving(
             continue;
         };
         match first.get(tid) {
-            None if matches!(outcome, Outcome::Ok | Outcome::Advarsel | Outcome::Fejl) => {
+            None if outcome.is_kvittering() => {
                 first.insert(tid, outcome);
                 if *outcome == Outcome::Fejl {
                     ksd2.fail(evidence(
@@ -200,17 +200,19 @@ fn sending(h: &History, seat: &SeatUnderTest) -> Result<Vec<sim_report::RuleVerd
             .collect();
     // Per TransaktionIdentifikator: whether its first answer was transient, and whether a
     // TransportKvittering came later.
-    let mut resent: HashMap<&str, (bool, bool)> = HashMap::new();
+    // In TransaktionIdentifikator order, so the evidence is the same for the same run.
+    let mut resent: std::collections::BTreeMap<&str, (bool, bool)> =
+        std::collections::BTreeMap::new();
     let mine = h.sp.rows.iter().filter(|r| {
         r.is(true, Operation::SendOpdateringFravaer)
             && r.peer.as_deref().is_some_and(|p| seat.is_caller(p))
     });
     for r in mine {
-        let answer = r.call.as_deref().and_then(|c| answers.get(c)).copied();
-        let named = match answer {
-            Some(a) => named_rules(h, a)?,
-            None => Vec::new(),
+        // An update without an answer (the platform stopped mid-call) says nothing.
+        let Some(answer) = r.call.as_deref().and_then(|c| answers.get(c)).copied() else {
+            continue;
         };
+        let named = named_rules(h, answer)?;
         for t in &mut tallies {
             if named.iter().any(|n| n == t.rule) {
                 t.fail(Evidence {
@@ -218,21 +220,19 @@ fn sending(h: &History, seat: &SeatUnderTest) -> Result<Vec<sim_report::RuleVerd
                     call_uuid: r.call.clone(),
                     what: format!("refused naming {}", t.rule),
                     request: Some(sim_report::truncate_raw(&h.sp.raw(r.id)?)),
-                    response: match answer {
-                        Some(a) => Some(sim_report::truncate_raw(&h.sp.raw(a.id)?)),
-                        None => None,
-                    },
+                    response: Some(sim_report::truncate_raw(&h.sp.raw(answer.id)?)),
                 });
             } else {
                 t.ok();
             }
         }
-        if let (Some(tid), Some(a)) = (r.tid.as_deref(), answer) {
+        if let Some(tid) = r.tid.as_deref() {
+            let a = answer;
             let transient = a
                 .outcome
                 .fault_rule()
                 .is_some_and(|rule| TRANSIENT_FAULT_RULES.contains(&rule));
-            let receipt = matches!(*a.outcome, Outcome::Ok | Outcome::Advarsel | Outcome::Fejl);
+            let receipt = a.outcome.is_kvittering();
             let e = resent.entry(tid).or_insert((transient, false));
             e.1 |= receipt && e.0;
         }

@@ -141,7 +141,9 @@ impl<'a> Content<'a> {
             }
         }
         match self.first.get(tid) {
-            None => {
+            // Only a receipt is KSD's answer to compare repeats with (a fault or an HTTP
+            // error before it was a failed delivery, resent by the vendor).
+            None if outcome.is_kvittering() => {
                 self.first.insert(tid, outcome);
                 if outcome.is_accepting() && !self.injected.contains_key(tid) {
                     if self.receipts.contains(tid) {
@@ -152,7 +154,7 @@ impl<'a> Content<'a> {
                     }
                 }
             }
-            Some(earlier) if matches!(outcome, Outcome::Ok | Outcome::Advarsel | Outcome::Fejl) => {
+            Some(earlier) if outcome.is_kvittering() => {
                 if *earlier == outcome {
                     self.ksd7.ok();
                 } else {
@@ -160,7 +162,7 @@ impl<'a> Content<'a> {
                     self.ksd7.fail(evidence(h, a, what)?);
                 }
             }
-            Some(_) => {}
+            _ => {}
         }
         Ok(())
     }

@@ -62,9 +62,7 @@ pub(crate) fn grade(
 fn ksd_answers(h: &History) -> HashMap<&str, &Outcome> {
     let mut out = HashMap::new();
     for r in &h.ksd.rows {
-        if r.is(true, Operation::ModtagOpdateringFravaer)
-            && matches!(*r.outcome, Outcome::Ok | Outcome::Advarsel | Outcome::Fejl)
-        {
+        if r.is(true, Operation::ModtagOpdateringFravaer) && r.outcome.is_kvittering() {
             if let Some(t) = r.tid.as_deref() {
                 out.entry(t).or_insert(&*r.outcome);
             }
@@ -78,7 +76,7 @@ fn sp1(h: &History) -> Result<RuleVerdict, CheckError> {
     let ksd = ksd_answers(h);
     let mut seen = BTreeSet::new();
     for r in &h.jc.rows {
-        let code = matches!(*r.outcome, Outcome::Ok | Outcome::Advarsel | Outcome::Fejl);
+        let code = r.outcome.is_kvittering();
         if !(r.is(false, Operation::SendOpdateringFravaer) && code) {
             continue;
         }
@@ -174,6 +172,13 @@ fn refused(h: &History, input: &CheckInput) -> Result<Vec<RuleVerdict>, CheckErr
         .filter(|r| r.is(true, Operation::ModtagOpdateringFravaer))
         .filter_map(|r| r.tid.as_deref())
         .collect();
+    // Updates a vendor was answered OK/ADVARSEL for: one pass, not one per injected update.
+    let answered_ok: BTreeSet<&str> =
+        h.jc.rows
+            .iter()
+            .filter(|r| r.is(false, Operation::SendOpdateringFravaer) && r.outcome.is_accepting())
+            .filter_map(|r| r.tid.as_deref())
+            .collect();
     for (tid, kind) in &input.injected {
         let tid = tid.to_ascii_lowercase();
         let t = match kind.as_str() {
@@ -181,12 +186,7 @@ fn refused(h: &History, input: &CheckInput) -> Result<Vec<RuleVerdict>, CheckErr
             "malformed_xml" => &mut wire1,
             _ => continue,
         };
-        let answered_ok = h.jc.rows.iter().any(|r| {
-            r.is(false, Operation::SendOpdateringFravaer)
-                && r.tid.as_deref() == Some(tid.as_str())
-                && r.outcome.is_accepting()
-        });
-        if answered_ok || at_ksd.contains(tid.as_str()) {
+        if answered_ok.contains(tid.as_str()) || at_ksd.contains(tid.as_str()) {
             t.fail(Evidence {
                 transaktion_id: Some(tid.clone()),
                 call_uuid: None,

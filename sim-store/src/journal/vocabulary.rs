@@ -195,6 +195,12 @@ impl Outcome {
         matches!(self, Outcome::Ok | Outcome::Advarsel)
     }
 
+    /// Whether it is a TransportKvittering's code (OK, ADVARSEL or FEJL): the receiver read
+    /// the message and answered as the contract says, whatever it decided.
+    pub fn is_kvittering(&self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::Advarsel | Outcome::Fejl)
+    }
+
     /// The rule (or faultcode) a fault names.
     pub fn fault_rule(&self) -> Option<&str> {
         match self {
@@ -362,5 +368,7 @@ mod tests {
         assert!(!Outcome::fault(Rule::Sp4).is_refusal(), "transient");
         assert!(!Outcome::Duplicate.is_refusal());
         assert_eq!(Outcome::fault(Rule::Sp9).fault_rule(), Some("SP-9"));
+        assert!(Outcome::Fejl.is_kvittering() && Outcome::Advarsel.is_kvittering());
+        assert!(!Outcome::Http(500).is_kvittering() && !Outcome::fault(Rule::Sp4).is_kvittering());
     }
 }
