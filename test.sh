@@ -5,6 +5,7 @@
 #   openssl, curl             a non-Rust TLS stack against our certificates and servers
 #   python3                   outside systems in other stacks (ssl + http.server) in seats
 #   cc                        ring and the bundled SQLite compile C code
+#   schemathesis  (PyPI)      fuzzes each admin API against docs/openapi/*.yaml
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,6 +21,20 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo_="sudo"
   $sudo_ apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${need[@]}"
+fi
+if ! command -v schemathesis >/dev/null 2>&1; then
+  echo "test.sh: installing schemathesis (pip)"
+  python3 -m pip --version >/dev/null 2>&1 || {
+    sudo_=""
+    [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+    $sudo_ apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq python3-pip
+  }
+  python3 -m pip install --quiet --user schemathesis 2>/dev/null \
+    || python3 -m pip install --quiet --user --break-system-packages schemathesis 2>/dev/null \
+    || python3 -m pip install --quiet schemathesis
+  export PATH="$(python3 -m site --user-base)/bin:$PATH"
+  command -v schemathesis >/dev/null 2>&1 || { echo "test.sh: schemathesis is still not on PATH" >&2; exit 1; }
 fi
 
 cargo test --workspace --no-fail-fast "$@"

@@ -16,6 +16,8 @@ use serde_json::Value;
 pub struct AdminClient {
     client: Client<HttpConnector, Full<Bytes>>,
     timeout: Duration,
+    /// Sent as `Authorization: Bearer` when the programs were started with `--admin-token`.
+    token: Option<String>,
 }
 
 impl Default for AdminClient {
@@ -30,7 +32,14 @@ impl AdminClient {
         AdminClient {
             client: Client::builder(TokioExecutor::new()).build_http(),
             timeout,
+            token: None,
         }
+    }
+
+    /// The same client, presenting `token` (the admin APIs' `--admin-token`) on every call.
+    pub fn with_token(mut self, token: Option<String>) -> AdminClient {
+        self.token = token;
+        self
     }
 
     /// GET → (status, JSON body).
@@ -55,10 +64,14 @@ impl AdminClient {
         body: Option<&Value>,
     ) -> anyhow::Result<(u16, Value)> {
         let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-        let req = Request::builder()
+        let mut req = Request::builder()
             .method(method.clone())
             .uri(url)
-            .header("content-type", "application/json")
+            .header("content-type", "application/json");
+        if let Some(t) = &self.token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = req
             .body(Full::new(bytes))
             .with_context(|| format!("bad URL {url}"))?;
         let call = async {

@@ -162,3 +162,44 @@ async fn a_flood_of_silent_tcp_connections_leaves_a_valid_caller_served() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     flood.abort_all();
 }
+
+/// What cargo-fuzz found at the HTTP front (sim-wire/fuzz, target `http`): a GET on a SOAP
+/// port got axum's bare 405, no fault and no journal row. Now, tried with curl (another
+/// stack), every method but POST on the platform's ports is a journaled WIRE-1 fault, and an
+/// unknown path an SP-4 one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_methods_and_paths_get_journaled_soap_faults_not_bare_405s() {
+    let eco = Eco::start().await;
+    let e = eco.running.endpoints.clone();
+    let kit = sim_certs::store::layout::system(&e.certs_dir, "kmd-jc");
+    let base = e.sp_ksd_exposure.replace("/service/KSD/Sygefravaer/2", "");
+    for (method, path, rule) in [
+        ("GET", "/service/KSD/Sygefravaer/2", "WIRE-1"),
+        ("PUT", "/service/JC/Sygefravaer/2", "WIRE-1"),
+        ("DELETE", "/service/KSD/Sygefravaer/2", "WIRE-1"),
+        ("GET", "/nothing/here", "SP-4"),
+    ] {
+        let out = Command::new("curl")
+            .args(["-s", "-k", "-X", method, "-w", "\n%{http_code}"])
+            .arg("--cert")
+            .arg(&kit.chain)
+            .arg("--key")
+            .arg(&kit.key)
+            .arg(format!("{base}{path}"))
+            .output()
+            .expect("curl is required (test.sh installs it)");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(text.ends_with("500"), "{method} {path}: {text}");
+        assert!(
+            text.contains("Fault") && text.contains(rule),
+            "{method} {path}: {text}"
+        );
+    }
+    let rows = eco
+        .get(format!(
+            "{}/journal?outcome=FAULT:WIRE-1&limit=100",
+            e.sp_admin
+        ))
+        .await;
+    assert!(rows.as_array().unwrap().len() >= 3, "{rows}");
+}

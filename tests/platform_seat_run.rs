@@ -2,7 +2,7 @@
 //! binary started as a separate process, configured as an operator would (routing,
 //! agreements, where KSD and the vendors are), between the simulated vendors and KSD. The run
 //! drives it and grades it from what the vendors and KSD saw of it; a platform that routes a
-//! municipality to the wrong vendor loses its receipts (SP-4) and fails the run.
+//! municipality to the wrong vendor loses its receipts (SP-2) and fails the run.
 
 mod outside;
 
@@ -168,11 +168,12 @@ fn a_separately_started_platform_is_driven_and_passes() {
 }
 
 #[test]
-fn a_platform_routing_to_the_wrong_vendor_loses_the_receipts_sp4() {
+fn a_platform_routing_to_the_wrong_vendor_loses_the_receipts_sp2() {
     // København (CVR 64942212) is kmd-jc's; this platform sends its receipts to schultz-jc,
-    // which refuses them (JC-3), so they never reach a vendor.
+    // which refuses them (JC-3); the pass-through hands KSD that FEJL (SP-13), so they never
+    // reach a vendor: graded as the platform's misrouting.
     let (code, report, text) = run(&[("64942212", "schultz-jc")]);
-    assert_eq!(seat_status(&report, "platform", "SP-4"), "fail", "{text}");
+    assert_eq!(seat_status(&report, "platform", "SP-2"), "fail", "{text}");
     assert_eq!(code, Some(1), "{text}");
 }
 

@@ -1,7 +1,8 @@
-//! Durability of the platform's asynchronous leg: KSD's business receipts sit in the
-//! platform's outbox (their vendor is unreachable), the platform *process* is killed
-//! (SIGKILL, no graceful stop) and restarted on the same state directory; every receipt is
-//! then delivered, none lost (at least once: SP-4, KSD-2, KSD-7).
+//! Durability of the asynchronous leg across a killed platform: the platform is a
+//! pass-through (SP-13), so while the vendor is unreachable it answers KSD with SP-4 faults
+//! and KSD's business receipts stay in KSD's outbox; the platform *process* is killed
+//! (SIGKILL, no graceful stop) and restarted; KSD's redelivery then brings every receipt to
+//! the vendor, none lost (at least once: SP-4, KSD-2, KSD-7).
 
 mod common;
 
@@ -63,7 +64,7 @@ impl Drop for Platform {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn receipts_in_the_outbox_survive_a_killed_platform() {
+async fn receipts_in_ksds_outbox_survive_a_killed_pass_through_platform_sp13() {
     let eco = Eco::start_with(|c| c.run_platform = false).await;
     let e = eco.running.endpoints.clone();
     let data = e
@@ -106,13 +107,29 @@ async fn receipts_in_the_outbox_survive_a_killed_platform() {
         assert_eq!(sent.status, UpdateStatus::Accepted, "{sent:?}");
         tids.push(sent.transaktion_id);
     }
-    // All N receipts have reached the platform and wait in its outbox.
-    let counters = format!("{}/counters", e.sp_admin);
-    eco.eventually("N receipts in the platform's outbox", || {
-        let (a, url) = (eco.admin.clone(), counters.clone());
+    // All N receipts have been tried through the platform, refused with SP-4 (their vendor
+    // is unreachable), and wait in KSD's outbox.
+    let counters = format!("{}/counters", e.ksd_admin);
+    // KSD journals each attempt with the platform's answer: a fault naming SP-4.
+    let refused = format!(
+        "{}/journal?operation=JC/SendForretningsSvar&direction=out&outcome=FAULT:SP-4&limit=10000",
+        e.ksd_admin
+    );
+    eco.eventually("N receipts refused with SP-4 and kept by KSD", || {
+        let (a, url, refused) = (eco.admin.clone(), counters.clone(), refused.clone());
+        let tids = tids.clone();
         async move {
             let (_, v) = a.get(&url).await.ok()?;
-            (v["outbox_pending"].as_u64()? as usize == N).then_some(())
+            let (_, rows) = a.get(&refused).await.ok()?;
+            let faulted = tids
+                .iter()
+                .filter(|t| {
+                    rows.as_array().is_some_and(|rows| {
+                        rows.iter().any(|r| r["transaktion_id"] == t.to_string())
+                    })
+                })
+                .count();
+            (v["outbox_pending"].as_u64()? as usize == N && faulted == N).then_some(())
         }
     })
     .await;
@@ -129,7 +146,7 @@ async fn receipts_in_the_outbox_survive_a_killed_platform() {
             ("kmd-jc", "ACCEPTERET")
         );
     }
-    eco.eventually("an empty outbox", || {
+    eco.eventually("KSD's outbox empty", || {
         let (a, url) = (eco.admin.clone(), counters.clone());
         async move {
             let (_, v) = a.get(&url).await.ok()?;

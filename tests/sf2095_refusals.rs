@@ -139,12 +139,32 @@ async fn a_receipt_is_routed_by_the_security_context_not_the_header_ksd8() {
     let k = reply
         .transport_kvittering()
         .unwrap_or_else(|| panic!("{}", reply.body));
-    assert_eq!(k.kode, TransportValideringsKode::Advarsel);
+    // SP-13: the answer is the context's vendor's own, passed through: its check finds the
+    // header at odds with the context (KSD-8) and refuses the receipt.
+    assert_eq!(k.kode, TransportValideringsKode::Fejl);
     assert!(
         k.fejl_liste
             .iter()
             .any(|f| f.fejl_kode.starts_with("KSD-8")),
         "{k:?}"
+    );
+    // The platform notes the mismatch where it received the call.
+    let noted = eco
+        .admin
+        .get(&format!(
+            "{}/journal?transaktion_id={tid}&direction=in&operation=JC/SendForretningsSvar",
+            e.sp_admin
+        ))
+        .await
+        .unwrap()
+        .1;
+    assert!(
+        noted
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["detail"].as_str().is_some_and(|d| d.starts_with("KSD-8"))),
+        "{noted}"
     );
 
     let sp_admin = e.sp_admin.clone();

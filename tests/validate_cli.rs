@@ -112,3 +112,38 @@ fn an_unusable_document_exits_two() {
     assert_eq!(missing.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// SF1690: a published KontanthjaelpServiceKY example is valid; one with a sub-action its
+/// operation does not have exits one naming rule KY-3.
+#[test]
+fn a_ky_message_is_checked_too_rule_ky3() {
+    let example = |name: &str| format!("{}/contracts/examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let out = sim()
+        .args(["validate", &example("KY-SendFravaer-request.xml")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("KY/SendFravaer (request)"), "{stdout}");
+    let out = sim()
+        .args([
+            "validate",
+            &example("invalid/KY-Fravaer-Handling-SLET.xml"),
+            "--json",
+            "--soap-action",
+            "http://serviceplatformen.dk/xml/wsdl/soap11/KY/Kontanthjaelp/2/SendFravaer",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["operation"], "KY/SendFravaer");
+    assert!(
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["rule"] == "KY-3" && p["path"] == "Fravaer/Handling"),
+        "{v}"
+    );
+}

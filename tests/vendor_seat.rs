@@ -8,13 +8,12 @@
 //! exit 1 with the report naming the rule it breaks, with evidence; the well-behaved one
 //! passes every rule the run exercised and exits 0.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 mod outside;
 
-use outside::{free_port, receipt, seat_evidence, seat_status, Killed, OwnPki};
+use outside::{free_port, receipt, seat_evidence, seat_status, serving, Killed, OwnPki};
 use sim_wire::{Message, Operation, TransportValideringsKode};
 
 /// The outside receiver. Binds first and prints its port (the seat's URL must be known before
@@ -90,10 +89,11 @@ faults: []
 expectations: {liveness_deadline: 6s}
 ";
 
-/// The outside system sending updates by itself: waits until the platform answers on
-/// `port`, then posts each file given with its own client certificate, and exits.
+/// The outside system sending updates (and look-ups) by itself: waits until the platform
+/// answers on `port`, then posts each file given with its own client certificate, under the
+/// SOAPAction of the operation its Body names, and exits.
 const SENDER: &str = r#"
-import socket, ssl, sys, time, urllib.request
+import re, socket, ssl, sys, time, urllib.request
 port, chain, key, ca = sys.argv[1:5]
 files = sys.argv[5:]
 deadline = time.time() + 60
@@ -106,10 +106,12 @@ while time.time() < deadline:
 time.sleep(1)
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(chain, key)
-action = 'http://serviceplatformen.dk/xml/wsdl/soap11/KSD/Sygefravaer/2/SendOpdateringFravaer'
 for f in files:
+    body = open(f, 'rb').read()
+    op = re.search(rb'<(?:\w+:)?(\w+)Request[\s>]', body).group(1).decode()
+    action = 'http://serviceplatformen.dk/xml/wsdl/soap11/KSD/Sygefravaer/2/' + op
     req = urllib.request.Request('https://127.0.0.1:%s/service/KSD/Sygefravaer/2' % port,
-        data=open(f, 'rb').read(), method='POST',
+        data=body, method='POST',
         headers={'Content-Type': 'text/xml; charset=utf-8', 'SOAPAction': '"%s"' % action})
     try:
         urllib.request.urlopen(req, context=ctx, timeout=10).read()
@@ -145,6 +147,25 @@ fn own_updates(dir: &Path, municipality: sim_wire::Cvr, codes: &[u8]) -> Vec<std
         .collect()
 }
 
+/// Look-ups the outside system sends by itself (SF2096): one in a municipality it serves (it
+/// finds nothing: no breach) and one in another municipality's context, which it has no
+/// agreement for (SP-5).
+fn own_lookups(dir: &Path, mine: sim_wire::Cvr, other: sim_wire::Cvr) -> Vec<std::path::PathBuf> {
+    [mine, other]
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mut req = sim_wire::examples::request(Operation::HentSag);
+            req.authority_context = Some(sim_wire::AuthorityContext {
+                municipality_cvr: m,
+            });
+            let path = dir.join(format!("lookup-{i}.xml"));
+            std::fs::write(&path, sim_wire::write_request(&req)).unwrap();
+            path
+        })
+        .collect()
+}
+
 /// Runs the scenario with a receiver in `mode` in kmd-jc's seat; returns the exit code and
 /// the JSON report.
 fn run_with(mode: &str) -> (Option<i32>, serde_json::Value, String) {
@@ -154,6 +175,15 @@ fn run_with(mode: &str) -> (Option<i32>, serde_json::Value, String) {
 /// [`run_with`], the outside system also sending one update of its own for each Ophørsårsag
 /// in `own` (as CVR 12345678, with a system certificate from the simulator's CA).
 fn run_seat(mode: &str, own: &[u8]) -> (Option<i32>, serde_json::Value, String) {
+    run_seat_with(mode, own, false)
+}
+
+/// [`run_seat`], the outside system also sending [`own_lookups`] when `lookups`.
+fn run_seat_with(
+    mode: &str,
+    own: &[u8],
+    lookups: bool,
+) -> (Option<i32>, serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n);
     // The receiver's own PKI: nothing shared with the simulator's.
@@ -194,33 +224,33 @@ fn run_seat(mode: &str, own: &[u8]) -> (Option<i32>, serde_json::Value, String) 
         "--name",
         "outside-jc",
     ]);
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(RECEIVER)
-        .args([
-            own_pki.server_chain.clone(),
-            own_pki.server_key.clone(),
-            root_ca.clone(),
-            p("ok.xml"),
-            p("fejl.xml"),
-        ])
-        .arg(mode)
-        .arg(mine.join(","))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is required (the outside receiver)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _guard = Killed(child);
-    let url = format!("https://127.0.0.1:{}/outside/jc", line.trim());
+    let (_guard, port) = serving(
+        Command::new("python3")
+            .arg("-c")
+            .arg(RECEIVER)
+            .args([
+                own_pki.server_chain.clone(),
+                own_pki.server_key.clone(),
+                root_ca.clone(),
+                p("ok.xml"),
+                p("fejl.xml"),
+            ])
+            .arg(mode)
+            .arg(mine.join(",")),
+        "the outside receiver",
+    );
+    let url = format!("https://127.0.0.1:{port}/outside/jc");
     let json = p("run.json");
     let junit = p("junit.xml");
     let platform = free_port();
-    let _sender = (!own.is_empty()).then(|| {
+    let _sender = (!own.is_empty() || lookups).then(|| {
         let kit = certs.join("issued").join("outside-jc");
-        let files = own_updates(dir.path(), refdata.municipalities_of("kmd-jc")[0], own);
+        let home = refdata.municipalities_of("kmd-jc")[0];
+        let mut files = own_updates(dir.path(), home, own);
+        if lookups {
+            let other = refdata.municipalities_of("schultz-jc")[0];
+            files.extend(own_lookups(dir.path(), home, other));
+        }
         Killed(
             Command::new("python3")
                 .arg("-c")
@@ -377,4 +407,26 @@ fn the_updates_it_sends_by_itself_are_graded_by_the_rules_their_refusals_name() 
     );
     assert_eq!(seat_status(&report, "kmd-jc", "KSD-4"), "pass", "{text}");
     assert_eq!(code, Some(1), "{text}");
+}
+
+/// SF2096 from an outside jobcenter (Python's urllib over ssl, its own certificate): its own
+/// look-ups are graded like its updates — the one in another municipality's context is refused
+/// by the platform and fails SP-5 with the look-up as evidence; the one that finds nothing in
+/// its own municipality breaks no rule; header and code rules are not exercised by look-ups.
+#[test]
+fn the_lookups_it_sends_by_itself_are_graded_sp5() {
+    let (_, report, text) = run_seat_with("good", &[], true);
+    assert_eq!(seat_status(&report, "kmd-jc", "SP-5"), "fail", "{text}");
+    let e = seat_evidence(&report, "kmd-jc", "SP-5");
+    assert_eq!(e.len(), 1, "only the foreign one: {e:?}");
+    assert!(
+        e[0]["request"].as_str().unwrap().contains("HentSagRequest"),
+        "{e:?}"
+    );
+    assert_ne!(seat_status(&report, "kmd-jc", "WIRE-3"), "fail", "{text}");
+    assert_eq!(
+        seat_status(&report, "kmd-jc", "KSD-4"),
+        "not_exercised",
+        "{text}"
+    );
 }

@@ -55,6 +55,13 @@ impl Row {
         self.inbound == inbound && self.op == Some(op) && self.label.part() == part
     }
 
+    /// Whether the platform took this call it received in (not refused): the pass-through
+    /// journals a request it forwards as `Received` (SP-13); a platform with an outbox
+    /// journaled its own OK/ADVARSEL.
+    pub fn taken(&self) -> bool {
+        self.outcome.is_accepting() || *self.outcome == Outcome::Received
+    }
+
     /// The best id to show for it: TransaktionIdentifikator, else CallUUID, else the row id.
     pub fn example(&self) -> String {
         self.tid
@@ -62,6 +69,13 @@ impl Row {
             .or_else(|| self.call.clone())
             .unwrap_or_else(|| format!("journal row {}", self.id))
     }
+}
+
+/// The date (UTC, `YYYY-MM-DD`, as KSD's virtual dates are written) of a journal time.
+pub(crate) fn date_of(ms: i64) -> String {
+    sim_store::from_unix_millis(ms)
+        .map(|t| sim_wire::Dato(t.date()).to_string())
+        .unwrap_or_default()
 }
 
 /// One program's file and journal.
@@ -145,7 +159,7 @@ impl Program {
         })
     }
 
-    fn has_table(&self, table: &str) -> Result<bool, CheckError> {
+    pub(crate) fn has_table(&self, table: &str) -> Result<bool, CheckError> {
         self.conn
             .query_row(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
@@ -187,7 +201,7 @@ impl Program {
     }
 }
 
-fn sqlite_error<'a>(
+pub(crate) fn sqlite_error<'a>(
     program: &'static str,
     path: &'a Path,
 ) -> impl Fn(rusqlite::Error) -> CheckError + 'a {
@@ -269,7 +283,8 @@ impl<V: Clone> Interner<V> {
 pub(crate) struct KsdTables {
     /// `ksd_updates.transaktion_id`: updates recorded as processed.
     pub updates: BTreeSet<String>,
-    /// `ksd_case_history` rows per TransaktionIdentifikator: case changes made by an update.
+    /// `ksd_case_history` rows per TransaktionIdentifikator: case changes made by an update
+    /// (not those KSD made itself, which carry their event's TransaktionIdentifikator).
     pub history: BTreeMap<String, u64>,
 }
 
@@ -344,6 +359,14 @@ impl History {
         })
     }
 
+    /// How far the run reaches (Unix milliseconds of virtual time): the latest journal time of
+    /// any program, or the end of the traffic if later.
+    pub fn horizon(&self, input: &CheckInput) -> i64 {
+        self.last_at()
+            .unwrap_or(i64::MIN)
+            .max(sim_store::unix_millis(input.run_end))
+    }
+
     /// The latest journal time of any program: how far the history reaches.
     pub fn last_at(&self) -> Option<i64> {
         [&self.sp, &self.ksd, &self.jc]
@@ -359,8 +382,20 @@ fn load_ksd(c: &Connection) -> rusqlite::Result<KsdTables> {
     for tid in st.query_map([], |r| r.get::<_, String>(0))? {
         t.updates.insert(tid?.to_ascii_lowercase());
     }
-    let mut st =
-        c.prepare("SELECT transaktion_id, COUNT(*) FROM ksd_case_history GROUP BY transaktion_id")?;
+    // Changes KSD made itself (its duration codes, cases created or ended in KSD: KSD-9,
+    // KSD-10) are history rows under the TransaktionIdentifikator of the event that told the
+    // jobcenter; they are no update's.
+    let own_events = c
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ksd_events'")?
+        .exists([])?;
+    let sql = if own_events {
+        "SELECT transaktion_id, COUNT(*) FROM ksd_case_history
+         WHERE transaktion_id NOT IN (SELECT transaktion_id FROM ksd_events)
+         GROUP BY transaktion_id"
+    } else {
+        "SELECT transaktion_id, COUNT(*) FROM ksd_case_history GROUP BY transaktion_id"
+    };
+    let mut st = c.prepare(sql)?;
     for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
         let (tid, n) = row?;
         *t.history.entry(tid.to_ascii_lowercase()).or_default() += u64::try_from(n).unwrap_or(0);

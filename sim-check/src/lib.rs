@@ -23,6 +23,14 @@
 //!   [`sf2095::refused`] (`refused-what-must-be-refused`), [`sf2095::receipts`]
 //!   (`no-receipt-without-update`), [`sf2095::backlog`] (`backlog-drains`). Another
 //!   integration's checks are a folder like it plus one line in `run_checks`.
+//! - [`sf2090`] (`events-acknowledged`): every case event KSD sent acknowledged in time, by
+//!   its own municipality (KSD-10, JC-3).
+//! - [`sf2093`] (`duration-codes-follow-the-dialogue`): every case's VarighedKode is what its
+//!   extension dialogue decided, 63 only past the limit (KSD-9, KSD-11, JC-3).
+//! - [`sf2096`] (`no-cross-municipality-read`): no look-up answer holds a case of another
+//!   municipality than the caller's (KSD-12).
+//! - [`sf1690`] (`ky-receipts`): every KY message a simulated vendor sent got KY's
+//!   TransportKvittering by the end, and none was refused (KY-1, JC-1).
 //! - [`sla`] (`platform-response-times`): every call made to the platform, whatever its
 //!   integration, by its SP-8 class from `sim_wire::flows`.
 //! - [`mod@stats`]: counts for the report's totals.
@@ -32,7 +40,11 @@
 pub mod conformance;
 mod history;
 mod routing;
+pub mod sf1690;
+pub mod sf2090;
+pub mod sf2093;
 pub mod sf2095;
+pub mod sf2096;
 pub mod sla;
 pub mod stats;
 mod verdict;
@@ -180,6 +192,17 @@ pub fn judge(
 /// Each integration's checks, then the platform's SLA over every call it answered.
 fn run_checks(h: &history::History, input: &CheckInput) -> Result<Vec<CheckResult>, CheckError> {
     let mut results = sf2095::check(h, input)?;
+    results.extend(sf2090::check(h, input)?);
+    results.extend(sf2093::check(h, input)?);
+    results.extend(sf2096::check(h, input)?);
+    results.extend(sf1690::check(h, input)?);
+    // Safety first, then liveness, whatever the integration (a stable sort keeps each
+    // integration's order within a kind).
+    results.sort_by_key(|r| match r.kind {
+        CheckKind::Safety => 0,
+        CheckKind::Liveness => 1,
+        _ => 2,
+    });
     results.push(if input.platform_is_outside() {
         sla::not_judged()
     } else {

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sim_report::{ProgramStats, Totals};
+use sim_report::{Ownership, ProgramStats, Totals};
 use sim_store::Outcome;
 use sim_wire::Operation;
 
@@ -50,10 +50,14 @@ pub struct Stats {
     pub undelivered: u64,
     /// Distinct business receipts stored at the vendors.
     pub receipts: u64,
+    /// How long the vendors owned their updates (JC-1).
+    pub ownership: Ownership,
     /// Per vendor instance, from the jobcenter's tables (empty when they are missing).
     pub per_vendor: BTreeMap<String, VendorStats>,
     /// Per program.
     pub journal_rows: JournalRows,
+    /// Per integration, the calls the platform took and its response times.
+    pub flows: Vec<sim_report::FlowTotals>,
 }
 
 impl Stats {
@@ -65,6 +69,8 @@ impl Stats {
         totals.rejected = self.rejected;
         totals.undelivered = self.undelivered;
         totals.receipts = self.receipts;
+        totals.ownership = self.ownership.clone();
+        totals.flows = self.flows.clone();
     }
 
     /// One [`ProgramStats`] per program with its journal rows (memory is the runner's to add).
@@ -89,6 +95,33 @@ pub fn stats(input: &CheckInput) -> Result<Stats, CheckError> {
     Ok(compute(&History::load(input)?))
 }
 
+/// Ownership over (first attempt, answered attempt) pairs; `end`: the run's last moment.
+fn ownership(pairs: impl Iterator<Item = (i64, Option<i64>)>, end: i64) -> Ownership {
+    let ms = |d: i64| u64::try_from(d).unwrap_or(0);
+    let mut answered: Vec<u64> = Vec::new();
+    let mut o = Ownership::default();
+    for (first, tk) in pairs {
+        match tk {
+            Some(t) => answered.push(ms(t - first)),
+            None => {
+                o.still_owned += 1;
+                o.still_owned_max_ms = o.still_owned_max_ms.max(ms(end - first));
+            }
+        }
+    }
+    answered.sort_unstable();
+    let at = |q: f64| {
+        let i = ((answered.len() as f64 * q).ceil() as usize).saturating_sub(1);
+        answered.get(i).copied().unwrap_or(0)
+    };
+    o.answered = answered.len() as u64;
+    o.resent = answered.iter().filter(|d| **d > 0).count() as u64;
+    o.p50_ms = at(0.5);
+    o.p99_ms = at(0.99);
+    o.max_ms = answered.last().copied().unwrap_or(0);
+    o
+}
+
 pub(crate) fn compute(h: &History) -> Stats {
     let (mut sent, mut accepted, mut fejl, mut receipts) = (
         BTreeSet::new(),
@@ -96,15 +129,23 @@ pub(crate) fn compute(h: &History) -> Stats {
         BTreeSet::new(),
         BTreeSet::new(),
     );
+    // TransaktionIdentifikator → (first attempt, the attempt that got a TransportKvittering).
+    let mut owned: BTreeMap<&str, (i64, Option<i64>)> = BTreeMap::new();
     for r in &h.jc.rows {
         let Some(tid) = r.tid.as_deref() else {
             continue;
         };
         if r.is(false, Operation::SendOpdateringFravaer) {
+            let o = owned.entry(tid).or_insert((r.at, None));
+            o.0 = o.0.min(r.at);
+            if r.outcome.is_kvittering() {
+                o.1 = Some(o.1.map_or(r.at, |t: i64| t.min(r.at)));
+            }
             sent.insert(tid);
             if r.outcome.is_accepting() {
                 accepted.insert(tid);
-            } else if *r.outcome == Outcome::Fejl {
+            } else if matches!(*r.outcome, Outcome::Fejl | Outcome::Discarded) {
+                // Not processed: refused, or discarded (KSD-14).
                 fejl.insert(tid);
             }
         } else if r.is(true, Operation::ModtagForretningsSvarJc) && r.outcome.is_accepting() {
@@ -128,7 +169,9 @@ pub(crate) fn compute(h: &History) -> Stats {
         }
     }
     let sent_n = sent.len() as u64;
+    let end = h.jc.rows.iter().map(|r| r.at).max().unwrap_or(0);
     Stats {
+        ownership: ownership(owned.values().copied(), end),
         sent: sent_n,
         accepted: accepted.len() as u64,
         rejected,
@@ -140,5 +183,6 @@ pub(crate) fn compute(h: &History) -> Stats {
             ksd: h.ksd.rows.len() as u64,
             jobcenter: h.jc.rows.len() as u64,
         },
+        flows: crate::sla::per_flow(&h.sp.rows),
     }
 }

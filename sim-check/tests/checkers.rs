@@ -31,7 +31,11 @@ async fn a_clean_history_passes_every_check() {
             "processed-exactly-once",
             "refused-what-must-be-refused",
             "no-receipt-without-update",
+            "duration-codes-follow-the-dialogue",
+            "no-cross-municipality-read",
             "backlog-drains",
+            "events-acknowledged",
+            "ky-receipts",
             "platform-response-times"
         ]
     );
@@ -47,11 +51,15 @@ async fn a_clean_history_passes_every_check() {
             CheckKind::Safety,
             CheckKind::Safety,
             CheckKind::Safety,
+            CheckKind::Safety,
+            CheckKind::Safety,
+            CheckKind::Liveness,
+            CheckKind::Liveness,
             CheckKind::Liveness,
             CheckKind::Sla
         ]
     );
-    let backlog = &checks[4];
+    let backlog = &checks[6];
     assert_eq!(backlog.measured, Some(0.0), "nothing lost");
 }
 
@@ -508,5 +516,344 @@ async fn a_reused_transaktion_id_refused_is_counted_not_a_violation() {
             .contains("1 reused TransaktionIdentifikator with other content refused"),
         "{}",
         r.summary
+    );
+}
+
+/// KSD-10: an event KSD sent and nobody acknowledged within the liveness deadline fails
+/// `events-acknowledged`; an acknowledged one, or one still within the deadline, does not.
+#[tokio::test]
+async fn an_unacknowledged_event_past_the_deadline_fails_ksd10() {
+    let f = Fixture::new();
+    f.clean().await;
+    let (t0, late) = (unix_ms(0), unix_ms(590_000));
+    f.ksd_sql(&format!(
+        "INSERT INTO ksd_events (transaktion_id, sag_id, municipality, cpr, haendelse_type,
+             varighed_kode, created_at, ack_due, raw, acked_at, acks)
+         VALUES ('e-acked', 's1', '{M1}', '0101901234', 'OPRETTET', '60', {t0}, {t0}, '<e/>', {t0}, 1),
+                ('e-silent', 's2', '{M1}', '0101901234', 'OPRETTET', '60', {t0}, {t0}, '<e/>', NULL, 0),
+                ('e-recent', 's3', '{M1}', '0101901234', 'OPRETTET', '60', {late}, {late}, '<e/>', NULL, 0);"
+    ))
+    .await;
+    let checks = sim_check::check_all(&f.input()).unwrap();
+    let c = checks
+        .iter()
+        .find(|c| c.name == "events-acknowledged")
+        .unwrap();
+    failed_with(c, &["e-silent"]);
+}
+
+/// KSD-9: a case's VarighedKode must be what its dialogue decided — 62 only with a
+/// time-limited answer ending at its limit, 64 only with an unlimited one, 63 not after an
+/// extension that outlasts the limit, and no open case past its limit without 63.
+#[tokio::test]
+async fn duration_codes_that_the_dialogue_did_not_decide_fail_ksd9() {
+    let f = Fixture::new();
+    f.clean().await;
+    let t0 = unix_ms(0);
+    let case_at = |id: &str, kode: &str, graense: &str, open: u8, t0: i64| {
+        format!(
+            "INSERT INTO ksd_cases (sag_id, municipality, cpr, arbejdsgiver, foerste_fravaersdag,
+                 status, varighed_kode, created_at, updated_at)
+             VALUES ('{id}', '{M1}', '0101901234', '12345678', '2025-09-01', 'AKTIV', '{kode}', {t0}, {t0});
+             INSERT INTO ksd_limits (sag_id, pensioner, graense, request_on, open)
+             VALUES ('{id}', 0, '{graense}', NULL, {open});"
+        )
+    };
+    let case = |id: &str, kode: &str, graense: &str, open: u8| case_at(id, kode, graense, open, t0);
+    let answer = |tid: &str, id: &str, kind: &str, slut: &str| {
+        format!(
+            "INSERT INTO ksd_extension_requests (transaktion_id, sag_id, municipality, sent_at,
+                 graense, svar_frist, answer, slut_dato, answered_at, applied, answers)
+             VALUES ('{tid}', '{id}', '{M1}', {t0}, '2026-02-02', '2026-02-01', '{kind}', {slut}, {t0}, 1, 1);"
+        )
+    };
+    let mut sql = String::new();
+    // Right: 62 with its answer, 64 with its answer, 63 with no answer past a passed limit.
+    sql += &case("ok-62", "62", "2026-06-01", 1);
+    sql += &answer("r1", "ok-62", "TIDSBEGRAENSET", "'2026-06-01'");
+    sql += &case("ok-64", "64", "2026-02-02", 0);
+    sql += &answer("r2", "ok-64", "TIDSUBEGRAENSET", "NULL");
+    sql += &case("ok-63", "63", "2026-02-02", 0);
+    // Created at the run's end already past its limit (an update naming a first day long
+    // ago): the lifecycle's next pass gives it 63, so it is not yet wrong.
+    sql += &case_at("ok-new", "60", "2025-12-26", 1, unix_ms(599_000));
+    // Wrong: 62 without an answer; 63 after an unlimited extension; open and long past.
+    sql += &case("bad-62", "62", "2026-06-01", 1);
+    sql += &case("bad-63", "63", "2026-02-02", 0);
+    sql += &answer("r3", "bad-63", "TIDSUBEGRAENSET", "NULL");
+    sql += &case_at("bad-open", "60", "2026-01-01", 1, unix_ms(-2 * 86_400_000));
+    f.ksd_sql(&sql).await;
+    let checks = sim_check::check_all(&f.input()).unwrap();
+    let c = checks
+        .iter()
+        .find(|c| c.name == "duration-codes-follow-the-dialogue")
+        .unwrap();
+    failed_with(c, &["bad-62", "bad-63", "bad-open"]);
+}
+
+/// Unix milliseconds of the fixture's time `ms` after T0.
+fn unix_ms(ms: i64) -> i64 {
+    sim_store::unix_millis(fixtures::at(ms))
+}
+
+/// KSD-12: a look-up answer holding a case of another municipality than the caller's is a
+/// leak, whether the answer is one case or a list; answers holding only the caller's cases,
+/// and "no such case" receipts, are fine.
+#[tokio::test]
+async fn a_lookup_answer_with_another_municipalitys_case_is_a_leak_ksd12() {
+    use sim_wire::{examples, Message, Response, ResponseBody};
+    let f = Fixture::new();
+    f.clean().await;
+    let sag_of = |m: &str, n: u32| {
+        let mut s = examples::sag();
+        s.myndighed = m.parse().unwrap();
+        s.sag_identifikator = uuid(n).parse().unwrap();
+        s
+    };
+    let answer = |op: sim_wire::Operation, body: ResponseBody| {
+        sim_wire::write(&Message::Response(Response {
+            operation: op,
+            body,
+        }))
+    };
+    let mut n = 0;
+    let mut record = |op, asked_by: &str, raw: String| {
+        n += 1;
+        let mut e = entry(
+            1_000 + i64::from(n),
+            true,
+            req(op).with(Part::Response),
+            None,
+            Some(&uuid(900 + n)),
+            Some("https://ksd"),
+            Some(asked_by),
+            Outcome::Ok,
+        );
+        e.raw = raw;
+        e
+    };
+    use sim_wire::Operation::{HentSag, HentSagsListe};
+    let rows = vec![
+        // Fine: the caller's own case; its own list; a "none" receipt.
+        record(
+            HentSag,
+            M1,
+            answer(HentSag, ResponseBody::Sag(Box::new(sag_of(M1, 1)))),
+        ),
+        record(
+            HentSagsListe,
+            M2,
+            answer(
+                HentSagsListe,
+                ResponseBody::SagsListe(vec![sag_of(M2, 2), sag_of(M2, 3)]),
+            ),
+        ),
+        record(
+            HentSag,
+            M1,
+            answer(
+                HentSag,
+                ResponseBody::TransportKvittering(sim_wire::TransportKvittering {
+                    kode: sim_wire::TransportValideringsKode::Fejl,
+                    begrundelse: Some("no such case".into()),
+                    fejl_liste: vec![sim_wire::Fejl {
+                        fejl_kode: "KSD-12.UKENDT".into(),
+                        fejl_tekst: "no such case".into(),
+                    }],
+                }),
+            ),
+        ),
+        // Leaks: M2's case to M1; a list to M1 with one of M2's among its own.
+        record(
+            HentSag,
+            M1,
+            answer(HentSag, ResponseBody::Sag(Box::new(sag_of(M2, 4)))),
+        ),
+        record(
+            HentSagsListe,
+            M1,
+            answer(
+                HentSagsListe,
+                ResponseBody::SagsListe(vec![sag_of(M1, 5), sag_of(M2, 6)]),
+            ),
+        ),
+    ];
+    for e in rows {
+        f.record(P::Sp, e).await;
+    }
+    let checks = sim_check::check_all(&f.input()).unwrap();
+    let c = checks
+        .iter()
+        .find(|c| c.name == "no-cross-municipality-read")
+        .unwrap();
+    assert_eq!(c.examples.len(), 2, "{c:?}");
+    assert!(
+        c.examples[0].contains(&uuid(4)) && c.examples[1].contains(&uuid(6)),
+        "{c:?}"
+    );
+    assert!(!c.passed, "{c:?}");
+    assert!(
+        c.summary.contains("5 look-up answers read"),
+        "{}",
+        c.summary
+    );
+}
+
+/// KSD-10: the deadline runs from the first delivery the jobcenter took after the faults
+/// ended. An event taken only inside the faults (its acknowledgement withheld there; KSD's next
+/// delivery a day away) is pending, not lost; one taken cleanly and never acknowledged fails,
+/// and so does one KSD promised to deliver again long ago and never did.
+#[tokio::test]
+async fn an_event_taken_only_inside_the_faults_is_pending_not_overdue_ksd10() {
+    let f = Fixture::new();
+    f.clean().await;
+    let (t0, tomorrow) = (unix_ms(0), unix_ms(86_400_000));
+    f.ksd_sql(&format!(
+        "INSERT INTO ksd_events (transaktion_id, sag_id, municipality, cpr, haendelse_type,
+             varighed_kode, created_at, ack_due, raw, acked_at, acks)
+         VALUES ('e-in-faults', 's1', '{M1}', '0101901234', 'OPRETTET', '60', {t0}, {tomorrow}, '<e/>', NULL, 0),
+                ('e-no-redelivery', 's3', '{M1}', '0101901234', 'OPRETTET', '60', {t0}, {t0}, '<e/>', NULL, 0),
+                ('e-clean', 's2', '{M1}', '0101901234', 'OPRETTET', '60', {t0}, {t0}, '<e/>', NULL, 0);"
+    ))
+    .await;
+    let delivery = |ms: i64, tid: &str| {
+        entry(
+            ms,
+            false,
+            req(sim_wire::Operation::SendHaendelse),
+            Some(tid),
+            Some(&uuid(700 + ms as u32 / 1000)),
+            Some("https://sp"),
+            Some(M1),
+            Outcome::Ok,
+        )
+    };
+    f.record(P::Ksd, delivery(1_000, "e-in-faults")).await;
+    f.record(P::Ksd, delivery(1_000, "e-no-redelivery")).await;
+    f.record(P::Ksd, delivery(1_000, "e-clean")).await;
+    f.record(P::Ksd, delivery(120_000, "e-clean")).await;
+    let mut input = f.input();
+    input.faults_end = Some(at(60_000));
+    let checks = sim_check::check_all(&input).unwrap();
+    let c = checks
+        .iter()
+        .find(|c| c.name == "events-acknowledged")
+        .unwrap();
+    // KSD promised e-no-redelivery again at once (ack_due in the past) and never did.
+    failed_with(c, &["e-clean", "e-no-redelivery"]);
+    assert!(
+        c.summary.contains("1 still within the deadline"),
+        "{}",
+        c.summary
+    );
+}
+
+/// One KY message's legs as a vendor journals them: the request out and, unless `answer` is
+/// `None`, the answer in, both with the answer's outcome (`Unreachable` when none came).
+async fn ky_attempt(
+    f: &Fixture,
+    ms: i64,
+    tid: &str,
+    op: sim_wire::ky::KyOperation,
+    answer: Option<(Outcome, String)>,
+) {
+    let outcome = answer
+        .as_ref()
+        .map_or(Outcome::Unreachable, |(o, _)| o.clone());
+    let out = entry(
+        ms,
+        false,
+        Label::ky(op, Part::Request),
+        Some(tid),
+        None,
+        Some(PLATFORM_URL),
+        Some(M1),
+        outcome,
+    );
+    f.record(P::Jc, out).await;
+    if let Some((o, raw)) = answer {
+        let mut back = entry(
+            ms + 5,
+            true,
+            Label::ky(op, Part::Response),
+            Some(tid),
+            None,
+            Some(PLATFORM_URL),
+            Some(M1),
+            o,
+        );
+        back.raw = raw;
+        f.record(P::Jc, back).await;
+    }
+}
+
+// rules KY-1, JC-1: a KY message the platform faulted and the vendor resent until KY's OK
+// passes; one KY refused (its state broke: the FejlKode's rule named) and one that never got
+// a TransportKvittering fail.
+#[tokio::test]
+async fn a_ky_message_refused_or_without_a_receipt_fails_ky1_jc1() {
+    use sim_wire::ky::{examples, write_response, KyOperation};
+    let f = Fixture::new();
+    f.clean().await;
+    let (resent, refused, lost) = (uuid(0x71), uuid(0x72), uuid(0x73));
+    let fault = (
+        Outcome::fault(Rule::Sp4),
+        "<soap:Fault>SP-4</soap:Fault>".to_string(),
+    );
+    let ok = (
+        Outcome::Ok,
+        write_response(&examples::response_ok(KyOperation::Fravaer)),
+    );
+    let fejl = (Outcome::Fejl, write_response(&examples::response_fejl()));
+    ky_attempt(&f, 1_000, &resent, KyOperation::Fravaer, Some(fault)).await;
+    ky_attempt(&f, 2_000, &resent, KyOperation::Fravaer, Some(ok.clone())).await;
+    let checks = sim_check::check_all(&f.input()).unwrap();
+    let c = checks.iter().find(|c| c.name == "ky-receipts").unwrap();
+    passed(c);
+    assert!(c.summary.starts_with("1 KY message sent"), "{}", c.summary);
+
+    ky_attempt(&f, 3_000, &refused, KyOperation::Aktivitet, Some(fejl)).await;
+    ky_attempt(&f, 4_000, &lost, KyOperation::Aktivitet, None).await;
+    ky_attempt(&f, 5_000, &lost, KyOperation::Aktivitet, None).await;
+    let checks = sim_check::check_all(&f.input()).unwrap();
+    let c = checks.iter().find(|c| c.name == "ky-receipts").unwrap();
+    failed_with(
+        c,
+        &[
+            format!("{refused} (SendAktivitet) refused by KY with KY-6.UKENDT: KY's state broke rule KY-6").as_str(),
+            format!("{lost} (SendAktivitet) has no TransportKvittering after 2 attempt(s) (JC-1: still owned)").as_str(),
+        ],
+    );
+    assert!(
+        c.summary.contains("1 refused by KY (KY-6 1)"),
+        "{}",
+        c.summary
+    );
+    assert_eq!(c.measured, Some(2.0));
+}
+
+// rule JC-1: a KY message the vendor stored but never tried (it crashed before its first
+// attempt was journaled) is owned without a receipt all the same.
+#[tokio::test]
+async fn a_ky_message_stored_but_never_sent_is_still_owned_jc1() {
+    let f = Fixture::new();
+    f.clean().await;
+    let tid = uuid(0x74);
+    f.jc_sql(&format!(
+        "INSERT INTO jc_ky_messages (transaktion_id, instance, municipality, cpr, operation,
+             handling, kontaktforloeb_id, status, created_at, request_xml)
+         VALUES ('{tid}', '{KMD}', '{M1}', '0101701234', 'SendFravaer', 'OPRET', '{}',
+                 'pending', 0, '<x/>')",
+        uuid(0x75)
+    ))
+    .await;
+    let checks = sim_check::check_all(&f.input()).unwrap();
+    let c = checks.iter().find(|c| c.name == "ky-receipts").unwrap();
+    failed_with(
+        c,
+        &[format!(
+            "{tid} (SendFravaer) has no TransportKvittering after 0 attempt(s) (JC-1: still owned)"
+        )
+        .as_str()],
     );
 }

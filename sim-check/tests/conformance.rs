@@ -79,8 +79,30 @@ fn kvittering(fejl: &[&str]) -> String {
 
 /// An update the seat sent by itself, and the platform's answer to it.
 async fn own_update(f: &Fixture, n: u32, ms: i64, answer: Outcome, part: Part, raw: String) {
+    own_call(
+        f,
+        Operation::SendOpdateringFravaer,
+        n,
+        ms,
+        answer,
+        part,
+        raw,
+    )
+    .await;
+}
+
+/// A call of `op` the seat made by itself, and the platform's answer to it.
+async fn own_call(
+    f: &Fixture,
+    op: Operation,
+    n: u32,
+    ms: i64,
+    answer: Outcome,
+    part: Part,
+    raw: String,
+) {
     let (tid, call) = (uuid(0x5000_0000 + n), uuid(0x6000_0000 + n));
-    let label = Label::request(Operation::SendOpdateringFravaer);
+    let label = Label::request(op);
     f.record(
         P::Sp,
         entry(
@@ -274,6 +296,56 @@ async fn its_own_updates_are_graded_by_the_rules_their_refusals_name() {
     let _ = Direction::In;
 }
 
+/// SF2096: the seat's own look-ups are graded like its updates — a refusal naming a rule
+/// fails it (SP-5 here, WIRE-3 for a malformed look-up) — while a look-up that finds nothing
+/// (FEJL KSD-12.UKENDT) breaks no rule.
+#[tokio::test]
+async fn its_own_lookups_are_graded_by_the_rules_their_refusals_name() {
+    let f = Fixture::new();
+    own_call(
+        &f,
+        Operation::HentSag,
+        1,
+        0,
+        Outcome::fault(sim_wire::Rule::Sp5),
+        Part::Fault,
+        "<fault/>".into(),
+    )
+    .await;
+    own_call(
+        &f,
+        Operation::HentSagsListe,
+        2,
+        10,
+        Outcome::Fejl,
+        Part::Response,
+        kvittering(&["WIRE-3.MANGLER"]),
+    )
+    .await;
+    own_call(
+        &f,
+        Operation::HentSag,
+        3,
+        20,
+        Outcome::Fejl,
+        Part::Response,
+        kvittering(&["KSD-12.UKENDT"]),
+    )
+    .await;
+    let mut input = f.input();
+    input.seats = vec![seat()];
+    let r = &sim_check::conformance::conformance(&input).unwrap()[0];
+    assert_eq!(verdict(r, "SP-5").status, RuleStatus::Fail);
+    assert_eq!(verdict(r, "SP-5").exercised, 3);
+    assert_eq!(verdict(r, "WIRE-3").status, RuleStatus::Fail);
+    assert_eq!(
+        verdict(r, "WIRE-3").evidence[0].transaktion_id.as_deref(),
+        Some(uuid(0x5000_0002).as_str())
+    );
+    // Header and code rules are not exercised by look-ups.
+    assert_eq!(verdict(r, "KSD-4").exercised, 0);
+}
+
 #[tokio::test]
 async fn without_an_identity_its_own_updates_are_not_exercised_and_say_why() {
     let f = Fixture::new();
@@ -285,4 +357,104 @@ async fn without_an_identity_its_own_updates_are_not_exercised_and_say_why() {
     let v = verdict(r, "KSD-5");
     assert_eq!(v.status, RuleStatus::NotExercised);
     assert!(v.summary.contains("identity"), "{}", v.summary);
+}
+
+/// SF1690: the seat's own KY messages, as the platform journals them (the caller's request in,
+/// the answer out under the same CallUUID): number `n` answered `answer` with `raw`.
+async fn own_ky(
+    f: &Fixture,
+    op: sim_wire::ky::KyOperation,
+    n: u32,
+    answer: Outcome,
+    part: Part,
+    raw: String,
+) {
+    let (tid, call) = (uuid(0x7000_0000 + n), uuid(0x7100_0000 + n));
+    let ms = i64::from(n) * 10;
+    let request = Label::ky(op, Part::Request);
+    f.record(
+        P::Sp,
+        entry(
+            ms,
+            true,
+            request.clone(),
+            Some(&tid),
+            Some(&call),
+            Some(SEAT_PEER),
+            Some(M1),
+            Outcome::Received,
+        ),
+    )
+    .await;
+    let mut a: JournalEntry = entry(
+        ms + 5,
+        false,
+        request.with(part),
+        Some(&tid),
+        Some(&call),
+        Some(SEAT_PEER),
+        Some(M1),
+        answer,
+    );
+    a.raw = raw;
+    f.record(P::Sp, a).await;
+}
+
+/// SF1690: an outside jobcenter's own KY messages are graded by the rules KY's refusals name
+/// (FejlKode KY-6.UKENDT fails KY-6) and the platform's (SP-5); what KY accepted passes the
+/// rest; without KY messages the KY rules are not exercised and say why.
+#[tokio::test]
+async fn its_own_ky_messages_are_graded_by_the_rules_their_refusals_name_ky6_sp5() {
+    use sim_wire::ky::{examples, write_response, KyOperation};
+    let f = Fixture::new();
+    let mut input = f.input();
+    input.seats = vec![seat()];
+    let r = &sim_check::conformance::conformance(&input).unwrap()[0];
+    let v = verdict(r, "KY-6");
+    assert_eq!(v.status, RuleStatus::NotExercised);
+    assert!(
+        v.summary.contains("KontanthjaelpServiceKY"),
+        "{}",
+        v.summary
+    );
+
+    own_ky(
+        &f,
+        KyOperation::Kontaktforloeb,
+        1,
+        Outcome::Ok,
+        Part::Response,
+        write_response(&examples::response_ok(KyOperation::Kontaktforloeb)),
+    )
+    .await;
+    own_ky(
+        &f,
+        KyOperation::Aktivitet,
+        2,
+        Outcome::Fejl,
+        Part::Response,
+        write_response(&examples::response_fejl()),
+    )
+    .await;
+    own_ky(
+        &f,
+        KyOperation::Fravaer,
+        3,
+        Outcome::fault(sim_wire::Rule::Sp5),
+        Part::Fault,
+        "<fault/>".into(),
+    )
+    .await;
+    let r = &sim_check::conformance::conformance(&input).unwrap()[0];
+    let ky6 = verdict(r, "KY-6");
+    assert_eq!(ky6.status, RuleStatus::Fail);
+    assert_eq!(ky6.exercised, 3);
+    assert_eq!(
+        ky6.evidence[0].transaktion_id.as_deref(),
+        Some(uuid(0x7000_0002).as_str())
+    );
+    assert_eq!(verdict(r, "KY-7").status, RuleStatus::Pass);
+    assert_eq!(verdict(r, "SP-5").status, RuleStatus::Fail);
+    // KY messages are not updates: the Sygefravaer rules are not exercised by them.
+    assert_eq!(verdict(r, "KSD-4").status, RuleStatus::NotExercised);
 }

@@ -85,7 +85,7 @@ async fn a_clean_run_of_the_real_programs_passes_every_check() {
         ),
     ];
     let (checks, stats) = sim_check::check_all_with_stats(&input).unwrap();
-    assert_eq!(checks.len(), 6);
+    assert_eq!(checks.len(), 10);
     for c in &checks {
         // Shown when the test fails: what each check saw.
         eprintln!("{} ({:?}): {}", c.name, c.kind, c.summary);

@@ -2,14 +2,24 @@
 //!
 //! - `GET /health` — instances and their municipalities.
 //! - `POST /send` — body: an [`UpdateSpec`] (`{}` for all defaults) → [`crate::SendOutcome`].
-//! - `GET /updates?instance=&status=&limit=` — updates, newest first.
+//! - `GET /updates?instance=&status=&offset=&limit=` — updates, newest first.
 //! - `GET /updates/{tid}` — one update with its business receipt, if any.
 //! - `POST /updates/{tid}/resend` — sends a stored, not yet accepted update again (JC-1).
 //! - `GET /updates/{tid}/wait?timeout_ms=N` — long-polls until the business receipt is
 //!   stored: 200 with the update, 408 on timeout, 404 for an unknown TransaktionIdentifikator.
-//! - `GET /receipts?instance=` — business receipts received.
+//! - `GET /receipts?instance=&offset=&limit=` — business receipts received.
+//! - `GET /events?instance=&sag_id=&offset=&limit=` — SF2090 case events received (KSD-10),
+//!   oldest first, each with the case state it told and its acknowledgement: pending, sent
+//!   (with the TransportKvittering's code) or never.
+//! - `GET /extension-requests?instance=&sag_id=&offset=&limit=` — SF2093 extension requests
+//!   received (KSD-11), oldest first, each with the policy's decision and its answer.
+//!
+//! Every list is a page (`sim_kit::admin::Page`, at most 10,000 rows).
 //! - `GET /journal?...` — the journal, filtered as `sim_store::JournalFilter` allows.
-//! - `GET /counters` — journal counts, updates by instance and status, receipts.
+//! - `GET /counters` — journal counts, updates by instance and status, receipts, the
+//!   background resender's backlog of updates (`resend_pending`: owned without a
+//!   TransportKvittering, JC-1), events with their acknowledgements by state, extension
+//!   requests by decision and their answers by state.
 //! - `PUT /vendors/{instance}/municipalities/{cvr}`, `DELETE ...` — the instance starts or
 //!   stops serving a municipality (a municipality changing vendor, SP-3; JC-3 follows it).
 
@@ -48,12 +58,14 @@ pub fn router(jc: Jobcenter) -> Router {
         .route("/updates/{tid}/resend", post(resend))
         .route("/updates/{tid}/wait", get(wait))
         .route("/receipts", get(receipts))
+        .route("/events", get(events))
+        .route("/extension-requests", get(extension_requests))
         .route("/journal", get(journal))
         .route("/counters", get(counters))
         .with_state(jc)
 }
 
-use sim_kit::admin::error;
+use sim_kit::admin::{error, JsonObject, Page};
 
 /// Maps an API error to its HTTP status: the caller's mistakes are 4xx.
 fn failed(e: JobcenterError) -> Response {
@@ -116,7 +128,7 @@ async fn health(State(jc): S) -> Response {
         .into_response()
 }
 
-async fn send(State(jc): S, Json(spec): Json<UpdateSpec>) -> Response {
+async fn send(State(jc): S, JsonObject(spec): JsonObject<UpdateSpec>) -> Response {
     match jc.send_update(spec).await {
         Ok(o) => Json(o).into_response(),
         Err(e) => failed(e),
@@ -127,12 +139,17 @@ async fn send(State(jc): S, Json(spec): Json<UpdateSpec>) -> Response {
 struct UpdatesQuery {
     instance: Option<String>,
     status: Option<UpdateStatus>,
+    offset: Option<u64>,
     limit: Option<u32>,
 }
 
 async fn updates(State(jc): S, Query(q): Query<UpdatesQuery>) -> Response {
+    let page = Page {
+        offset: q.offset,
+        limit: q.limit,
+    };
     match jc
-        .updates(q.instance, q.status, q.limit.unwrap_or(1000))
+        .updates(q.instance, q.status, page.offset(), page.limit())
         .await
     {
         Ok(list) => Json(list).into_response(),
@@ -209,12 +226,56 @@ struct ReceiptsQuery {
 }
 
 async fn receipts(State(jc): S, Query(q): Query<ReceiptsQuery>) -> Response {
-    let limit = q
-        .limit
-        .unwrap_or(sim_store::DEFAULT_QUERY_LIMIT)
-        .min(sim_store::MAX_QUERY_LIMIT);
+    let page = Page {
+        offset: q.offset,
+        limit: q.limit,
+    };
     match jc
-        .receipts_page(q.instance, q.offset.unwrap_or(0), limit)
+        .receipts_page(q.instance, page.offset(), page.limit())
+        .await
+    {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+/// The filters of the lists of received SF2090 events and SF2093 requests.
+#[derive(Deserialize)]
+struct ReceivedQuery {
+    /// Only those received by this instance.
+    instance: Option<String>,
+    /// Only those about this case (KSD's SagIdentifikator).
+    sag_id: Option<String>,
+    /// Skip this many (paging on).
+    offset: Option<u64>,
+    /// At most this many.
+    limit: Option<u32>,
+}
+
+impl ReceivedQuery {
+    fn page(&self) -> Page {
+        Page {
+            offset: self.offset,
+            limit: self.limit,
+        }
+    }
+}
+
+async fn events(State(jc): S, Query(q): Query<ReceivedQuery>) -> Response {
+    let page = q.page();
+    match jc
+        .events(q.instance, q.sag_id, page.offset(), page.limit())
+        .await
+    {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+async fn extension_requests(State(jc): S, Query(q): Query<ReceivedQuery>) -> Response {
+    let page = q.page();
+    match jc
+        .extension_requests(q.instance, q.sag_id, page.offset(), page.limit())
         .await
     {
         Ok(list) => Json(list).into_response(),

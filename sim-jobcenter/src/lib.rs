@@ -6,31 +6,50 @@
 //! municipalities and its own id streams. Only the SQLite file, the admin API and the server
 //! certificate are shared, because they are simulator plumbing, not part of any solution.
 //!
-//! Each instance sends and receives through the integrations under `flows` (SF2095 so far:
-//! updates out, JC-1; business receipts in, KSD-2); the receiver port's generic checks come
-//! first for every received call: only KOMBIT's certificate may call (anything else gets a
-//! SOAP fault naming JC-2) and only for a municipality the instance serves (anything else
-//! gets a TransportKvittering FEJL naming JC-3 and is not processed). Operations whose
-//! integration is not simulated yet (SF2090, SF2093) are refused naming KSD-10/KSD-11.
+//! Each instance sends and receives through the integrations under `flows`: SF2095 (updates
+//! out, JC-1; business receipts in, KSD-2), SF2090 (case events in, acknowledged with
+//! `SendForretningsSvar` MODTAGET, KSD-10) and SF2093 (extension requests in, answered per the
+//! instance's [`VendorPolicy`] with `SendForretningsSvarForlaengelse`, KSD-11). The receiver
+//! port's generic checks come first for every received call: only KOMBIT's certificate may
+//! call (anything else gets a SOAP fault naming JC-2) and only for a municipality the
+//! instance serves (anything else gets a TransportKvittering FEJL naming JC-3 and is not
+//! processed). Everything a vendor sends — updates and business answers alike — is stored
+//! before it is sent and resent from a durable queue until the platform takes it (JC-1).
 //!
 //! # Layout
-//! - [`config`]: [`Config`] and [`VendorConfig`], plus helpers that read a certificate's UUID
-//!   and the routing table.
+//! - [`config`]: [`Config`] and [`VendorConfig`] with each vendor's [`VendorPolicy`]
+//!   ([`VendorConfig::policy`]), plus helpers that read a certificate's UUID and the routing
+//!   table.
+//! - [`faults`]: [`VendorFaults`], the hook a scenario runner gives to make a vendor answer
+//!   extension requests late, acknowledge an event twice or not at all (fault scenarios).
 //! - [`model`]: the boundary types of the API and the admin API ([`UpdateSpec`],
-//!   [`SendOutcome`], [`UpdateInfo`], [`ReceiptInfo`]).
+//!   [`SendOutcome`], [`UpdateInfo`], [`ReceiptInfo`], [`EventInfo`],
+//!   [`ExtensionRequestInfo`]).
 //! - `state`: the running process ([`Jobcenter`]): store, vendors, counters, receipt waits.
 //! - Randomness: generated message data is drawn from `sim_seed::Rng` (stream
 //!   `jobcenter/<instance>/data`, keyed by the start epoch).
 //! - `receiver`: the receiver port each instance serves: admission (JC-2), decoding,
 //!   refusals, JC-3, and dispatch to the flow of the operation.
 //! - `flows`: one module per integration, and the tables the generic parts reach them by
-//!   (their store migrations, the receiver's operations):
+//!   (their store migrations, the receiver's operations, the resender's queue items):
 //!   - `flows::sf2095`: `generate` (an [`UpdateSpec`] → a valid request), `send` (sending
 //!     and resending, JC-1), `receipt` (business receipts, KSD-2), `store` (their tables
 //!     and queries).
+//!   - `flows::sf2090`: `receive` (case events, KSD-10), `ack` (the acknowledgement and
+//!     the policy that may leave it out), `store`.
+//!   - `flows::sf2093`: `receive` (extension requests, KSD-11), `policy` (the seeded
+//!     decision: which answer, when), `svar` (the answer), `store`.
+//!   - `flows::sf1690`: KY messages ([`Jobcenter::send_ky`], [`KyOutcome`]) through the
+//!     platform's KY exposure: stored and queued before the first attempt, resent until KY's
+//!     TransportKvittering (JC-1, KY-1, KY-10); a FEJL ends the sending.
+//!   - `flows::sf2096`: look-ups ([`Jobcenter::lookup`], [`Lookup`]): `HentSag` and
+//!     `HentSagsListe` through the platform, journaled, never stored nor resent.
+//!   - `flows::answer`: a business answer owed to KSD, from decision to the platform's
+//!     TransportKvittering (JC-1); `flows::heard`: reading the platform's reply.
 //! - `admin`: the JSON admin API on its own port.
 
 pub mod config;
+pub mod faults;
 pub mod model;
 
 mod admin;
@@ -42,8 +61,17 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 
-pub use config::{municipalities_by_instance, system_uuid_of, Config, VendorConfig};
-pub use model::{ReceiptInfo, SendOutcome, UpdateInfo, UpdateSpec, UpdateStatus};
+pub use config::{
+    municipalities_by_instance, system_uuid_of, AckPolicy, Config, ExtensionPolicy, VendorConfig,
+    VendorPolicy,
+};
+pub use faults::{VendorFaultHook, VendorFaults};
+pub use flows::sf1690::{KyOutcome, KyStatus};
+pub use flows::sf2096::{Lookup, LookupOutcome};
+pub use model::{
+    AnswerInfo, AnswerState, EventInfo, ExtensionDecision, ExtensionRequestInfo, ReceiptInfo,
+    SendOutcome, UpdateInfo, UpdateSpec, UpdateStatus,
+};
 pub use sim_kit::config::{Endpoint, IdentityFiles, SystemRef};
 pub use state::Jobcenter;
 
@@ -56,7 +84,11 @@ pub const JOBCENTER_PATH: &str = "/jobcenter/Sygefravaer/2";
 /// write a jobcenter history without running one (the checkers' fixtures) create the real
 /// tables instead of copies.
 pub fn migrations() -> Vec<&'static str> {
-    let mut all = vec![sim_store::JOURNAL_MIGRATION, state::META_MIGRATION];
+    let mut all = vec![
+        sim_store::JOURNAL_MIGRATION,
+        sim_store::OUTBOX_MIGRATION,
+        state::META_MIGRATION,
+    ];
     all.extend_from_slice(flows::MIGRATIONS);
     all
 }
@@ -126,12 +158,15 @@ impl Listeners {
 pub type Serving = tokio::task::JoinHandle<Result<(), JobcenterError>>;
 
 /// Opens the state, loads every certificate and starts serving: one mTLS receiver port per
-/// vendor, the admin API, and the resumption of updates a previous run left unanswered.
-/// Returns once everything is listening, with a [`Jobcenter`] handle for sending and
+/// vendor, the admin API, and the resumption of updates and answers a previous run left
+/// unsent. Returns once everything is listening, with a [`Jobcenter`] handle for sending and
 /// waiting in-process (the `sim` CLI and tests) and the task that ends after `shutdown`.
+/// Each instance acknowledges SF2090 events and answers SF2093 requests per its
+/// [`VendorConfig::policy`].
 ///
 /// Configuration mistakes (a listener for an unknown instance, an instance without a
-/// listener, bad files) are returned here, before anything is served.
+/// listener, bad files, a policy that cannot be drawn from) are returned here, before
+/// anything is served.
 pub async fn start(
     listeners: Listeners,
     config: Config,
@@ -167,19 +202,46 @@ pub async fn start(
             (listener, server_tls.clone(), router)
         })
         .collect();
+    let resender = jc.clone();
+    let resends = jc.inner.resends.clone();
+    let backoff = jc.inner.resend_backoff.clone();
+    let stopped = stop.wait();
+    let retention = sim_kit::program::retention_worker(
+        jc.inner.journal.clone(),
+        config.journal_retention,
+        config.clock.clone(),
+        stop.wait(),
+    );
     let program = sim_kit::program::Program {
         data,
         admin: (listeners.admin, admin::router(jc.clone())),
-        workers: Vec::new(),
+        admin_token: config.admin_token.clone(),
+        // JC-1: the background resender, never giving an update or an answer up.
+        workers: vec![Box::pin(async move {
+            resends
+                .run(
+                    backoff,
+                    RESEND_CONCURRENCY,
+                    move |item| flows::deliver(resender.clone(), item),
+                    stopped,
+                )
+                .await;
+        }) as sim_kit::program::Worker]
+        .into_iter()
+        .chain(retention)
+        .collect(),
     };
     let serving = tokio::spawn(async move {
         sim_kit::program::serve_program(program, &stop)
             .await
             .map_err(JobcenterError::from)
     });
-    jc.resume_unanswered().await?;
     Ok((jc, serving))
 }
+
+/// Background resends in flight at once: enough to empty the queue quickly when the platform
+/// returns, few enough not to flood it the moment it does.
+const RESEND_CONCURRENCY: usize = 16;
 
 /// Runs every vendor instance and the admin API until `shutdown` completes.
 pub async fn run(

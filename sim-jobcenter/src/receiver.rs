@@ -5,12 +5,15 @@
 //! Order of checks, each answered and journaled on its own:
 //! 1. the caller's certificate must be KOMBIT's (JC-2, SP-7) — otherwise a SOAP fault: an
 //!    unknown caller learns nothing about the message;
-//! 2. the document must be readable and name a receiver operation of the JC port — otherwise
-//!    a fault naming the wire rule; an operation whose integration is not simulated yet gets
-//!    a "not supported yet" fault naming its rule (KSD-10, KSD-11);
+//! 2. the document must be readable and name a receiver operation of the JC port
+//!    (`ModtagForretningsSvar`, `ModtagHaendelse`, `ModtagAnmodningForlaengelse`) — otherwise
+//!    a fault naming the wire rule;
 //! 3. the AuthorityContext must name a municipality this instance serves (JC-3) — otherwise
 //!    TransportKvittering FEJL, and nothing is processed;
-//! 4. the flow checks and processes the message (e.g. [`crate::flows::sf2095::receipt`]).
+//! 4. the flow of the operation checks and processes the message: KSD's business receipts
+//!    ([`crate::flows::sf2095::receipt`], KSD-2), case events
+//!    ([`crate::flows::sf2090::receive`], KSD-10) and extension requests
+//!    ([`crate::flows::sf2093::receive`], KSD-11).
 
 use std::sync::Arc;
 
@@ -18,18 +21,19 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
+use rusqlite::Transaction;
 use sim_certs::SystemIdentity;
 use sim_kit::config::peer_text;
 use sim_kit::soap::{fault_response, ok_response, SoapCall};
-use sim_store::{Direction, Exchange, JournalEntry, Label, Outcome, Part};
+use sim_store::{Direction, Exchange, Journal, JournalEntry, Label, Outcome, Part};
 use sim_wire::rules::code;
 use sim_wire::{
-    transport_kvittering_for, Cvr, DatoTid, Decoded, Operation, Port, Problem, Rule, SoapFault,
-    TransportKvittering, TransportValideringsKode, Uuid,
+    transport_kvittering_for, Cvr, DatoTid, Decoded, Operation, Payload, Port, Problem, Rule, Sag,
+    SoapFault, TransportKvittering, TransportValideringsKode, Uuid,
 };
 use time::OffsetDateTime;
 
-use crate::flows::{self, Receiving};
+use crate::flows;
 use crate::state::Jobcenter;
 use crate::JOBCENTER_PATH;
 
@@ -45,6 +49,7 @@ pub fn router(jc: Jobcenter, instance: String) -> Router {
     Router::new()
         .route(JOBCENTER_PATH, post(handle))
         .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(no_such_endpoint)
         .with_state(Arc::new(Receiver { jc, instance }))
 }
 
@@ -75,6 +80,129 @@ impl Inbound {
         self.receiver
             .reject(&self.call, self.op, self.exchange(), problems)
             .await
+    }
+
+    /// The payload `pick` finds in a valid document; otherwise the call is answered FEJL with
+    /// every problem (at least one: a document the flow cannot use is never answered OK) and
+    /// that answer is the error.
+    pub async fn payload<T: Clone>(
+        &self,
+        what: &str,
+        pick: impl Fn(&Payload) -> Option<&T>,
+    ) -> Result<T, Response> {
+        match self.valid_payload(what, pick) {
+            Ok(p) => Ok(p),
+            Err(problems) => Err(self.reject(&problems).await),
+        }
+    }
+
+    /// The payload `pick` finds in a valid document, or every problem to reject it with.
+    fn valid_payload<T: Clone>(
+        &self,
+        what: &str,
+        pick: impl Fn(&Payload) -> Option<&T>,
+    ) -> Result<T, Vec<Problem>> {
+        match self.decoded.request().and_then(|q| pick(&q.payload)) {
+            Some(p) if self.decoded.is_valid() => Ok(p.clone()),
+            _ => {
+                let mut problems: Vec<Problem> = self.decoded.errors().cloned().collect();
+                if problems.is_empty() {
+                    problems.push(Problem::error(
+                        Rule::Wire3,
+                        code::MANGLER,
+                        self.op.request_element(),
+                        format!("no {what} could be read"),
+                    ));
+                }
+                Err(problems)
+            }
+        }
+    }
+
+    /// Stores what a valid call brought and journals the call and its TransportKvittering OK
+    /// in one commit, and only then answers OK: an OK the store never saw would make KSD
+    /// forget a message nobody has. `store` writes the flow's rows inside that commit and
+    /// gives what it found with the request's journal detail; `stored` sees what it found
+    /// once committed. The exchange is the message's TransaktionIdentifikator and person
+    /// (`tid`, `cpr`) in the municipality of the context. `what` names the message in a
+    /// failure ("event").
+    pub async fn keep<T, F>(
+        &self,
+        at: OffsetDateTime,
+        (tid, cpr): (String, String),
+        what: &str,
+        store: F,
+        stored: impl FnOnce(T),
+    ) -> Response
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> rusqlite::Result<(T, String)> + Send + 'static,
+    {
+        let kvittering = transport_kvittering_for(&self.decoded.problems);
+        let answer = kvittering_response(self.op, kvittering.clone());
+        let exchange = Exchange {
+            label: Label::request(self.op),
+            transaktion_id: Some(tid),
+            call_uuid: None,
+            peer: Some(peer_text(&self.peer)),
+            municipality: Some(self.municipality.to_string()),
+            cpr: Some(cpr),
+        };
+        let (inbound, outbound) = answered(
+            &exchange,
+            at,
+            kvittering.kode,
+            None,
+            self.call.text(),
+            &answer,
+        );
+        let written = self
+            .receiver
+            .jc
+            .inner
+            .db
+            .write(move |tx| {
+                let (found, detail) = store(tx)?;
+                let inbound = JournalEntry {
+                    detail: Some(detail),
+                    ..inbound
+                };
+                Journal::record_in(tx, &inbound)?;
+                Journal::record_in(tx, &outbound)?;
+                Ok(found)
+            })
+            .await;
+        match written {
+            Ok(found) => {
+                stored(found);
+                ok_response(answer)
+            }
+            Err(e) => {
+                // Not stored, so not OK: KSD keeps it and delivers again (SP-13: the platform
+                // passes this answer back to KSD's outbox).
+                tracing::error!(error = %e, "could not store the {what}");
+                self.receiver
+                    .unavailable(&format!("The jobcenter could not store the {what}: {e}"))
+            }
+        }
+    }
+
+    /// JC-3 for a message about a case: the case must belong to the municipality in context,
+    /// or the instance would take another municipality's data as this one's. `path` names
+    /// the case's Myndighed in the message.
+    pub fn case_in_context(&self, sag: &Sag, path: &str) -> Result<(), Problem> {
+        if sag.myndighed == self.municipality {
+            return Ok(());
+        }
+        Err(Problem::error(
+            Rule::Jc3,
+            code::UOVERENSSTEMMELSE,
+            path,
+            format!(
+                "the case belongs to municipality {}, not to {} of the security context; nothing was processed",
+                sag.myndighed, self.municipality
+            ),
+        ))
     }
 }
 
@@ -212,7 +340,7 @@ impl Receiver {
 
     /// The fault for a call that could not be processed for the receiver's own trouble (its
     /// store failed): a server fault, not journaled (the journal shares the failed store),
-    /// and no OK, so the platform keeps the message and delivers it again.
+    /// and no OK, so the sender (KSD, through the pass-through platform) delivers it again.
     pub fn unavailable(&self, text: &str) -> Response {
         let fault = SoapFault::serviceplatform(
             false,
@@ -288,11 +416,12 @@ impl Receiver {
 /// dropped silently).
 async fn no_such_endpoint(
     State(r): State<Arc<Receiver>>,
+    method: axum::http::Method,
     uri: axum::http::Uri,
     call: SoapCall,
 ) -> Response {
     let text = format!(
-        "No service at {}; this jobcenter solution serves {JOBCENTER_PATH}.",
+        "No service for {method} {}; this jobcenter solution serves POST {JOBCENTER_PATH} (SOAP 1.1).",
         uri.path()
     );
     // Not an operation at all: the label names what was asked for, as it always has.
@@ -319,15 +448,7 @@ async fn handle(State(r): State<Arc<Receiver>>, call: SoapCall) -> Response {
         }
     };
     let (op, flow) = match decoded.operation.map(|op| (op, flows::receiving(op))) {
-        Some((op, Some(Receiving::Flow(flow)))) => (op, flow),
-        Some((op, Some(Receiving::NotYet(rule)))) => {
-            let text = format!(
-                "{} is not supported yet by this simulated jobcenter.",
-                op.name()
-            );
-            let exchange = about(&call, &decoded, Label::request(op));
-            return r.refuse(&call, exchange, rule, text).await;
-        }
+        Some((op, Some(flow))) => (op, flow),
         other => {
             let op = other.map(|(op, _)| op);
             let label = Label::claimed(op);

@@ -9,13 +9,15 @@ use std::time::Duration;
 use sim_kit::config::{Endpoint, SystemRef};
 use sim_kit::ids::IdStream;
 use sim_kit::soap::SoapClient;
-use sim_store::{Backoff, Clock, Db, Journal};
+use sim_store::{Backoff, Clock, Db, Journal, Outbox};
 use sim_wire::{Cvr, Uuid};
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, VendorPolicy};
 use crate::flows::sf2095::store;
+use crate::flows::{sf2090, sf2093};
 use crate::model::ReceiptInfo;
+use crate::model::UpdateStatus;
 use crate::JobcenterError;
 use sim_seed::Rng;
 
@@ -45,6 +47,8 @@ pub(crate) struct Vendor {
     pub calls: IdStream,
     /// CPRs, employers, dates, codes.
     pub data: Mutex<Rng>,
+    /// How it acknowledges SF2090 events and answers SF2093 extension requests.
+    pub policy: VendorPolicy,
 }
 
 impl Vendor {
@@ -68,19 +72,41 @@ impl Vendor {
 /// Everything the handlers and the API need.
 pub(crate) struct Inner {
     pub clock: Clock,
+    /// The run's seed: every per-message decision is drawn from it (`sim_seed`).
+    pub seed: u64,
+    /// Injected misbehaviour towards KSD (fault scenarios), asked by the SF2090 and SF2093
+    /// flows; none outside scenario runs.
+    pub vendor_faults: crate::faults::VendorFaults,
     pub db: Db,
     pub journal: Journal,
     pub vendors: BTreeMap<String, Vendor>,
     /// Instance names in configured order: the first is the default sender.
     pub order: Vec<String>,
     pub platform: Endpoint,
+    /// The platform's KY exposure (SF1690): where [`Jobcenter::send_ky`] calls.
+    pub ky_platform: String,
     /// The only caller the receiver ports accept (JC-2).
     pub kombit: SystemRef,
     pub max_send_attempts: u32,
-    /// Waits between attempts of one send (virtual time).
+    /// How long one call to the platform may take: a sender's quick attempts last at most
+    /// this much each, which SF1690 waits out before its resender takes a message over.
+    pub call_timeout: Duration,
+    /// SF1690 messages whose sender's quick attempts are running: the resender leaves them
+    /// alone meanwhile (memory only: a crash ends the attempts, and the resender takes over).
+    pub ky_in_flight: Mutex<std::collections::HashSet<String>>,
+    /// Waits between the quick attempts while a sender waits (virtual time).
     pub backoff: Backoff,
+    /// The background resender's queue (JC-1): updates without a TransportKvittering and
+    /// the business answers owed to KSD (`flows::deliver` tells them apart).
+    pub resends: Outbox,
+    /// Its waits: doubling from a second to `resend_max_backoff_ms`, jittered.
+    pub resend_backoff: Backoff,
     /// Bumped after every stored business receipt; waiters re-check when it changes.
     pub receipts: watch::Sender<u64>,
+    /// Who waits for an update's TransportKvittering, by TransaktionIdentifikator: told once,
+    /// after the attempt that got it has committed (no polling, however many are owned).
+    pub transport_waiters:
+        Mutex<std::collections::HashMap<String, Vec<tokio::sync::oneshot::Sender<UpdateStatus>>>>,
     /// Distinct business receipts stored: counted at open, then bumped after each first
     /// delivery commits, so that polling it (a run's progress and drain) reads no table.
     pub stored_receipts: std::sync::atomic::AtomicU64,
@@ -102,7 +128,8 @@ impl std::fmt::Debug for Jobcenter {
 }
 
 impl Jobcenter {
-    /// Checks the configuration, opens the state and builds a client per instance.
+    /// Checks the configuration (each vendor's policy included), opens the state and builds
+    /// a client per instance.
     pub(crate) async fn open(config: &Config) -> Result<Jobcenter, JobcenterError> {
         let checked = check(config)?;
         let (db, epoch, stored_receipts) = open_store(config).await?;
@@ -124,21 +151,28 @@ impl Jobcenter {
                     ids: IdStream::new(config.seed, &stream("ids"), epoch),
                     calls: IdStream::new(config.seed, &stream("call"), epoch),
                     data: Mutex::new(Rng::keyed(config.seed, &stream("data"), epoch)),
+                    policy: v.policy.clone(),
                 },
             );
             order.push(v.instance.clone());
         }
         let (receipts, _) = watch::channel(0);
+        let db_for_resends = db.clone();
         Ok(Jobcenter {
             inner: Arc::new(Inner {
                 clock: config.clock.clone(),
+                seed: config.seed,
+                vendor_faults: config.vendor_faults.clone(),
                 journal: Journal::new(db.clone()),
                 db,
                 vendors,
                 order,
                 platform: config.platform.clone(),
+                ky_platform: crate::flows::sf1690::ky_url(config),
                 kombit: config.kombit_system.clone(),
                 max_send_attempts: config.max_send_attempts.max(1),
+                call_timeout: timeout,
+                ky_in_flight: Mutex::default(),
                 // A vendor resends through the platform's service windows (SP-9), which last
                 // up to eight hours (the quarterly one): doubling from 100 ms up to 5 minutes
                 // outlasts that within a scenario run's attempt budget, where the outboxes'
@@ -147,7 +181,15 @@ impl Jobcenter {
                     max: std::time::Duration::from_secs(300),
                     ..Backoff::default()
                 },
+                resends: Outbox::new(db_for_resends, config.clock.clone()),
+                resend_backoff: Backoff {
+                    initial: Duration::from_secs(1),
+                    factor: 2.0,
+                    max: Duration::from_millis(config.resend_max_backoff_ms.max(1)),
+                    jitter: 0.5,
+                },
                 receipts,
+                transport_waiters: Mutex::default(),
                 stored_receipts: std::sync::atomic::AtomicU64::new(stored_receipts),
             }),
         })
@@ -212,6 +254,71 @@ impl Jobcenter {
         }
     }
 
+    /// Waits until the update has a TransportKvittering and returns its status: `accepted`
+    /// or `rejected`; `sent` when `timeout` passes first (still owned, being resent); `None`
+    /// for an update this vendor does not know.
+    pub async fn wait_for_transport(
+        &self,
+        transaktion_id: &str,
+        timeout: Duration,
+    ) -> Result<Option<UpdateStatus>, JobcenterError> {
+        // Registered *before* the look-up: an outcome recorded after it is still told.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.inner
+            .transport_waiters
+            .lock()
+            .map_err(|_| JobcenterError::Task("waiters lock poisoned".into()))?
+            .entry(transaktion_id.to_string())
+            .or_default()
+            .push(tx);
+        let done = match self.update(transaktion_id).await? {
+            None => Some(None),
+            Some(u) if u.status != UpdateStatus::Sent => Some(Some(u.status)),
+            Some(_) => None,
+        };
+        let result = match done {
+            Some(r) => r,
+            None => Some(
+                tokio::time::timeout(timeout, rx)
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or(UpdateStatus::Sent),
+            ),
+        };
+        if result != Some(UpdateStatus::Accepted) && result != Some(UpdateStatus::Rejected)
+            || done.is_some()
+        {
+            self.forget_waiters(transaktion_id);
+        }
+        Ok(result)
+    }
+
+    /// Tells everyone waiting for `transaktion_id`'s TransportKvittering (after it committed).
+    pub(crate) fn tell_transport(&self, transaktion_id: &str, status: UpdateStatus) {
+        let waiting = self
+            .inner
+            .transport_waiters
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(transaktion_id));
+        for tx in waiting.into_iter().flatten() {
+            let _ = tx.send(status);
+        }
+    }
+
+    /// Drops the waiters of `transaktion_id` whose callers gave up (closed receivers).
+    pub(crate) fn forget_waiters(&self, transaktion_id: &str) {
+        if let Ok(mut w) = self.inner.transport_waiters.lock() {
+            if let Some(list) = w.get_mut(transaktion_id) {
+                list.retain(|tx| !tx.is_closed());
+                if list.is_empty() {
+                    w.remove(transaktion_id);
+                }
+            }
+        }
+    }
+
     /// The journal entries that match `filter` (every message sent or received).
     pub async fn journal(
         &self,
@@ -230,24 +337,58 @@ impl Jobcenter {
     }
 
     /// Counts for dashboards and checkers: journal entries by operation/direction/outcome,
-    /// updates by status, receipts (distinct and deliveries).
+    /// updates by status, receipts (distinct and deliveries), the updates the resender holds,
+    /// SF2090 events with their acknowledgements and SF2093 requests with their decisions and
+    /// answers.
     pub async fn counters(&self) -> Result<serde_json::Value, JobcenterError> {
         let journal = self.inner.journal.counters().await?;
         let counts = self.inner.db.read(store::counts).await?;
+        let resend_pending = self.inner.db.read(store::queued_updates).await?;
+        let events = self
+            .inner
+            .db
+            .read(|c| sf2090::ACKNOWLEDGEMENT.counts(c))
+            .await?;
+        let (requests, decisions) = self
+            .inner
+            .db
+            .read(|c| Ok((sf2093::ANSWER.counts(c)?, sf2093::store::decisions(c)?)))
+            .await?;
         Ok(serde_json::json!({
             "journal": journal,
             "updates": counts.updates,
             "receipts": counts.receipts,
             "receipt_deliveries": counts.deliveries,
+            "resend_pending": resend_pending,
+            "events": {
+                "received": events.received,
+                "deliveries": events.deliveries,
+                "acknowledgements": events.answers,
+            },
+            "extension_requests": {
+                "received": requests.received,
+                "deliveries": requests.deliveries,
+                "decisions": decisions,
+                "answers": requests.answers,
+            },
         }))
     }
 }
 
 /// Checks what the configuration says before anything is opened: each instance's
-/// `system_uuid` and municipalities, in configured order.
+/// `system_uuid` and municipalities, in configured order, and that each instance's policy
+/// can be drawn from.
 fn check(config: &Config) -> Result<Vec<(Uuid, Vec<Cvr>)>, JobcenterError> {
     if config.vendors.is_empty() {
         return Err(JobcenterError::Config("no vendor instances".into()));
+    }
+    for v in &config.vendors {
+        if let Some(problem) = v.policy.problem() {
+            return Err(JobcenterError::Config(format!(
+                "vendor '{}' policy: {problem}",
+                v.instance
+            )));
+        }
     }
     config
         .kombit_system
@@ -281,12 +422,13 @@ fn check(config: &Config) -> Result<Vec<(Uuid, Vec<Cvr>)>, JobcenterError> {
 /// streams unique across restarts) and the business receipts already stored.
 async fn open_store(config: &Config) -> Result<(Db, u64, u64), JobcenterError> {
     std::fs::create_dir_all(&config.state_dir)?;
+    let now = config.clock.now();
     let db = Db::open(
         &config.state_dir.join("jobcenter.sqlite"),
         &crate::migrations(),
     )?;
     let (epoch, stored_receipts): (i64, i64) = db
-        .write(|tx| {
+        .write(move |tx| {
             tx.execute(
                 "INSERT INTO jc_meta (k, v) VALUES ('epoch', 1)
                  ON CONFLICT(k) DO UPDATE SET v = v + 1",
@@ -294,6 +436,13 @@ async fn open_store(config: &Config) -> Result<(Db, u64, u64), JobcenterError> {
             )?;
             let epoch =
                 tx.query_row("SELECT v FROM jc_meta WHERE k = 'epoch'", [], |r| r.get(0))?;
+            let adopted = store::adopt_unanswered(tx, now)?;
+            if adopted > 0 {
+                tracing::info!(
+                    count = adopted,
+                    "updates left without a TransportKvittering: queued for resending (JC-1)"
+                );
+            }
             Ok((epoch, store::count_receipts(tx)?))
         })
         .await?;

@@ -91,3 +91,31 @@ fn binary_refuses_a_listen_for_an_unknown_instance() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("acme-jc"), "{err}");
 }
+
+// rules KSD-10, KSD-11: a vendor's `policy:` in the configuration file is read, and one that
+// cannot be drawn from stops the program before it serves.
+#[test]
+fn binary_refuses_a_vendor_policy_that_cannot_be_drawn_from() {
+    let pki = Pki::new();
+    let state = tempfile::tempdir().unwrap();
+    let path = write_config(&pki, state.path());
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    cfg["vendors"][1]["policy"] = serde_json::json!({ "sf2093": { "late_share": 2.0 } });
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sim-jobcenter"))
+        .arg("--config")
+        .arg(&path)
+        .args(["--admin", "127.0.0.1:0"])
+        .args(["--listen", "kmd-jc=127.0.0.1:0"])
+        .args(["--listen", "schultz-jc=127.0.0.1:0"])
+        .args(["--listen", "netcompany-jc=127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("schultz-jc") && err.contains("late_share"),
+        "{err}"
+    );
+}

@@ -166,6 +166,48 @@ async fn jc2_ksd2_receipt_from_kombit_is_ok_persisted_and_correlated() {
     h.stop().await;
 }
 
+// rule KSD-2 (issue 12): a business receipt can also be FEJLET, with its FejlListe, and in the
+// seed's shape (FejlKode/FejlTekst directly in FejlListe): the vendor reads it, answers OK
+// (the receipt itself is fine; a WIRE-2 warning makes it ADVARSEL) and keeps the code.
+#[tokio::test]
+async fn ksd2_a_fejlet_business_receipt_in_the_seeds_shape_is_kept() {
+    let h = Harness::start().await;
+    let m = KMD_MUNICIPALITIES[1];
+    let out =
+        h.jc.send_update(UpdateSpec {
+            municipality: Some(m.into()),
+            ..spec("kmd-jc")
+        })
+        .await
+        .unwrap();
+    let xml = common::forretnings_svar(m, &out.transaktion_id)
+        .replace(">ACCEPTERET<", ">FEJLET<")
+        .replace(
+            "</kvit:ForretningsValideringsKode>",
+            "</kvit:ForretningsValideringsKode><kvit:FejlListe><kvit:FejlKode>KSD-1.INTERN</kvit:FejlKode><kvit:FejlTekst>processing failed</kvit:FejlTekst></kvit:FejlListe>",
+        );
+    assert!(xml.contains(">FEJLET<"), "{xml}");
+    let reply = h
+        .deliver("kmd-jc", Operation::ModtagForretningsSvarJc, xml)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let kode = reply.transport_kvittering().map(|k| k.kode);
+    assert!(
+        matches!(
+            kode,
+            Some(TransportValideringsKode::Ok | TransportValideringsKode::Advarsel)
+        ),
+        "{}",
+        reply.body
+    );
+    let r =
+        h.jc.wait_for_receipt(&out.transaktion_id, PATIENCE)
+            .await
+            .expect("receipt stored");
+    assert_eq!(r.code, "FEJLET");
+    h.stop().await;
+}
+
 // rule JC-2: any certificate other than KOMBIT's gets a SOAP fault naming JC-2 — a vendor's,
 // and another system of KOMBIT's own CVR (KSD) when the platform's UUID is pinned.
 #[tokio::test]
@@ -324,23 +366,6 @@ async fn jc1_fejl_is_recorded_rejected_and_not_resent() {
     h.stop().await;
 }
 
-// rules KSD-10, KSD-11: events and extension requests are not simulated yet; the port says
-// so with a fault instead of pretending.
-#[tokio::test]
-async fn ksd10_haendelse_is_refused_as_not_supported_yet() {
-    let h = Harness::start().await;
-    let op = Operation::ModtagHaendelse;
-    let xml = sim_wire::write_request(&sim_wire::examples::request(op));
-    let reply = h
-        .pki
-        .soap_client("kombit")
-        .call(&h.url("schultz-jc"), &op.soap_action(), xml)
-        .await
-        .unwrap();
-    assert_eq!(reply.fault().and_then(|f| f.rule()), Some(Rule::Ksd10));
-    h.stop().await;
-}
-
 // The seed decides the ids: the same seed on fresh state sends the same
 // TransaktionIdentifikator and the same message data.
 #[tokio::test]
@@ -462,10 +487,11 @@ async fn admin_api_send_wait_and_inspect() {
 }
 
 // rule JC-1: the vendor owns an update until a TransportKvittering arrives. With the
-// platform unreachable every attempt fails and the update stays `undelivered`; the next
-// start on the same state resends the same message, which is then accepted.
+// platform unreachable every attempt fails and the update stays `sent`, in the background
+// resender's queue; the next start on the same state resends the same message, which is
+// then accepted.
 #[tokio::test]
-async fn jc1_undelivered_update_is_resent_after_restart() {
+async fn jc1_unanswered_update_is_resent_after_restart() {
     let pki = Pki::new();
     let platform = FakePlatform::start(&pki).await;
     let state = tempfile::tempdir().unwrap();
@@ -483,7 +509,7 @@ async fn jc1_undelivered_update_is_resent_after_restart() {
     cfg.max_send_attempts = 2;
     let h = Harness::launch(pki, platform, state, cfg).await;
     let out = h.jc.send_update(spec("kmd-jc")).await.unwrap();
-    assert_eq!(out.status, UpdateStatus::Undelivered);
+    assert_eq!(out.status, UpdateStatus::Sent, "not given up");
     assert_eq!(out.attempts, 2);
     assert!(
         out.fault.as_deref().unwrap_or("").starts_with("transport"),
@@ -504,12 +530,56 @@ async fn jc1_undelivered_update_is_resent_after_restart() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let u = status.expect("resent and accepted after the restart");
-    assert_eq!(u.attempts, 3, "two failed, one accepted");
+    // Two quick attempts, any background resends to the dead port before the stop, one
+    // accepted.
+    assert!(u.attempts >= 3, "{}", u.attempts);
     let seen = h.platform.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(
         seen[0].body, out.request_xml,
         "the same message, byte for byte"
     );
+    h.stop().await;
+}
+
+// rule JC-1: the vendor never gives an update up on faults or transport errors. Past its
+// quick attempts the background resender keeps sending the identical document, with
+// jittered backoff, until a TransportKvittering arrives — here after ten SP-4 faults,
+// without a restart and without anyone asking.
+#[tokio::test]
+async fn jc1_the_background_resender_sends_until_a_transport_receipt() {
+    let pki = Pki::new();
+    let platform = FakePlatform::start(&pki).await;
+    platform.script(&[Answer::Fault; 10]);
+    let state = tempfile::tempdir().unwrap();
+    let mut cfg = config(&pki, &platform.url(), state.path(), 7);
+    cfg.max_send_attempts = 2;
+    cfg.resend_max_backoff_ms = 50;
+    let h = Harness::launch(pki, platform, state, cfg).await;
+    let out = h.jc.send_update(spec("kmd-jc")).await.unwrap();
+    assert_eq!(out.status, UpdateStatus::Sent, "{out:?}");
+    assert_eq!(out.attempts, 2);
+    let tid = out.transaktion_id.clone();
+    let mut accepted = None;
+    for _ in 0..1000 {
+        let u = h.jc.update(&tid).await.unwrap().unwrap();
+        if u.status != UpdateStatus::Sent {
+            accepted = Some(u);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let u = accepted.expect("the background resender got a TransportKvittering");
+    assert_eq!(u.status, UpdateStatus::Accepted);
+    assert_eq!(u.attempts, 11, "ten faults, then OK");
+    let seen = h.platform.seen();
+    assert_eq!(seen.len(), 11);
+    assert!(
+        seen.iter().all(|s| s.body == out.request_xml),
+        "the identical document every time"
+    );
+    // Nothing more is sent once it is answered.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(h.platform.seen().len(), 11);
     h.stop().await;
 }

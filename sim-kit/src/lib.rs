@@ -37,6 +37,7 @@ pub mod config;
 pub mod crypto;
 pub mod faults;
 pub mod ids;
+pub mod limits;
 pub mod program;
 pub mod refusal;
 pub mod server;

@@ -46,6 +46,9 @@ pub struct Program {
     pub data: Vec<(TcpListener, ServerTls, axum::Router)>,
     /// Its admin API (plain HTTP, JSON), never on a data plane's port.
     pub admin: (TcpListener, axum::Router),
+    /// The admin API's bearer token, if any (`sim_kit::admin::protect`); required when the
+    /// admin listener is not on a loopback address.
+    pub admin_token: Option<String>,
     /// Its background workers, each given `stop.wait()` by the caller.
     pub workers: Vec<Worker>,
 }
@@ -53,8 +56,11 @@ pub struct Program {
 /// Serves `program` until `stop` fires: every data plane, the admin API and the workers.
 /// Returns when all have stopped (the first data plane error, if any).
 pub async fn serve_program(program: Program, stop: &Shutdown) -> Result<(), RunError> {
-    let workers: Vec<_> = program.workers.into_iter().map(tokio::spawn).collect();
     let (admin_listener, admin) = program.admin;
+    crate::admin::exposure_allowed(admin_listener.local_addr()?, program.admin_token.as_deref())
+        .map_err(RunError::Config)?;
+    let admin = crate::admin::protect(admin, program.admin_token);
+    let workers: Vec<_> = program.workers.into_iter().map(tokio::spawn).collect();
     let admin_stop = stop.wait();
     let admin_task = tokio::spawn(async move {
         axum::serve(admin_listener, admin)
@@ -81,6 +87,37 @@ pub async fn serve_program(program: Program, stop: &Shutdown) -> Result<(), RunE
     }
     let _ = admin_task.await;
     result
+}
+
+/// How often a program with a journal retention prunes (real time: housekeeping).
+pub const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The journal-retention worker of a program whose configuration turns it on: prunes at
+/// start and every [`RETENTION_INTERVAL`] until `stop` fires. `None` when retention is off.
+pub fn retention_worker(
+    journal: sim_store::Journal,
+    retention: sim_store::Retention,
+    clock: sim_store::Clock,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Option<Worker> {
+    if !retention.is_on() {
+        return None;
+    }
+    Some(Box::pin(async move {
+        tokio::pin!(stop);
+        let mut tick = tokio::time::interval(RETENTION_INTERVAL);
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                _ = tick.tick() => {}
+            }
+            match journal.prune(retention, clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, ?retention, "journal pruned"),
+                Err(e) => tracing::warn!(error = %e, "journal pruning failed"),
+            }
+        }
+    }))
 }
 
 /// Why a program could not start.
@@ -118,16 +155,28 @@ pub enum StartError {
 pub trait ProgramConfig: DeserializeOwned {
     /// The state directory the file names.
     fn state_dir_mut(&mut self) -> &mut PathBuf;
+    /// The admin API's bearer token the file names, if any.
+    fn admin_token_mut(&mut self) -> &mut Option<String>;
 }
 
-/// Reads a program's configuration and applies the `--state-dir` override.
-pub fn configure<C: ProgramConfig>(
-    path: &Path,
-    state_dir: Option<PathBuf>,
-) -> Result<C, StartError> {
+/// The command-line overrides every program takes over its configuration file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--state-dir`.
+    pub state_dir: Option<PathBuf>,
+    /// `--admin-token`.
+    pub admin_token: Option<String>,
+}
+
+/// Reads a program's configuration and applies the `--state-dir` and `--admin-token`
+/// overrides.
+pub fn configure<C: ProgramConfig>(path: &Path, overrides: Overrides) -> Result<C, StartError> {
     let mut config: C = load_config(path)?;
-    if let Some(dir) = state_dir {
+    if let Some(dir) = overrides.state_dir {
         *config.state_dir_mut() = dir;
+    }
+    if let Some(token) = overrides.admin_token {
+        *config.admin_token_mut() = Some(token);
     }
     Ok(config)
 }
@@ -148,12 +197,22 @@ pub struct SingleArgs {
     /// Overrides the config's state directory.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// Bearer token the admin API requires (all but /health); required when --admin is not
+    /// a loopback address. Overrides the config's `admin_token`.
+    #[arg(long)]
+    pub admin_token: Option<String>,
 }
 
 impl SingleArgs {
-    /// The configuration, with the state-directory override.
+    /// The configuration, with the command line's overrides.
     pub fn configure<C: ProgramConfig>(&self) -> Result<C, StartError> {
-        configure(&self.config, self.state_dir.clone())
+        configure(
+            &self.config,
+            Overrides {
+                state_dir: self.state_dir.clone(),
+                admin_token: self.admin_token.clone(),
+            },
+        )
     }
 
     /// Binds the data plane and the admin API (the given defaults where no flag says).

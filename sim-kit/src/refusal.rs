@@ -38,6 +38,10 @@ pub enum Refusal {
     OtherCertificate(String),
     /// The handshake failed for a reason unrelated to the certificate (protocol, plain HTTP…).
     Handshake(String),
+    /// The peer's address already holds as many connections as one address may
+    /// (`ServerTlsConfig::max_connections_per_address`): closed at once, so one address cannot
+    /// take the budget every caller shares.
+    PerAddressLimit(std::net::IpAddr),
 }
 
 impl Refusal {
@@ -56,6 +60,7 @@ impl Refusal {
             Refusal::CvrNotAllowed(_) => "cvr_not_allowed",
             Refusal::OtherCertificate(_) => "bad_certificate",
             Refusal::Handshake(_) => "handshake_failed",
+            Refusal::PerAddressLimit(_) => "per_address_limit",
         }
     }
 
@@ -116,6 +121,12 @@ impl fmt::Display for Refusal {
             }
             Refusal::OtherCertificate(d) => write!(f, "client certificate refused: {d}"),
             Refusal::Handshake(d) => write!(f, "TLS handshake failed: {d}"),
+            Refusal::PerAddressLimit(ip) => {
+                write!(
+                    f,
+                    "{ip} already holds as many connections as one address may"
+                )
+            }
         }
     }
 }

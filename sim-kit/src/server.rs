@@ -27,6 +27,7 @@ use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 use tracing::{debug, info, warn};
 
+use crate::limits::{AddressSlot, InFlight, PerAddress, Shed};
 use crate::refusal::Refusal;
 use crate::tls::{Identity, TransportError, TrustAnchors};
 use crate::verifier::OrganisationCertVerifier;
@@ -62,8 +63,17 @@ pub struct ServerTlsConfig {
     /// that does not make it is refused (the program answers its WIRE-1 fault) and the
     /// connection is closed.
     pub request_timeout: Duration,
-    /// How many connections are served at once; further ones wait in the listen backlog.
+    /// How many connections are served at once; further ones wait in the listen backlog
+    /// (or, on a shedding server, a quarter more are served with a fault and closed).
     pub max_connections: usize,
+    /// How many connections one peer address may hold at once (waiting for its first byte,
+    /// handshaking or served); further ones are closed at once, so one address cannot take
+    /// the pending budget (4 × `max_connections`) every caller shares.
+    pub max_connections_per_address: usize,
+    /// Shed load instead of queueing it (the platform): past these in-flight limits, and for
+    /// connections past `max_connections`, requests carry a [`crate::limits::Shed`] mark and
+    /// the program answers them at once with a fault. `None`: callers wait.
+    pub shedding: Option<crate::limits::Shedding>,
     /// If set, only callers whose certificate CVR is listed get through; others receive
     /// HTTP 403 with the reason. `None` lets every verified organisation through (routing
     /// and agreements then decide).
@@ -79,6 +89,10 @@ impl ServerTlsConfig {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            // Half the pending budget: one address (a flood) cannot take it all, and callers
+            // sharing an address with it (on loopback, everyone) still find room.
+            max_connections_per_address: DEFAULT_MAX_CONNECTIONS * PENDING_FACTOR / 2,
+            shedding: None,
             allowed_cvrs: None,
         }
     }
@@ -92,6 +106,8 @@ pub struct ServerTls {
     handshake_timeout: Duration,
     request_timeout: Duration,
     max_connections: usize,
+    max_connections_per_address: usize,
+    shedding: Option<crate::limits::Shedding>,
     allowed_cvrs: Option<Arc<BTreeSet<Cvr>>>,
 }
 
@@ -100,6 +116,11 @@ impl std::fmt::Debug for ServerTls {
         f.debug_struct("ServerTls")
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_connections", &self.max_connections)
+            .field(
+                "max_connections_per_address",
+                &self.max_connections_per_address,
+            )
+            .field("shedding", &self.shedding)
             .field("allowed_cvrs", &self.allowed_cvrs)
             .finish_non_exhaustive()
     }
@@ -120,8 +141,16 @@ impl ServerTls {
             handshake_timeout: config.handshake_timeout,
             request_timeout: config.request_timeout,
             max_connections: config.max_connections.max(1),
+            max_connections_per_address: config.max_connections_per_address.max(1),
+            shedding: config.shedding,
             allowed_cvrs: config.allowed_cvrs.map(Arc::new),
         })
+    }
+
+    /// The same setup, shedding load past `limits` (see [`ServerTlsConfig::shedding`]).
+    pub fn with_shedding(mut self, limits: crate::limits::Shedding) -> ServerTls {
+        self.shedding = Some(limits);
+        self
     }
 }
 
@@ -147,6 +176,10 @@ pub async fn serve(
 ) -> Result<(), TransportError> {
     let limit = Arc::new(Semaphore::new(tls.max_connections));
     let pending = Arc::new(Semaphore::new(tls.max_connections * PENDING_FACTOR));
+    let per_address = PerAddress::new(tls.max_connections_per_address);
+    let in_flight = tls.shedding.map(InFlight::new);
+    // Connections served (with a fault) past the cap on a shedding server.
+    let shed_slots = Arc::new(Semaphore::new((tls.max_connections / 4).max(1)));
     // `true` is sent once, at shutdown; connections watch it to start a graceful close.
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -175,6 +208,10 @@ pub async fn serve(
                 }
             },
         };
+        let Some(address) = per_address.take(remote_addr.ip()) else {
+            refuse(remote_addr, &Refusal::PerAddressLimit(remote_addr.ip()));
+            continue;
+        };
         next_id += 1;
         let conn = Connection {
             info: ConnectionInfo {
@@ -185,7 +222,10 @@ pub async fn serve(
             router: router.clone(),
             stop: stop_rx.clone(),
             limit: limit.clone(),
+            shed_slots: shed_slots.clone(),
+            in_flight: in_flight.clone(),
             _pending: permit,
+            _address: address,
         };
         connections.spawn(conn.run(tcp));
         // Reap finished connections so the set does not grow with the server's lifetime.
@@ -208,8 +248,14 @@ struct Connection {
     /// The connection cap: a slot is taken once the client has spoken, and held for the
     /// connection's lifetime.
     limit: Arc<Semaphore>,
+    /// Connections a shedding server serves past the cap, each only to answer a fault.
+    shed_slots: Arc<Semaphore>,
+    /// The in-flight counters of a shedding server.
+    in_flight: Option<InFlight>,
     /// Held for the connection's lifetime: bounds the connections not yet served too.
     _pending: OwnedSemaphorePermit,
+    /// Counts the connection against its peer's address.
+    _address: AddressSlot,
 }
 
 impl Connection {
@@ -221,9 +267,8 @@ impl Connection {
             Ok(Ok(n)) if n > 0 => {}
             _ => return refuse(peer, &Refusal::Silent),
         }
-        let _slot = tokio::select! {
-            permit = self.limit.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            _ = self.stop.changed() => return,
+        let Some((_slot, shed_all)) = self.take_slot().await else {
+            return;
         };
         let handshake =
             tokio::time::timeout(self.tls.handshake_timeout, self.tls.acceptor.accept(tcp));
@@ -236,49 +281,47 @@ impl Connection {
             _ = self.stop.changed() => return,
         };
 
-        // The verifier has already checked chain, validity, EKU and CVR; read the identity.
-        let identity = match stream
-            .get_ref()
-            .1
-            .peer_certificates()
-            .and_then(|c| c.first())
-        {
-            None => return refuse(peer, &Refusal::NoClientCertificate),
-            Some(leaf) => match identify(leaf) {
-                Ok(identity) => identity,
-                Err(e) => return refuse(peer, &Refusal::NoCvr(e.to_string())),
-            },
+        let Some((identity, denial)) = self.caller(&stream) else {
+            return;
         };
-        let denial = match &self.tls.allowed_cvrs {
-            Some(allowed) if !allowed.contains(&identity.cvr) => {
-                let refusal = Refusal::CvrNotAllowed(identity.cvr.clone());
-                refuse_identified(peer, &identity, &refusal);
-                Some(refusal)
-            }
-            _ => None,
-        };
-        if denial.is_none() {
-            debug!(%peer, cvr = %identity.cvr, holder = %identity.holder, "caller identified");
-        }
 
         let info = self.info;
         let router = self.router.clone();
         let deadline = BodyDeadline(self.tls.request_timeout);
+        let in_flight = self.in_flight.clone();
+        let caller = format!("{}/{}", identity.cvr, identity.holder);
+        let max_connections = self.tls.max_connections;
         let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
             let mut router = router.clone();
             let identity = identity.clone();
             let denial = denial.clone();
+            let in_flight = in_flight.clone();
+            let caller = caller.clone();
             async move {
                 if let Some(refusal) = denial {
                     return Ok::<_, InjectedReset>(forbidden(&refusal));
                 }
+                let _entered = count_in(
+                    in_flight.as_ref(),
+                    shed_all,
+                    max_connections,
+                    &caller,
+                    &mut req,
+                );
                 req.extensions_mut().insert(identity);
                 req.extensions_mut().insert(info);
                 req.extensions_mut().insert(deadline);
-                let response = match router.call(req).await {
+                let mut response = match router.call(req).await {
                     Ok(r) => r,
                     Err(never) => match never {},
                 };
+                if shed_all {
+                    // Free the connection for a caller the server can serve.
+                    response.headers_mut().insert(
+                        hyper::header::CONNECTION,
+                        hyper::header::HeaderValue::from_static("close"),
+                    );
+                }
                 // An injected connection reset: failing the service makes hyper drop the
                 // connection without writing a response.
                 if response
@@ -292,6 +335,21 @@ impl Connection {
             }
         });
 
+        self.serve_http(stream, service).await;
+    }
+
+    /// Serves HTTP/1.1 on the established connection until it ends or the server stops
+    /// (then gracefully: an in-flight request finishes).
+    async fn serve_http<S>(mut self, stream: tokio_rustls::server::TlsStream<TcpStream>, service: S)
+    where
+        S: hyper::service::Service<
+            Request<Incoming>,
+            Response = Response<Body>,
+            Error = InjectedReset,
+        >,
+        S::Future: Send + 'static,
+    {
+        let peer = self.info.remote_addr;
         let mut http = hyper::server::conn::http1::Builder::new();
         // The timer enables hyper's header-read timeout, so an idle or stalled client cannot
         // keep its connection slot forever.
@@ -308,6 +366,93 @@ impl Connection {
         };
         if let Err(error) = result {
             debug!(%peer, %error, "connection ended with an error");
+        }
+    }
+}
+
+impl Connection {
+    /// A connection slot, or `None` when the server stops first. A shedding server does not
+    /// make a caller wait: past the cap it serves a quarter more connections (`true`: each
+    /// request answered with a fault at once, then closed); beyond those, callers wait.
+    async fn take_slot(&mut self) -> Option<(OwnedSemaphorePermit, bool)> {
+        if self.in_flight.is_some() {
+            if let Ok(slot) = self.limit.clone().try_acquire_owned() {
+                return Some((slot, false));
+            }
+            if let Ok(slot) = self.shed_slots.clone().try_acquire_owned() {
+                return Some((slot, true));
+            }
+        }
+        tokio::select! {
+            permit = self.limit.clone().acquire_owned() => Some((permit.expect("the semaphore is never closed"), false)),
+            _ = self.stop.changed() => None,
+        }
+    }
+
+    /// The caller's identity from its verified certificate (the verifier has already
+    /// checked chain, validity, EKU and CVR), and the refusal its requests get if its CVR is
+    /// not on the allow-list; `None` (refused and logged) without a usable certificate.
+    fn caller(
+        &self,
+        stream: &tokio_rustls::server::TlsStream<TcpStream>,
+    ) -> Option<(SystemIdentity, Option<Refusal>)> {
+        let peer = self.info.remote_addr;
+        let identity = match stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+        {
+            None => {
+                refuse(peer, &Refusal::NoClientCertificate);
+                return None;
+            }
+            Some(leaf) => match identify(leaf) {
+                Ok(identity) => identity,
+                Err(e) => {
+                    refuse(peer, &Refusal::NoCvr(e.to_string()));
+                    return None;
+                }
+            },
+        };
+        let denial = match &self.tls.allowed_cvrs {
+            Some(allowed) if !allowed.contains(&identity.cvr) => {
+                let refusal = Refusal::CvrNotAllowed(identity.cvr.clone());
+                refuse_identified(peer, &identity, &refusal);
+                Some(refusal)
+            }
+            _ => None,
+        };
+        if denial.is_none() {
+            debug!(%peer, cvr = %identity.cvr, holder = %identity.holder, "caller identified");
+        }
+        Some((identity, denial))
+    }
+}
+
+/// Counts a request in flight on a shedding server (held until its response is made), or
+/// marks it [`Shed`] for the program to refuse: past the in-flight limits, or on a
+/// connection served past the cap (`shed_all`).
+fn count_in(
+    in_flight: Option<&InFlight>,
+    shed_all: bool,
+    max_connections: usize,
+    caller: &str,
+    req: &mut Request<Incoming>,
+) -> Option<crate::limits::Entered> {
+    let f = in_flight?;
+    let entered = if shed_all {
+        Err(Shed(format!(
+            "{max_connections} connections are served, the most this endpoint serves at once"
+        )))
+    } else {
+        f.enter(caller, req.uri().path())
+    };
+    match entered {
+        Ok(e) => Some(e),
+        Err(shed) => {
+            req.extensions_mut().insert(shed);
+            None
         }
     }
 }

@@ -41,6 +41,9 @@ pub struct SoapCall {
     /// is then refused like any unreadable message — a SOAP fault naming WIRE-1 with a
     /// CallUUID in the journal — never a plain-text 413 that leaves no trace.
     pub unreadable: Option<String>,
+    /// Why the server shed the call (a shedding server past its limits): the program must
+    /// answer at once with a fault and do none of the work.
+    pub shed: Option<String>,
 }
 
 impl SoapCall {
@@ -77,6 +80,10 @@ impl<S: Send + Sync> FromRequest<S> for SoapCall {
             .extensions()
             .get::<crate::faults::ArrivedAt>()
             .map(|a| a.0);
+        let shed = req
+            .extensions()
+            .get::<crate::limits::Shed>()
+            .map(|s| s.0.clone());
         let deadline = req
             .extensions()
             .get::<crate::server::BodyDeadline>()
@@ -103,6 +110,7 @@ impl<S: Send + Sync> FromRequest<S> for SoapCall {
             connection,
             arrived_at,
             unreadable,
+            shed,
         })
     }
 }
@@ -204,11 +212,13 @@ impl SoapReply {
         }
     }
 
-    /// The journal's outcome for this reply: the receipt code, a fault naming its rule (or
+    /// The journal's outcome for this reply: the receipt code (a discarding ADVARSEL as
+    /// [`Outcome::Discarded`], KSD-14; OK for a response that carries no receipt, such as a
+    /// look-up's case), a fault naming its rule (or
     /// its faultcode), the HTTP status of anything else readable, or unreadable.
     pub fn outcome(&self) -> Outcome {
         if let Some(k) = self.transport_kvittering() {
-            return k.kode.into();
+            return k.into();
         }
         if let Some(f) = self.fault() {
             return match f.rule() {
@@ -217,6 +227,17 @@ impl SoapReply {
             };
         }
         match &self.decoded {
+            // SF2096's synchronous answer (a case or a list): answered. Any other response
+            // without a receipt is no answer the contract allows.
+            Ok(d)
+                if matches!(
+                    &d.message,
+                    Some(Message::Response(r))
+                        if matches!(r.body, ResponseBody::Sag(_) | ResponseBody::SagsListe(_))
+                ) =>
+            {
+                Outcome::Ok
+            }
             Ok(_) => Outcome::Http(self.status),
             Err(e) => Outcome::Unreadable(e.kind().to_string()),
         }

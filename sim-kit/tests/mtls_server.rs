@@ -332,3 +332,51 @@ async fn silent_connections_do_not_take_the_slots_of_valid_callers() {
     drop(silent);
     server.stop().await;
 }
+
+/// Issue 15: one peer address holds at most `max_connections_per_address` connections; more
+/// from it are closed at once (reason `per_address_limit`), while a caller from another
+/// address is served. Here 127.0.0.2 opens 8 silent connections against a cap of 3.
+#[tokio::test]
+async fn one_address_cannot_hold_more_than_its_share_of_connections() {
+    let logs = capture_logs();
+    let pki = Pki::new();
+    let mut config = pki.server_config();
+    config.max_connections_per_address = 3;
+    config.handshake_timeout = Duration::from_secs(60);
+    let server = start(ServerTls::new(config).unwrap(), echo_router()).await;
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        held.push(socket.connect(server.addr).await.unwrap());
+    }
+    // The five over the cap are closed by the server at once: reading them ends.
+    let mut closed = 0;
+    for s in &mut held {
+        let mut buf = [0u8; 1];
+        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(
+            Duration::from_millis(500),
+            tokio::io::AsyncReadExt::read(s, &mut buf),
+        )
+        .await
+        {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 5, "connections over the per-address cap closed");
+    assert!(
+        logs.text().contains("reason=per_address_limit"),
+        "{}",
+        logs.text()
+    );
+    let response = pki
+        .client(Some(pki.system("ksd")))
+        .post(&server.url("/whoami"), &[], "x")
+        .await;
+    assert!(
+        response.is_ok(),
+        "a caller from 127.0.0.1 is served: {response:?}"
+    );
+    drop(held);
+    server.stop().await;
+}

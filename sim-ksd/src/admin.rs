@@ -3,43 +3,60 @@
 //! - `GET /health`
 //! - `GET /journal?transaktion_id=&call_uuid=&cpr=&municipality=&operation=&direction=&outcome=&since=&until=&after_id=&limit=`
 //! - `GET /counters` — journal counts by operation/direction/outcome, cases by status,
-//!   updates by verdict, and the outbox backlog (receipts not yet delivered).
-//! - `GET /cases?cpr=&municipality=` — cases, newest first.
-//! - `GET /cases/{sag_id}` — one case with its status history.
+//!   updates by verdict, and the outbox backlog (receipts, events, requests not yet
+//!   delivered).
+//! - `GET /cases?cpr=&municipality=&offset=&limit=` — cases, newest first.
+//! - `POST /cases` — a case KSD learns of (NemRefusion, by hand): 60/61, its limit, and the
+//!   SF2090 OPRETTET event (`crate::intake`).
+//! - `GET /cases/{sag_id}` — one case with its status history and duration limit (KSD-9).
+//! - `POST /cases/{sag_id}/end` `{"ophoers_aarsag", "ophoers_start"}` — an end KSD sets
+//!   itself, with the AFSLUTTET event.
+//! - `GET /events?sag_id=&offset=&limit=` — SF2090 events sent and their acknowledgements.
+//! - `GET /extension-requests?sag_id=&offset=&limit=` — SF2093 requests and their answers.
 //! - `GET /updates/{transaktion_id}` — one accepted update with the answer it got.
-//! - `GET /outbox` — pending business receipts.
+//! - `GET /outbox?offset=&limit=` — what KSD has yet to deliver (receipts, events, requests).
+//! - `GET /ky/kontaktforloeb?municipality=&cpr=&offset=&limit=` — SF1690: KY's contact courses
+//!   with their objects (`crate::ky`).
+//!
+//! Every list is a page (`sim_kit::admin::Page`, at most 10,000 rows).
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use sim_store::JournalFilter;
 
+use axum::http::StatusCode;
+
 use crate::cases;
+use crate::flows::{sf2090, sf2093};
+use crate::intake;
+use crate::lifecycle;
 use crate::state::Ksd;
 
 type S = State<Arc<Ksd>>;
-
-/// The most cases `/cases` returns.
-const CASE_LIST_LIMIT: u32 = 1000;
 
 pub fn router(k: Arc<Ksd>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/journal", get(journal))
         .route("/counters", get(counters))
-        .route("/cases", get(list_cases))
+        .route("/cases", get(list_cases).post(create_case))
         .route("/cases/{sag_id}", get(case))
+        .route("/cases/{sag_id}/end", post(end_case))
+        .route("/events", get(events))
+        .route("/extension-requests", get(extension_requests))
         .route("/updates/{transaktion_id}", get(update))
         .route("/outbox", get(outbox))
+        .route("/ky/kontaktforloeb", get(crate::ky::courses))
         .with_state(k)
 }
 
-use sim_kit::admin::{internal, not_found};
+use sim_kit::admin::{bad_request, internal, not_found, JsonObject, Page};
 
 async fn health(State(k): S) -> Response {
     let pending = k.outbox.pending().await.unwrap_or(u64::MAX);
@@ -84,16 +101,22 @@ async fn counters(State(k): S) -> Response {
 struct CaseFilter {
     cpr: Option<String>,
     municipality: Option<String>,
+    offset: Option<u64>,
+    limit: Option<u32>,
 }
 
 async fn list_cases(State(k): S, Query(f): Query<CaseFilter>) -> Response {
+    let page = Page {
+        offset: f.offset,
+        limit: f.limit,
+    };
     let r =
         k.db.read(move |c| {
             cases::list_cases(
                 c,
                 f.cpr.as_deref().filter(|s| !s.is_empty()),
                 f.municipality.as_deref().filter(|s| !s.is_empty()),
-                CASE_LIST_LIMIT,
+                page,
             )
         })
         .await;
@@ -105,9 +128,80 @@ async fn list_cases(State(k): S, Query(f): Query<CaseFilter>) -> Response {
 
 async fn case(State(k): S, Path(sag_id): Path<String>) -> Response {
     let id = sag_id.clone();
-    match k.db.read(move |c| cases::case(c, &id)).await {
-        Ok(Some(c)) => Json(c).into_response(),
-        Ok(None) => not_found(format!("no case {sag_id}")),
+    let r =
+        k.db.read(move |c| Ok((cases::case(c, &id)?, lifecycle::limit(c, &id)?)))
+            .await;
+    match r {
+        Ok((Some(c), limit)) => {
+            let mut v = serde_json::to_value(c).unwrap_or_default();
+            v["limit"] = serde_json::to_value(limit).unwrap_or_default();
+            Json(v).into_response()
+        }
+        Ok((None, _)) => not_found(format!("no case {sag_id}")),
+        Err(e) => internal(e),
+    }
+}
+
+async fn create_case(State(k): S, JsonObject(new): JsonObject<intake::NewCase>) -> Response {
+    intake_answer(intake::create(&k, new).await, StatusCode::CREATED)
+}
+
+async fn end_case(
+    State(k): S,
+    Path(sag_id): Path<String>,
+    JsonObject(end): JsonObject<intake::End>,
+) -> Response {
+    intake_answer(intake::end(&k, &sag_id, end).await, StatusCode::OK)
+}
+
+fn intake_answer(r: Result<cases::CaseView, intake::IntakeError>, ok: StatusCode) -> Response {
+    use intake::IntakeError as E;
+    match r {
+        Ok(c) => (ok, Json(c)).into_response(),
+        Err(e @ E::Invalid(_)) => bad_request(e.to_string()),
+        Err(e @ E::NotFound(_)) => not_found(e.to_string()),
+        Err(e @ (E::Ended(_) | E::Exists(_))) => sim_kit::admin::error(StatusCode::CONFLICT, e),
+        Err(E::Store(e)) => internal(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SagFilter {
+    sag_id: Option<String>,
+    offset: Option<u64>,
+    limit: Option<u32>,
+}
+
+impl SagFilter {
+    fn split(self) -> (Option<String>, Page) {
+        let page = Page {
+            offset: self.offset,
+            limit: self.limit,
+        };
+        (self.sag_id.filter(|s| !s.is_empty()), page)
+    }
+}
+
+async fn events(State(k): S, Query(f): Query<SagFilter>) -> Response {
+    let (sag, page) = f.split();
+    match k
+        .db
+        .read(move |c| sf2090::list(c, sag.as_deref(), page))
+        .await
+    {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn extension_requests(State(k): S, Query(f): Query<SagFilter>) -> Response {
+    let (sag, page) = f.split();
+    match k
+        .db
+        .read(move |c| sf2093::list(c, sag.as_deref(), page))
+        .await
+    {
+        Ok(list) => Json(list).into_response(),
         Err(e) => internal(e),
     }
 }
@@ -121,8 +215,8 @@ async fn update(State(k): S, Path(tid): Path<String>) -> Response {
     }
 }
 
-async fn outbox(State(k): S) -> Response {
-    match k.outbox.list(1000).await {
+async fn outbox(State(k): S, Query(page): Query<Page>) -> Response {
+    match k.outbox.list(page.offset(), page.limit()).await {
         Ok(items) => Json(items).into_response(),
         Err(e) => internal(e),
     }

@@ -130,14 +130,17 @@ pub fn stored_update(
 ///
 /// Found by the header's SagIdentifikator when it names a case of the same person in the
 /// same municipality; else by (person, municipality, first day of absence); else a new case
-/// with an id from `ids` and VarighedKode 60. A SagIdentifikator of another municipality's
-/// case is never followed: a jobcenter only works in its own municipality (KSD-12, JC-3).
+/// with an id from `ids`, VarighedKode 60 — 61 when the update's code is one of a pensioner's
+/// case (17, 25; KSD-14) — and its duration limit (KSD-9). A SagIdentifikator of another
+/// municipality's case is never followed: a jobcenter only works in its own municipality
+/// (KSD-12, JC-3).
 pub fn find_or_create(
     tx: &Transaction<'_>,
     u: &OpdateringFravaer,
     municipality: Cvr,
     at: OffsetDateTime,
     ids: &IdStream,
+    rule: &crate::lifecycle::DurationRule,
 ) -> rusqlite::Result<(Uuid, bool)> {
     let h = &u.header;
     let (m, cpr, first) = (
@@ -172,6 +175,12 @@ pub fn find_or_create(
     }
     let id = ids.next_uuid();
     let now = unix_millis(at);
+    let pensioner = u.ophoers_aarsag.is_pensioners();
+    let kode = if pensioner {
+        VarighedKode::Pensionist61
+    } else {
+        VarighedKode::Oprettet60
+    };
     tx.prepare_cached(
         "INSERT INTO ksd_cases (sag_id, municipality, cpr, arbejdsgiver, p_nummer, nem_refusion_id,
              foerste_fravaersdag, status, varighed_kode, created_at, updated_at)
@@ -186,9 +195,10 @@ pub fn find_or_create(
         h.nem_refusion_identifier.map(|n| n.to_string()),
         first,
         Status::Aktiv.as_str(),
-        VarighedKode::Oprettet60.as_str(),
+        kode.as_str(),
         now,
     ])?;
+    crate::lifecycle::start_in(tx, &id.to_string(), h.foerste_fravaersdag, pensioner, rule)?;
     Ok((id, true))
 }
 
@@ -213,8 +223,9 @@ pub struct Recorded<'a> {
 }
 
 /// Applies an accepted update: ends the case when the verdict is ACCEPTERET (Status
-/// OPHOERT with the update's reason and dates), appends a history row either way, and stores
-/// the update with its answer.
+/// OPHOERT with the update's reason and dates) — except for an approved holiday (24, KSD-14),
+/// which keeps the case open and is only written to its history — appends a history row
+/// either way, and stores the update with its answer.
 pub fn record(tx: &Transaction<'_>, r: &Recorded<'_>) -> rusqlite::Result<()> {
     let u = r.update;
     let at = unix_millis(r.at);
@@ -224,7 +235,8 @@ pub fn record(tx: &Transaction<'_>, r: &Recorded<'_>) -> rusqlite::Result<()> {
         u.ophoers_start_dato.to_string(),
         u.ophoers_slut_dato.map(|d| d.to_string()),
     );
-    if *r.verdict == Verdict::Accepteret {
+    let holiday = u.ophoers_aarsag.is_approved_holiday();
+    if *r.verdict == Verdict::Accepteret && !holiday {
         tx.prepare_cached(
             "UPDATE ksd_cases SET status = ?2, ophoers_aarsag = ?3, ophoers_start = ?4,
                  ophoers_slut = ?5, updated_at = ?6
@@ -238,11 +250,19 @@ pub fn record(tx: &Transaction<'_>, r: &Recorded<'_>) -> rusqlite::Result<()> {
             slut,
             at
         ])?;
+        crate::lifecycle::close_in(tx, r.sag_id)?;
     }
-    let note = match (&r.note, r.verdict.begrundelse()) {
+    let mut note = match (&r.note, r.verdict.begrundelse()) {
         (Some(n), Some(b)) => Some(format!("{n}; {b}")),
         (n, b) => n.clone().or_else(|| b.map(str::to_string)),
     };
+    if holiday && *r.verdict == Verdict::Accepteret {
+        let text = format!(
+            "approved holiday {start}..{}: the case stays open (KSD-14)",
+            slut.as_deref().unwrap_or("?")
+        );
+        note = Some(note.map_or(text.clone(), |n| format!("{n}; {text}")));
+    }
     tx.prepare_cached(
         "INSERT INTO ksd_case_history (sag_id, at, transaktion_id, verdict, status,
              ophoers_aarsag, ophoers_start, ophoers_slut, varighed_kode, note)
@@ -272,6 +292,27 @@ pub fn record(tx: &Transaction<'_>, r: &Recorded<'_>) -> rusqlite::Result<()> {
         r.raw,
         r.response,
     ])?;
+    Ok(())
+}
+
+/// A history row for a change KSD made itself (its duration codes, a case created or ended in
+/// KSD): the case as it is now, ACCEPTERET, under `transaktion_id` (the event that told the
+/// jobcenter), with `note`.
+pub fn own_change_in(
+    tx: &Transaction<'_>,
+    sag_id: &str,
+    at: OffsetDateTime,
+    transaktion_id: &str,
+    note: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO ksd_case_history (sag_id, at, transaktion_id, verdict, status,
+             ophoers_aarsag, ophoers_start, ophoers_slut, varighed_kode, note)
+         SELECT sag_id, ?2, ?3, 'ACCEPTERET', status, ophoers_aarsag, ophoers_start,
+             ophoers_slut, varighed_kode, ?4
+         FROM ksd_cases WHERE sag_id = ?1",
+    )?
+    .execute((sag_id, unix_millis(at), transaktion_id, note))?;
     Ok(())
 }
 
@@ -404,20 +445,21 @@ fn case_row(r: &Row<'_>) -> rusqlite::Result<CaseView> {
     })
 }
 
-/// Cases, filtered by person and/or municipality, newest first, at most `limit`.
+/// Cases, filtered by person and/or municipality, newest first, one `page` of them.
 pub fn list_cases(
     c: &Connection,
     cpr: Option<&str>,
     municipality: Option<&str>,
-    limit: u32,
+    page: sim_kit::admin::Page,
 ) -> rusqlite::Result<Vec<CaseView>> {
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM ksd_cases
          WHERE (?1 IS NULL OR cpr = ?1) AND (?2 IS NULL OR municipality = ?2)
-         ORDER BY created_at DESC, sag_id LIMIT ?3"
+         ORDER BY created_at DESC, sag_id LIMIT ?3 OFFSET ?4"
     );
     let mut st = c.prepare_cached(&sql)?;
-    let rows = st.query_map((cpr, municipality, limit), case_row)?;
+    let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+    let rows = st.query_map((cpr, municipality, page.limit(), offset), case_row)?;
     rows.collect()
 }
 
@@ -495,4 +537,52 @@ pub fn counts(c: &Connection) -> rusqlite::Result<Vec<(String, String, u64)>> {
         out.push(("updates".into(), k, u64::try_from(n).unwrap_or(0)));
     }
     Ok(out)
+}
+
+/// A case as KSD writes it outward (`sft:Sag`, KSD-6: 50–52 go out as 2), with the header
+/// fields its messages repeat; `None` when there is no such case.
+pub fn sag(c: &Connection, sag_id: &str) -> rusqlite::Result<Option<sim_wire::Sag>> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM ksd_cases WHERE sag_id = ?1");
+    let Some(v) = c
+        .prepare_cached(&sql)?
+        .query_row([sag_id], case_row)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(sag_of(&v)?))
+}
+
+/// The wire form of a stored case: every column was written from a valid wire value.
+fn sag_of(v: &CaseView) -> rusqlite::Result<sim_wire::Sag> {
+    fn parse<T: std::str::FromStr>(s: &str) -> rusqlite::Result<T>
+    where
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
+        s.parse::<T>().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+    }
+    fn opt<T: std::str::FromStr>(s: &Option<String>) -> rusqlite::Result<Option<T>>
+    where
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
+        s.as_deref().map(parse).transpose()
+    }
+    Ok(sim_wire::Sag {
+        sag_identifikator: parse(&v.sag_id)?,
+        nem_refusion_identifier: opt(&v.nem_refusion_id)?,
+        sygemeldte_part: parse(&v.cpr)?,
+        myndighed: parse(&v.municipality)?,
+        arbejdsgiver_part: parse(&v.arbejdsgiver)?,
+        arbejdsgiver_produktionsenhed: opt(&v.p_nummer)?,
+        foerste_fravaersdag: parse(&v.foerste_fravaersdag)?,
+        status: parse(&v.status)?,
+        ophoers_aarsag: v.ophoers_aarsag_outward.and_then(OphoersAarsag::new),
+        ophoers_start_dato: opt(&v.ophoers_start)?,
+        ophoers_slut_dato: opt(&v.ophoers_slut)?,
+        varighed_kode: parse(&v.varighed_kode)?,
+        // Only SF2096's answers carry the history (flows::sf2096).
+        historik: Vec::new(),
+    })
 }

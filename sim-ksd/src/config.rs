@@ -33,12 +33,24 @@ pub struct Config {
     /// the real KSD answers asynchronously, and scenarios vary how late.
     #[serde(default)]
     pub receipt_delay_ms: u64,
+    /// KSD-9's duration rule: the limit, when the extension request goes, how long an event
+    /// waits for its acknowledgement (all virtual time).
+    #[serde(default)]
+    pub duration: crate::lifecycle::DurationRule,
     /// How long one call to the platform may take before it counts as failed (milliseconds).
     #[serde(default = "sim_kit::config::default_call_timeout_ms")]
     pub call_timeout_ms: u64,
     /// Seed of KSD's id streams (case ids, call ids), so a run is reproducible.
     #[serde(default)]
     pub seed: u64,
+    /// How much journal to keep (by age in virtual hours and/or newest rows); off by
+    /// default, because a scenario's checkers read whole journals.
+    #[serde(default)]
+    pub journal_retention: sim_store::Retention,
+    /// Bearer token of the admin API (all but `/health`); required when the admin API does
+    /// not listen on a loopback address. `--admin-token` overrides it.
+    #[serde(default)]
+    pub admin_token: Option<String>,
     /// Time source; virtual in scenario runs.
     #[serde(skip, default = "Clock::real")]
     pub clock: Clock,
@@ -50,5 +62,9 @@ pub struct Config {
 impl sim_kit::program::ProgramConfig for Config {
     fn state_dir_mut(&mut self) -> &mut PathBuf {
         &mut self.state_dir
+    }
+
+    fn admin_token_mut(&mut self) -> &mut Option<String> {
+        &mut self.admin_token
     }
 }

@@ -18,6 +18,7 @@ use crate::state::{Ksd, Seen};
 /// Anything posted to a path KSD does not serve: refused, not dropped.
 pub async fn no_such_endpoint(
     State(k): State<Arc<Ksd>>,
+    method: axum::http::Method,
     uri: axum::http::Uri,
     call: SoapCall,
 ) -> Response {
@@ -29,7 +30,7 @@ pub async fn no_such_endpoint(
         call.peer.as_ref().map(peer_text),
     );
     let text = format!(
-        "KSD serves no port at {}; its receiver port is {}.",
+        "KSD serves no {method} at {}; its receiver port is POST {} (SOAP 1.1).",
         uri.path(),
         crate::KSD_PATH
     );

@@ -30,6 +30,13 @@ pub struct Ksd {
     /// SagIdentifikator of new cases; shared with write closures, which draw from it only when
     /// a case is really created, so ids follow commit order.
     pub case_ids: Arc<IdStream>,
+    /// TransaktionIdentifikator of the messages KSD writes itself (SF2090 events, SF2093
+    /// requests); drawn before the transaction that writes them.
+    pub message_ids: IdStream,
+    /// KSD-9's duration rule.
+    pub duration: crate::lifecycle::DurationRule,
+    /// Wakes the case lifecycle worker (a case was created or the clock moved).
+    pub lifecycle: tokio::sync::Notify,
     /// One id per incoming call: ties a request to its answer and to its business receipt in
     /// the journal, and is the CallUUID of KSD's faults.
     pub call_ids: IdStream,
@@ -85,6 +92,9 @@ impl Ksd {
             db,
             case_ids: Arc::new(IdStream::new(config.seed, "ksd/sag", epoch)),
             call_ids: IdStream::new(config.seed, "ksd/call", epoch),
+            message_ids: IdStream::new(config.seed, "ksd/besked", epoch),
+            duration: config.duration,
+            lifecycle: tokio::sync::Notify::new(),
             client,
             platform: config.platform.clone(),
             platform_system: config.platform_system.clone(),

@@ -1,10 +1,10 @@
 //! Calls KSD refuses with a SOAP fault naming the rule: the wrong caller (SP-7), an unusable
-//! document (WIRE-1), an operation this simulator does not implement (KSD-12).
+//! document (WIRE-1).
 
 mod common;
 
 use common::{update, FakePlatform, Pki};
-use sim_wire::{examples, Operation, Rule};
+use sim_wire::Rule;
 
 // rule SP-7: only the platform, calling with KOMBIT's certificate, reaches KSD. A vendor's
 // certificate is refused, and so is KSD's own (same CVR as KOMBIT, other system).
@@ -63,37 +63,6 @@ async fn an_unusable_document_gets_a_fault_rule_wire1() {
         fault.fault_string
     );
     assert_eq!(ksd.journal("outcome=FAULT:WIRE-1").await.len(), 2);
-    ksd.stop().await;
-    platform.stop().await;
-}
-
-// rule KSD-12: SF2096 look-ups are not implemented yet; KSD says so instead of guessing.
-#[tokio::test]
-async fn an_operation_not_implemented_yet_gets_a_fault_naming_its_rule_ksd12() {
-    let pki = Pki::new();
-    let state = tempfile::tempdir().unwrap();
-    let platform = FakePlatform::bind(&pki).await;
-    let ksd = common::start_ksd(common::config(&pki, state.path(), &platform.url())).await;
-
-    let reply = pki
-        .client("kombit")
-        .call(
-            &ksd.url(),
-            &Operation::HentSag.soap_action(),
-            sim_wire::write_request(&examples::request(Operation::HentSag)),
-        )
-        .await
-        .unwrap();
-    assert_eq!(reply.status, 500);
-    let fault = reply.fault().expect("a SOAP fault");
-    assert_eq!(fault.rule(), Some(Rule::Ksd12));
-    assert!(
-        fault
-            .fault_string
-            .contains("not supported by this simulator yet"),
-        "{}",
-        fault.fault_string
-    );
     ksd.stop().await;
     platform.stop().await;
 }

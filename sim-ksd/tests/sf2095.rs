@@ -152,34 +152,44 @@ async fn a_repeated_transaction_gets_the_same_bytes_and_is_processed_once_rule_k
     platform.stop().await;
 }
 
-// rule KSD-5 (10 and 60-64 never accepted from outside) and rule KSD-1 (FEJL = not
-// processed, with Begrundelse and FejlListe): nothing is stored, no receipt is sent.
+// rule KSD-5 (60-64 never accepted from outside) and rule KSD-1 (FEJL = not processed, with
+// Begrundelse and FejlListe); rule KSD-14 (10 from outside is discarded: ADVARSEL naming
+// KSD-14.KASSERET, not FEJL, and equally not processed): nothing is stored, no receipt is sent.
 #[tokio::test]
-async fn outsider_codes_10_and_60_64_are_fejl_and_nothing_is_stored_rules_ksd5_ksd1() {
+async fn outsider_codes_60_64_are_fejl_and_10_is_discarded_nothing_stored_rules_ksd5_ksd1_ksd14() {
     let pki = Pki::new();
     let state = tempfile::tempdir().unwrap();
     let platform = FakePlatform::bind(&pki).await;
     let ksd = common::start_ksd(common::config(&pki, state.path(), &platform.url())).await;
     let client = pki.client("kombit");
 
+    let moved = "2c3d4e5f-6a7b-4c8d-8e9f-1a2b3c4d5e6f";
     for (tid, code) in [
-        ("2c3d4e5f-6a7b-4c8d-8e9f-1a2b3c4d5e6f", 10),
+        (moved, 10),
         ("3d4e5f6a-7b8c-4d9e-8f0a-2b3c4d5e6f7a", 60),
         ("4e5f6a7b-8c9d-4e0f-9a1b-3c4d5e6f7a8b", 64),
     ] {
-        let reply = ksd
-            .send(&client, sim_wire::write_request(&update(tid, code)))
-            .await;
-        assert_eq!(reply.status, 200, "FEJL is a receipt, not a fault");
-        let k = kvittering(&reply);
-        assert_eq!(k.kode, TransportValideringsKode::Fejl, "code {code}");
-        assert!(k.begrundelse.is_some());
-        assert!(
-            k.fejl_liste
-                .iter()
-                .any(|f| f.fejl_kode.starts_with("KSD-5")),
-            "code {code}: {k:?}"
-        );
+        // Twice: a discarded or refused update sent again is answered the same.
+        for _ in 0..2 {
+            let reply = ksd
+                .send(&client, sim_wire::write_request(&update(tid, code)))
+                .await;
+            assert_eq!(reply.status, 200, "a receipt, not a fault");
+            let k = kvittering(&reply);
+            assert!(k.begrundelse.is_some());
+            if code == 10 {
+                assert_eq!(k.kode, TransportValideringsKode::Advarsel, "code 10: {k:?}");
+                assert!(k.discards(), "names KSD-14.KASSERET: {k:?}");
+            } else {
+                assert_eq!(k.kode, TransportValideringsKode::Fejl, "code {code}");
+                assert!(
+                    k.fejl_liste
+                        .iter()
+                        .any(|f| f.fejl_kode.starts_with("KSD-5")),
+                    "code {code}: {k:?}"
+                );
+            }
+        }
         let (status, _) = ksd.get(&format!("/updates/{tid}")).await;
         assert_eq!(status, 404, "code {code}: not stored");
     }
@@ -191,10 +201,14 @@ async fn outsider_codes_10_and_60_64_are_fejl_and_nothing_is_stored_rules_ksd5_k
         .journal("operation=JC/SendForretningsSvar")
         .await
         .is_empty());
+    let discarded = ksd
+        .journal("operation=KSD/ModtagOpdateringFravaer&direction=in&outcome=DISCARDED")
+        .await;
+    assert_eq!(discarded.len(), 2, "journaled as discarded: {discarded:?}");
     let fejl = ksd
         .journal("operation=KSD/ModtagOpdateringFravaer&direction=in&outcome=FEJL")
         .await;
-    assert_eq!(fejl.len(), 3, "journaled all the same");
+    assert_eq!(fejl.len(), 4, "journaled all the same");
 
     // A valid update afterwards: its receipt is the only one the platform ever gets.
     let tid = "5f6a7b8c-9d0e-4f1a-8b2c-4d5e6f7a8b9c";

@@ -50,6 +50,81 @@ fn write_summary(out: &mut String, r: &RunReport) -> std::fmt::Result {
         "totals: arrivals {}, sent {}, accepted {}, rejected {}, undelivered {}, receipts {}, faults {}",
         t.arrivals, t.sent, t.accepted, t.rejected, t.undelivered, t.receipts, t.faults_injected
     )?;
+    let o = &t.ownership;
+    if o.resent > 0 || o.still_owned > 0 {
+        writeln!(
+            out,
+            "ownership (JC-1, virtual): {} answered, {} resent, p50 {}, p99 {}, max {}; {} still owned (longest {})",
+            o.answered,
+            o.resent,
+            text::duration(o.p50_ms as f64 / 1000.0),
+            text::duration(o.p99_ms as f64 / 1000.0),
+            text::duration(o.max_ms as f64 / 1000.0),
+            o.still_owned,
+            text::duration(o.still_owned_max_ms as f64 / 1000.0),
+        )?;
+    }
+    if t.cases_created > 0 {
+        writeln!(
+            out,
+            "cases created in KSD (intake, KSD-9): {}",
+            t.cases_created
+        )?;
+    }
+    let l = &t.lookups;
+    if l.sent > 0 {
+        writeln!(
+            out,
+            "look-ups (SF2096, KSD-12): {} made, {} aimed at other municipalities (real case ids {}, NemRefusion ids {}, CPRs {}, guessed {}): {} found a case, {} answered none, {} leaked another municipality's case, {} unanswered; round trip p50 {} ms, p99 {} ms (real)",
+            l.sent,
+            l.adversarial,
+            l.aimed_at_cases,
+            l.aimed_at_nem_refusion,
+            l.aimed_at_persons,
+            l.guessed,
+            l.found,
+            l.none,
+            l.leaked,
+            l.failed,
+            l.p50_ms,
+            l.p99_ms
+        )?;
+    }
+    let k = &t.ky;
+    if k.sent > 0 {
+        let by_rule: Vec<String> = k
+            .refused_by_rule
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        writeln!(
+            out,
+            "KY messages (SF1690, KY-1): {} sent in {} contact courses: {} accepted, {} refused{}, {} unanswered; round trip p50 {} ms, p99 {} ms (real)",
+            k.sent,
+            k.conversations,
+            k.accepted,
+            k.refused,
+            if by_rule.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", by_rule.join(", "))
+            },
+            k.unanswered,
+            k.p50_ms,
+            k.p99_ms
+        )?;
+    }
+    for f in &t.flows {
+        writeln!(
+            out,
+            "flow {}: {} calls to the platform ({} messages), platform response p50 {}, p99 {} (virtual)",
+            f.integration,
+            f.calls,
+            f.messages,
+            text::duration(f.p50_ms as f64 / 1000.0),
+            text::duration(f.p99_ms as f64 / 1000.0),
+        )?;
+    }
     match r.exchanges_per_second() {
         Some(rate) => writeln!(
             out,

@@ -125,6 +125,7 @@ fn write_page(out: &mut String, r: &RunReport) -> std::fmt::Result {
 
     writeln!(out, "<h2>Traffic</h2>")?;
     writeln!(out, "<div class=\"plot\">{}</div>", plots::traffic(r))?;
+    write_flows(out, r)?;
     writeln!(out, "<h2>Latency</h2>")?;
     writeln!(
         out,
@@ -343,6 +344,61 @@ fn write_totals(out: &mut String, r: &RunReport) -> std::fmt::Result {
         )?;
     }
     writeln!(out, "</table>")
+}
+
+/// Per integration that had traffic through the platform: its figures in a table, a plot of
+/// its calls over virtual time, and one plot of every flow's response times. Nothing for a run
+/// without any (no empty charts); a report written before the per-flow series has the table
+/// only.
+fn write_flows(out: &mut String, r: &RunReport) -> std::fmt::Result {
+    let flows = &r.totals.flows;
+    if flows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "<h2>Flows</h2>")?;
+    writeln!(
+        out,
+        "<p>Per integration, from the platform's journal: the calls it took on the integration's exposed legs and answered (first sights and resends), the distinct TransaktionIdentifikatorer among them, and its response times in virtual time.</p>"
+    )?;
+    writeln!(out, "<table>")?;
+    writeln!(
+        out,
+        "<tr><th>integration</th><th>legs</th><th>calls</th><th>messages</th><th>response p50</th><th>response p99</th></tr>"
+    )?;
+    for f in flows {
+        writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            text::xml(&f.integration),
+            text::xml(&f.legs.join(", ")),
+            f.calls,
+            f.messages,
+            text::millis(f.p50_ms as f64),
+            text::millis(f.p99_ms as f64),
+        )?;
+    }
+    writeln!(out, "</table>")?;
+    let mut plotted = 0;
+    for (f, color) in plots::plotted_flows(r) {
+        writeln!(
+            out,
+            "<div class=\"plot\">{}</div>",
+            plots::flow_traffic(r, f, color)
+        )?;
+        plotted += 1;
+    }
+    if plotted > 0 {
+        writeln!(
+            out,
+            "<p>Platform response time: from the request's arrival to the platform's answer, per bucket of the calls above (SP-8 judges them in the checks).</p>"
+        )?;
+        writeln!(
+            out,
+            "<div class=\"plot\">{}</div>",
+            plots::flow_response_times(r)
+        )?;
+    }
+    Ok(())
 }
 
 fn write_fault_table(out: &mut String, r: &RunReport) -> std::fmt::Result {

@@ -12,8 +12,9 @@
 //!   rule, so CI lists failed checks and broken rules like failed tests.
 //! - [`json`]: the report as JSON and back, exactly; the form a run is saved in.
 //! - [`html`]: one self-contained page (inline CSS and SVG, no JavaScript) with the checks, the
-//!   seats' conformance (with the raw exchanges that broke a rule), the totals and three plots
-//!   drawn by `plots` (traffic, latency histogram, fault timeline).
+//!   seats' conformance (with the raw exchanges that broke a rule), the totals and the plots
+//!   drawn by `plots`: traffic, latency histogram, fault timeline, and per integration with
+//!   traffic its calls per leg over virtual time and the platform's response times.
 //! - [`progress`]: the display while a run runs: an `indicatif` bar in a terminal, rate-limited
 //!   plain lines otherwise (CI).
 //!

@@ -97,6 +97,158 @@ pub struct Totals {
     pub receipts: u64,
     /// Faults injected, all kinds.
     pub faults_injected: u64,
+    /// How long the vendors owned their updates (JC-1).
+    #[serde(default)]
+    pub ownership: Ownership,
+    /// Cases KSD created from the scenario's intake (`cases:`, KSD-9).
+    #[serde(default)]
+    pub cases_created: u64,
+    /// Per integration: messages and the platform's response times (SF2095, SF2090, SF2093).
+    #[serde(default)]
+    pub flows: Vec<FlowTotals>,
+    /// The jobcenters' SF2096 look-ups and what came back (`lookups:`, KSD-12).
+    #[serde(default)]
+    pub lookups: LookupTotals,
+    /// The jobcenters' SF1690 messages to KY and what KY answered (`ky:`, KY-1).
+    #[serde(default)]
+    pub ky: KyTotals,
+}
+
+/// The messages the simulated jobcenters sent KY (SF1690) and what came back, as they saw it.
+/// Every message is owned until KY's TransportKvittering (JC-1), so `unanswered` is what was
+/// still being resent when the run stopped waiting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KyTotals {
+    /// Messages sent (each stored and owned by its vendor).
+    pub sent: u64,
+    /// Contact courses (citizens' conversations) they belong to.
+    #[serde(default)]
+    pub conversations: u64,
+    /// Answered OK or ADVARSEL.
+    pub accepted: u64,
+    /// Answered FEJL: by the rule the FejlKode names (`KY-6` ...), each message once per rule.
+    pub refused: u64,
+    /// The refusals by rule.
+    #[serde(default)]
+    pub refused_by_rule: std::collections::BTreeMap<String, u64>,
+    /// Without a TransportKvittering when the run stopped waiting (still owned, JC-1).
+    pub unanswered: u64,
+    /// Real (wall-clock) round trip of the messages answered at their first attempt, as the
+    /// jobcenter measured it through the platform to KY, milliseconds: median and 99th
+    /// percentile.
+    #[serde(default)]
+    pub p50_ms: u64,
+    #[serde(default)]
+    #[allow(missing_docs)]
+    pub p99_ms: u64,
+}
+
+/// The look-ups a run made (SF2096) and what they got back, as the jobcenters saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupTotals {
+    /// Look-ups made.
+    pub sent: u64,
+    /// Of them, aimed at other municipalities' keys (real or guessed).
+    pub adversarial: u64,
+    /// Answered with at least one case.
+    pub found: u64,
+    /// Answered "no such case" or an empty list.
+    pub none: u64,
+    /// Answers holding another municipality's case (KSD-12: must be 0).
+    pub leaked: u64,
+    /// Not answered: a fault or no connection.
+    pub failed: u64,
+    /// Adversarial look-ups by aim: another municipality's real SagIdentifikator, real
+    /// NemRefusionIdentifier, real CPR (`HentSagsListe`), or a guessed key.
+    #[serde(default)]
+    pub aimed_at_cases: u64,
+    #[serde(default)]
+    #[allow(missing_docs)]
+    pub aimed_at_nem_refusion: u64,
+    #[serde(default)]
+    #[allow(missing_docs)]
+    pub aimed_at_persons: u64,
+    #[serde(default)]
+    #[allow(missing_docs)]
+    pub guessed: u64,
+    /// Real (wall-clock) round trip of the answered look-ups through the platform, as the
+    /// jobcenter measured it, milliseconds: median and 99th percentile.
+    #[serde(default)]
+    pub p50_ms: u64,
+    #[serde(default)]
+    #[allow(missing_docs)]
+    pub p99_ms: u64,
+}
+
+/// One integration's traffic through the platform.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowTotals {
+    /// `SF2095` ...
+    pub integration: String,
+    /// Calls the platform took on the integration's exposed legs (first sights and resends).
+    pub calls: u64,
+    /// Distinct TransaktionIdentifikatorer among them.
+    pub messages: u64,
+    /// The platform's response time (virtual milliseconds), median.
+    pub p50_ms: u64,
+    /// 99th percentile.
+    pub p99_ms: u64,
+    /// The platform's request legs counted in `calls` (`JC/SendHaendelse` ...), in the flow
+    /// table's order, so that a reader sees which messages the figures are made of (and that
+    /// an exposed leg had none). Absent in reports written before the per-flow plots.
+    #[serde(default)]
+    pub legs: Vec<String>,
+    /// Width of the buckets of `series`, in virtual seconds (0 when there is no series).
+    #[serde(default)]
+    pub bucket_seconds: u64,
+    /// The same calls over virtual time, for the HTML page's per-flow plots: one point per
+    /// bucket from the first to the last bucket in which any flow had a call, so that every
+    /// flow's series lies on the same grid. Absent in reports written before the per-flow
+    /// plots (the page then shows the figures above without plots).
+    #[serde(default)]
+    pub series: Vec<FlowPoint>,
+}
+
+/// One flow's calls in one bucket of virtual time, by the time the platform received them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowPoint {
+    /// Start of the bucket.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Calls the platform took and answered (first sights and resends).
+    pub calls: u64,
+    /// Of those, per leg, in the order of the flow's `legs`: whether the answers keep up.
+    #[serde(default)]
+    pub per_leg: Vec<u64>,
+    /// TransaktionIdentifikatorer first seen in this bucket. A message's later legs (the
+    /// receipt or acknowledgement, which carry its identifier) and resends are calls, not
+    /// messages.
+    pub messages: u64,
+    /// The platform's response time (virtual milliseconds), median of the bucket's calls (0
+    /// without calls: a plot skips such buckets rather than drawing a fast platform).
+    pub p50_ms: u64,
+    /// 99th percentile (nearest rank: the slowest call in a bucket of fewer than 100).
+    pub p99_ms: u64,
+}
+
+/// How long updates were owned by their vendor (JC-1): from the first attempt to the attempt
+/// that got a TransportKvittering, in virtual milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ownership {
+    /// Updates that got a TransportKvittering.
+    pub answered: u64,
+    /// Of those, owned longer than their first attempt (resent at least once).
+    pub resent: u64,
+    /// Median ownership of the answered ones.
+    pub p50_ms: u64,
+    /// 99th percentile.
+    pub p99_ms: u64,
+    /// Longest.
+    pub max_ms: u64,
+    /// Updates still owned when the run ended (no TransportKvittering).
+    pub still_owned: u64,
+    /// The longest of those, up to the last journaled moment of the run.
+    pub still_owned_max_ms: u64,
 }
 
 /// A latency distribution, in milliseconds.

@@ -1,4 +1,6 @@
-//! The three SVG plots of the HTML page, drawn with plotters' SVG backend.
+//! The SVG plots of the HTML page, drawn with plotters' SVG backend: traffic, latency and
+//! faults for the run, and per integration with traffic its calls over virtual time and the
+//! platform's response times.
 //!
 //! Plotters is built without its `ttf` feature: text is written as SVG `<text>` elements and the
 //! browser picks the font, so no font files or system font libraries are needed; plotters only
@@ -14,7 +16,7 @@ use plotters::backend::SVGBackend;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::model::{FaultEvent, LatencySummary, RunReport, TrafficPoint};
+use crate::model::{FaultEvent, FlowPoint, FlowTotals, LatencySummary, RunReport, TrafficPoint};
 use crate::text;
 
 /// Plot width in pixels: wide enough for a readable time axis, narrow enough for a laptop
@@ -31,6 +33,21 @@ const ACCEPTED: RGBColor = RGBColor(0, 158, 115);
 const RECEIPTS: RGBColor = RGBColor(230, 159, 0);
 const FAULT: RGBColor = RGBColor(213, 94, 0);
 const BAR: RGBColor = RGBColor(86, 180, 233);
+
+/// One colour per integration, in report order (the rest of the Okabe–Ito palette after the
+/// three above: reddish purple, sky blue, and black for a sixth), so that a flow keeps its
+/// colour from its traffic plot to the response-time plot.
+const FLOW_COLORS: [RGBColor; 6] = [
+    SENT,
+    ACCEPTED,
+    RECEIPTS,
+    RGBColor(204, 121, 167),
+    BAR,
+    BLACK,
+];
+
+/// The "new messages" line of a flow's traffic plot: grey, apart from every flow colour.
+const MESSAGES: RGBColor = RGBColor(110, 110, 110);
 
 /// Which counter of a traffic bucket a line plots.
 type Counter = fn(&TrafficPoint) -> u64;
@@ -365,4 +382,283 @@ pub fn faults(report: &RunReport) -> String {
         chart.draw_series(bars)?;
         Ok(())
     })
+}
+
+/// The flows the page plots: those with calls and a series (reports written before the series
+/// existed have figures only), in report order, each with its colour.
+pub fn plotted_flows(report: &RunReport) -> impl Iterator<Item = (&FlowTotals, RGBColor)> {
+    report
+        .totals
+        .flows
+        .iter()
+        .zip(FLOW_COLORS.iter().cycle())
+        .filter(|(f, _)| f.calls > 0 && !f.series.is_empty())
+        .map(|(f, c)| (f, *c))
+}
+
+/// The time axis every flow plot shares, so that they line up under one another and under the
+/// run's traffic plot: from the run's start (or an earlier bucket) to its end (or the last
+/// bucket's end), in seconds since the virtual start.
+#[derive(Clone, Copy)]
+struct FlowSpan {
+    /// The first bucket's start, or 0.
+    first: f64,
+    /// The last bucket's end, or the run's length.
+    last: f64,
+}
+
+impl FlowSpan {
+    fn of(report: &RunReport) -> FlowSpan {
+        let mut span = FlowSpan {
+            first: 0.0,
+            last: report.scenario.virtual_seconds().max(1.0),
+        };
+        for (f, _) in plotted_flows(report) {
+            for p in &f.series {
+                let a = offset(report, p.at);
+                span.first = span.first.min(a);
+                span.last = span.last.max(a + f.bucket_seconds as f64);
+            }
+        }
+        span
+    }
+
+    fn axis(self) -> TimeAxis {
+        TimeAxis::new(self.last - self.first)
+    }
+}
+
+/// A bucket width for a title: `30 s`, `5 min`, `2 h`, `1 d`.
+fn per_bucket(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("{seconds} s"),
+        s if s < 3600 && s % 60 == 0 => format!("{} min", s / 60),
+        s if s < 86_400 && s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s % 86_400 == 0 => format!("{} d", s / 86_400),
+        s => text::duration(s as f64),
+    }
+}
+
+/// A count axis label: only whole numbers are labelled, because plotters puts ticks at 0.2,
+/// 0.4 ... when a flow had a call or two per bucket, and "1, 1, 1" reads as nonsense.
+fn whole(y: &f64) -> String {
+    if (y - y.round()).abs() < 1e-6 {
+        text::number(y.round())
+    } else {
+        String::new()
+    }
+}
+
+/// The middle of a flow bucket on the axis: where its value is drawn.
+fn centre(report: &RunReport, flow: &FlowTotals, p: &FlowPoint) -> f64 {
+    offset(report, p.at) + flow.bucket_seconds as f64 / 2.0
+}
+
+/// (d) One flow's calls per bucket over virtual time, one line per leg (the messages one way
+/// and their answers the other, so a lag or a gap in the answers shows), with its new
+/// messages (first sights of a TransaktionIdentifikator: a leg above them is resends or
+/// answers) and the fault windows shaded like the run's traffic plot, on the same time axis
+/// for every flow.
+pub fn flow_traffic(report: &RunReport, flow: &FlowTotals, color: RGBColor) -> String {
+    let span = FlowSpan::of(report);
+    let lines = flow_lines(flow, color);
+    svg((WIDTH, 260), |root| {
+        let title = format!(
+            "{}: calls to the platform per {} (shaded: faults)",
+            flow.integration,
+            per_bucket(flow.bucket_seconds)
+        );
+        let axis = span.axis();
+        let peak = flow
+            .series
+            .iter()
+            .flat_map(|p| lines.iter().map(|l| (l.value)(p)))
+            .max()
+            .unwrap_or(0)
+            .max(1) as f64
+            // Headroom for the legend in the upper right corner.
+            * 1.45;
+        let mut chart = ChartBuilder::on(root)
+            .caption(text::xml_chars(&title), (FONT, 16))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(axis.x(span.first)..axis.x(span.last), 0.0..peak)?;
+        chart
+            .configure_mesh()
+            .x_desc("virtual time since start")
+            .y_desc("per bucket")
+            .x_label_formatter(&|x| axis.label(*x))
+            .y_label_formatter(&whole)
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        shade_faults(&mut chart, report, span, axis, peak)?;
+        for line in &lines {
+            let points = flow
+                .series
+                .iter()
+                .map(|p| (axis.x(centre(report, flow, p)), (line.value)(p) as f64));
+            let style = line.color.stroke_width(line.width);
+            chart
+                .draw_series(LineSeries::new(points, style))?
+                .label(text::xml_chars(&line.name))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        }
+        legend(&mut chart)
+    })
+}
+
+/// One line of a flow's traffic plot.
+struct FlowLine {
+    /// Its legend entry.
+    name: String,
+    color: RGBColor,
+    width: u32,
+    /// What it counts in a bucket.
+    value: Box<dyn Fn(&FlowPoint) -> u64>,
+}
+
+/// A line per leg (the first in the flow's colour, the next ones darker), or one of all calls
+/// when the series has no per-leg counts; then new messages, thin and grey, drawn last so that
+/// where they equal a leg's calls both stay visible.
+fn flow_lines(flow: &FlowTotals, color: RGBColor) -> Vec<FlowLine> {
+    let n = flow.legs.len();
+    let per_leg = n > 0 && flow.series.iter().all(|p| p.per_leg.len() == n);
+    let mut lines: Vec<FlowLine> = if per_leg {
+        flow.legs
+            .iter()
+            .enumerate()
+            .map(|(i, leg)| FlowLine {
+                name: leg.clone(),
+                color: darker(color, i),
+                width: 3,
+                value: Box::new(move |p: &FlowPoint| p.per_leg[i]),
+            })
+            .collect()
+    } else {
+        vec![FlowLine {
+            name: "calls".into(),
+            color,
+            width: 3,
+            value: Box::new(|p: &FlowPoint| p.calls),
+        }]
+    };
+    lines.push(FlowLine {
+        name: "new messages".into(),
+        color: MESSAGES,
+        width: 1,
+        value: Box::new(|p: &FlowPoint| p.messages),
+    });
+    lines
+}
+
+/// `color` darkened by 45 % per step, so that a flow's legs share its hue.
+fn darker(color: RGBColor, steps: usize) -> RGBColor {
+    let f = 0.55_f64.powi(steps as i32);
+    let c = |v: u8| (f64::from(v) * f).round() as u8;
+    RGBColor(c(color.0), c(color.1), c(color.2))
+}
+
+/// (e) The platform's response time per flow and bucket: p99 thick, p50 thin, in each flow's
+/// colour, with the fault windows shaded (an injected delay shows as a rise). Buckets without
+/// calls have no response time and are left out (the line breaks there) rather than drawn as
+/// an instant answer. Times are the platform journal's, so virtual milliseconds.
+pub fn flow_response_times(report: &RunReport) -> String {
+    let span = FlowSpan::of(report);
+    svg((WIDTH, 320), |root| {
+        let title =
+            "Platform response time per flow and bucket (thick: p99, thin: p50; shaded: faults)";
+        let axis = span.axis();
+        let peak = plotted_flows(report)
+            .flat_map(|(f, _)| f.series.iter().map(|p| p.p99_ms.max(p.p50_ms)))
+            .max()
+            .unwrap_or(0)
+            .max(1) as f64
+            * 1.45;
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 16))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(axis.x(span.first)..axis.x(span.last), 0.0..peak)?;
+        chart
+            .configure_mesh()
+            .x_desc("virtual time since start")
+            .y_desc("response time")
+            .x_label_formatter(&|x| axis.label(*x))
+            .y_label_formatter(&|y| {
+                if *y == 0.0 {
+                    "0".to_owned()
+                } else {
+                    text::millis(*y)
+                }
+            })
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        shade_faults(&mut chart, report, span, axis, peak)?;
+        type Quantile = fn(&FlowPoint) -> u64;
+        let quantiles: [(&str, u32, Quantile); 2] =
+            [("p99", 2, |p| p.p99_ms), ("p50", 1, |p| p.p50_ms)];
+        for (f, color) in plotted_flows(report) {
+            for (q, width, value) in quantiles {
+                let point = |p: &FlowPoint| (axis.x(centre(report, f, p)), value(p) as f64);
+                let runs = f
+                    .series
+                    .split(|p| p.calls == 0)
+                    .filter(|run| !run.is_empty())
+                    .map(|run| run.iter().map(point).collect::<Vec<_>>());
+                let style = color.stroke_width(width);
+                chart
+                    .draw_series(runs.map(|run| PathElement::new(run, style)))?
+                    .label(text::xml_chars(&format!("{} {q}", f.integration)))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+                // A bucket between empty ones is a run of one: its marker is all there is.
+                let marks = f.series.iter().filter(|p| p.calls > 0).map(point);
+                chart.draw_series(marks.map(|at| Circle::new(at, width + 1, color.filled())))?;
+            }
+        }
+        legend(&mut chart)
+    })
+}
+
+/// The chart type of the flow plots.
+type TimeChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The fault windows as shaded bands over the whole height, with their legend entry.
+fn shade_faults(
+    chart: &mut TimeChart<'_, '_>,
+    report: &RunReport,
+    span: FlowSpan,
+    axis: TimeAxis,
+    peak: f64,
+) -> PlotResult {
+    if report.faults.is_empty() {
+        return Ok(());
+    }
+    chart
+        .draw_series(fault_windows(report, span.last).map(|(a, b)| {
+            Rectangle::new(
+                [(axis.x(a), 0.0), (axis.x(b), peak)],
+                FAULT.mix(0.18).filled(),
+            )
+        }))?
+        .label("fault active")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], FAULT.mix(0.18).filled()));
+    Ok(())
+}
+
+/// The legend in the upper right corner, as on the run's traffic plot.
+fn legend<'a, 'b: 'a>(chart: &mut TimeChart<'a, 'b>) -> PlotResult {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FONT, 13))
+        .draw()?;
+    Ok(())
 }

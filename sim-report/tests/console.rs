@@ -13,6 +13,8 @@ fn summary_of_a_failing_run() {
           seed 42  scenario hash sha256:9f86d081884c7d65  commit e2923b7  speed 60
           virtual 2025-03-03T08:00:00+01:00 .. 2025-03-03T10:00:00+01:00 (2h 00m) in 2m 01s wall
         totals: arrivals 2900, sent 2892, accepted 2750, rejected 12, undelivered 3, receipts 2600, faults 14
+        cases created in KSD (intake, KSD-9): 40
+        flow SF2090: 84 calls to the platform (40 messages), platform response p50 120 ms, p99 900 ms (virtual)
         rate: 24.0 exchanges/s (updates sent per wall second)
         latency (n=2600): p50 180 ms  p90 420 ms  p99 1.25 s  max 4.01 s
         memory: peak 48 MiB  sim-sp
@@ -83,4 +85,27 @@ fn a_seat_that_kept_every_rule_passes_and_says_how_much_was_exercised() {
         summary.lines().last(),
         Some("verdict: PASS (all 4 checks held; no seat broke a rule, 1 of 2 rules exercised)")
     );
+}
+
+#[test]
+fn ky_messages_get_their_line_with_refusals_by_rule_ky1() {
+    let mut r = fixture::report();
+    r.totals.ky = sim_report::KyTotals {
+        sent: 160,
+        conversations: 21,
+        accepted: 157,
+        refused: 2,
+        refused_by_rule: [("KY-6".to_string(), 2)].into_iter().collect(),
+        unanswered: 1,
+        p50_ms: 12,
+        p99_ms: 80,
+    };
+    let summary = console::summary(&r);
+    assert!(
+        summary.contains(
+            "KY messages (SF1690, KY-1): 160 sent in 21 contact courses: 157 accepted, 2 refused (KY-6 2), 1 unanswered; round trip p50 12 ms, p99 80 ms (real)\n"
+        ),
+        "{summary}"
+    );
+    assert!(!console::summary(&fixture::report()).contains("KY messages"));
 }

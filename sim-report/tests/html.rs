@@ -1,4 +1,4 @@
-//! The HTML page: three plots, the checks, the seats' conformance, self-contained, accepted by xmllint's HTML parser
+//! The HTML page: three plots for the run and two more per integration with traffic, the checks, the seats' conformance, self-contained, accepted by xmllint's HTML parser
 //! and well-formed XML as well.
 
 mod fixture;
@@ -6,7 +6,7 @@ mod xmllint;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
-use sim_report::html;
+use sim_report::{html, FlowTotals};
 
 /// Elements libxml2's HTML parser (before 2.14, HTML 4 based) reports as "Tag … invalid": the
 /// SVG vocabulary plotters writes, and HTML5's `<details>`/`<summary>` (the conformance
@@ -45,10 +45,14 @@ fn elements(page: &str) -> Vec<String> {
 }
 
 #[test]
-fn page_has_header_checks_totals_and_three_plots() {
+fn page_has_header_checks_totals_and_plots() {
     let page = html::render(&fixture::report());
     assert!(page.starts_with("<!DOCTYPE html>\n"));
-    assert_eq!(count(&page, "<svg"), 3, "traffic, latency and faults");
+    assert_eq!(
+        count(&page, "<svg"),
+        5,
+        "traffic, SF2090's calls, the flows' response times, latency and faults"
+    );
     for needle in [
         "sf2095-faults",
         "<span class=\"verdict fail\">FAIL</span>",
@@ -180,4 +184,94 @@ fn a_run_without_seats_has_no_conformance_section() {
     let page = html::render(&fixture::report());
     assert!(!page.contains("Conformance"));
     assert!(!page.contains("outside system"));
+}
+
+#[test]
+fn a_flow_with_traffic_gets_its_plots_and_a_row() {
+    let page = html::render(&fixture::report());
+    elements(&page);
+    for needle in [
+        "<h2>Flows</h2>",
+        "<tr><td>SF2090</td><td>JC/SendHaendelse, KSD/SendForretningsSvar</td><td class=\"num\">84</td><td class=\"num\">40</td><td class=\"num\">120 ms</td><td class=\"num\">900 ms</td></tr>",
+        // Its traffic plot: title, a line per leg and the new messages.
+        "SF2090: calls to the platform per 10 min (shaded: faults)",
+        ">\nJC/SendHaendelse\n<",
+        ">\nKSD/SendForretningsSvar\n<",
+        ">\nnew messages\n<",
+        // Its lines in the response-time plot.
+        ">\nSF2090 p99\n<",
+        ">\nSF2090 p50\n<",
+    ] {
+        assert!(page.contains(needle), "{needle:?} missing");
+    }
+    // The flows come after the run's traffic and before its latency.
+    let at = |needle: &str| page.find(needle).expect(needle);
+    assert!(at("<h2>Traffic</h2>") < at("<h2>Flows</h2>"));
+    assert!(at("<h2>Flows</h2>") < at("<h2>Latency</h2>"));
+}
+
+#[test]
+fn response_times_are_drawn_only_for_buckets_with_calls() {
+    // SF2090 has calls in 6 of its 12 buckets: a marker for p99 and one for p50 in each, and
+    // no other plot draws circles.
+    let page = html::render(&fixture::report());
+    assert_eq!(count(&page, "<circle"), 12);
+}
+
+#[test]
+fn a_flow_without_traffic_or_series_gets_no_chart() {
+    let mut report = fixture::report();
+    let sf2090 = report.totals.flows[0].clone();
+    report.totals.flows = vec![
+        FlowTotals {
+            integration: "SF2095".into(),
+            calls: 300,
+            messages: 300,
+            ..sf2090.clone()
+        },
+        // In a report written before the series: figures only.
+        FlowTotals {
+            integration: "SF2090".into(),
+            series: vec![],
+            bucket_seconds: 0,
+            ..sf2090.clone()
+        },
+        // No calls, however it came to be listed.
+        FlowTotals {
+            integration: "SF2093".into(),
+            calls: 0,
+            messages: 0,
+            ..sf2090
+        },
+    ];
+    let page = html::render(&report);
+    elements(&page);
+    assert_eq!(count(&page, "<svg"), 5, "only SF2095 is plotted");
+    assert!(page.contains("SF2095: calls to the platform"));
+    assert!(page.contains(">\nSF2095 p99\n<"));
+    for absent in ["SF2090: calls", "SF2090 p99", "SF2093: calls", "SF2093 p99"] {
+        assert!(!page.contains(absent), "{absent:?} plotted");
+    }
+    // All three are in the table.
+    assert_eq!(count(&page, "<tr><td>SF209"), 3);
+}
+
+#[test]
+fn a_run_without_flows_has_no_flows_section_and_no_flow_charts() {
+    let mut report = fixture::report();
+    report.totals.flows.clear();
+    let page = html::render(&report);
+    assert!(!page.contains("<h2>Flows</h2>"));
+    assert_eq!(count(&page, "<svg"), 3);
+}
+
+#[test]
+fn a_series_without_per_leg_counts_plots_all_calls() {
+    let mut report = fixture::report();
+    for p in &mut report.totals.flows[0].series {
+        p.per_leg.clear();
+    }
+    let page = html::render(&report);
+    assert!(page.contains(">\ncalls\n<"));
+    assert!(!page.contains(">\nJC/SendHaendelse\n<"));
 }

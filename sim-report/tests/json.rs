@@ -130,3 +130,38 @@ fn a_report_written_before_seats_existed_still_reads() {
     assert!(back.conformance.is_empty());
     assert_eq!(back, fixture::report());
 }
+
+#[test]
+fn a_report_from_before_the_flow_series_still_parses() {
+    // `flows` as written before `legs`, `bucket_seconds` and `series` existed.
+    let mut value: serde_json::Value =
+        serde_json::from_str(&json::render(&fixture::report())).unwrap();
+    let flow = &mut value["totals"]["flows"][0];
+    // A point without `per_leg`, as written before it.
+    let point = flow["series"][0].as_object_mut().unwrap();
+    point.remove("per_leg").expect("per_leg");
+    let back = json::parse(&value.to_string()).expect("a point without per_leg parses");
+    assert!(back.totals.flows[0].series[0].per_leg.is_empty());
+    let flow = &mut value["totals"]["flows"][0];
+    for key in ["legs", "bucket_seconds", "series"] {
+        flow.as_object_mut().unwrap().remove(key).expect(key);
+    }
+    let back = json::parse(&value.to_string()).expect("an older report parses");
+    let f = &back.totals.flows[0];
+    assert_eq!(
+        (f.integration.as_str(), f.calls, f.p99_ms),
+        ("SF2090", 84, 900)
+    );
+    assert!(f.series.is_empty() && f.legs.is_empty() && f.bucket_seconds == 0);
+}
+
+#[test]
+fn a_report_from_before_ky_totals_still_parses_ky1() {
+    // `totals` as written before SF1690's `ky` existed.
+    let mut value: serde_json::Value =
+        serde_json::from_str(&json::render(&fixture::report())).unwrap();
+    let totals = value["totals"].as_object_mut().unwrap();
+    totals.remove("ky").expect("ky");
+    let back = json::parse(&value.to_string()).expect("an older report parses");
+    assert_eq!(back.totals.ky, sim_report::KyTotals::default());
+}

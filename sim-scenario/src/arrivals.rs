@@ -135,6 +135,36 @@ impl Arrivals {
     /// The arrivals of `scenario` for `municipalities` (CVR, vendor instance) — typically
     /// [`Scenario::assignments`] of the routing. A CVR given twice counts once.
     pub fn new(scenario: &Scenario, municipalities: &[(Cvr, String)]) -> Arrivals {
+        Arrivals::with(scenario, scenario.volume, "arrivals", municipalities)
+    }
+
+    /// The arrivals of KSD's case intake (`cases:`), with the run's profile, from their own
+    /// stream; none when the scenario has no intake.
+    pub fn of_cases(scenario: &Scenario, municipalities: &[(Cvr, String)]) -> Arrivals {
+        let volume = scenario.cases.map_or(Volume::Total(0), |c| c.volume);
+        Arrivals::with(scenario, volume, "case-arrivals", municipalities)
+    }
+
+    /// The arrivals of the jobcenters' look-ups (`lookups:`), with the run's profile, from
+    /// their own stream; none when the scenario has none.
+    pub fn of_lookups(scenario: &Scenario, municipalities: &[(Cvr, String)]) -> Arrivals {
+        let volume = scenario.lookups.map_or(Volume::Total(0), |l| l.volume);
+        Arrivals::with(scenario, volume, "lookup-arrivals", municipalities)
+    }
+
+    /// The arrivals of the jobcenters' KY messages (`ky:`, SF1690), with the run's profile,
+    /// from their own stream; none when the scenario has none.
+    pub fn of_ky(scenario: &Scenario, municipalities: &[(Cvr, String)]) -> Arrivals {
+        let volume = scenario.ky.map_or(Volume::Total(0), |k| k.volume);
+        Arrivals::with(scenario, volume, "ky-arrivals", municipalities)
+    }
+
+    fn with(
+        scenario: &Scenario,
+        volume: Volume,
+        stream: &str,
+        municipalities: &[(Cvr, String)],
+    ) -> Arrivals {
         let start = scenario.clock.start;
         let end = scenario.clock.end();
         let profile = &scenario.profile;
@@ -147,7 +177,7 @@ impl Arrivals {
 
         let run_table = HourTable::new(profile, start, end);
         let run_weight = run_table.integral(start, end);
-        let c = match scenario.volume {
+        let c = match volume {
             Volume::PerMonth(n) => {
                 let reference = scenario.clock.duration.max(MONTH);
                 let ref_end = start.saturating_add(reference);
@@ -191,10 +221,7 @@ impl Arrivals {
             arrivals.streams.push(Stream {
                 municipality: cvr,
                 instance,
-                rng: Rng::from_sub_seed(
-                    sub_seed(scenario.seed, "arrivals"),
-                    u64::from(cvr.value()),
-                ),
+                rng: Rng::from_sub_seed(sub_seed(scenario.seed, stream), u64::from(cvr.value())),
                 t: 0.0,
             });
             if let Some(us) = arrivals.advance(i) {

@@ -173,6 +173,55 @@ impl UpdateData {
     }
 }
 
+/// A case KSD learns of (`cases:` intake, KSD-9): the person, the notifier and the first day
+/// of absence, drawn from the scenario's seed by the intake arrival's sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseData {
+    /// The person (a real birth date; a pensioner's case has a person of 67 or more).
+    pub cpr: Cpr,
+    /// The notifier's CVR.
+    pub arbejdsgiver: Cvr,
+    /// The employer's production unit, for an employer's notification.
+    pub produktionsenhed: Option<PNummer>,
+    /// NemRefusion's id of the notification.
+    pub nem_refusion_id: Option<Uuid>,
+    /// First day of absence: uniformly `min_age_weeks` to `max_age_weeks` before `today`.
+    pub foerste_fravaersdag: Dato,
+    /// A pensioner's case (61).
+    pub pensioner: bool,
+}
+
+impl CaseData {
+    /// The data of intake arrival `seq` on local date `today`.
+    pub fn for_seq(seed: u64, seq: u64, today: Date, intake: &crate::CaseIntake) -> CaseData {
+        let mut rng = Rng::keyed(seed, "case-data", seq);
+        let pensioner = rng.chance(intake.pensioner_share);
+        let cpr = if pensioner {
+            // 67 to 70 years old: cpr() draws 18-70, so draw from a date 49 years later.
+            cpr(&mut rng, days(today, -49 * 365))
+        } else {
+            cpr(&mut rng, today)
+        };
+        let arbejdsgiver = cvr(&mut rng);
+        let produktionsenhed = PNummer::try_from(rng.range(1_000_000_000, 2_000_000_000)).ok();
+        let nem_refusion_id = Some(uuid(&mut rng));
+        // From 0 (no `min_age_weeks`) this is the draw it always was: adding the field moved
+        // no first day of an existing scenario.
+        let back = rng.range(
+            u64::from(intake.min_age_weeks) * 7,
+            u64::from(intake.max_age_weeks) * 7 + 1,
+        ) as i64;
+        CaseData {
+            cpr,
+            arbejdsgiver,
+            produktionsenhed,
+            nem_refusion_id,
+            foerste_fravaersdag: Dato(days(today, -back)),
+            pensioner,
+        }
+    }
+}
+
 fn days(d: Date, n: i64) -> Date {
     d.checked_add(Duration::days(n)).unwrap_or(d)
 }

@@ -124,6 +124,43 @@ impl Scenario {
                 let _ = writeln!(y, "volume: {{total: {n}}}");
             }
         }
+        if let Some(c) = &self.cases {
+            let volume = match c.volume {
+                Volume::PerMonth(n) => format!("per_month: {n}"),
+                Volume::Total(n) => format!("total: {n}"),
+            };
+            let _ = writeln!(
+                y,
+                "cases: {{{volume}, pensioner_share: {}, min_age_weeks: {}, max_age_weeks: {}}}",
+                num(c.pensioner_share),
+                c.min_age_weeks,
+                c.max_age_weeks
+            );
+        }
+        if let Some(l) = &self.lookups {
+            let volume = match l.volume {
+                Volume::PerMonth(n) => format!("per_month: {n}"),
+                Volume::Total(n) => format!("total: {n}"),
+            };
+            let _ = writeln!(
+                y,
+                "lookups: {{{volume}, list_share: {}, adversarial: {}}}",
+                num(l.list_share),
+                num(l.adversarial)
+            );
+        }
+        if let Some(k) = &self.ky {
+            let volume = match k.volume {
+                Volume::PerMonth(n) => format!("per_month: {n}"),
+                Volume::Total(n) => format!("total: {n}"),
+            };
+            let _ = writeln!(
+                y,
+                "ky: {{{volume}, allowance_share: {}}}",
+                num(k.allowance_share)
+            );
+        }
+        self.vendor_policies.write_yaml(&mut y, num);
         let hourly: Vec<String> = self.profile.hourly.iter().map(|w| num(*w)).collect();
         let _ = writeln!(y, "profile:");
         let _ = writeln!(y, "  weekend_factor: {}", num(self.profile.weekend_factor));

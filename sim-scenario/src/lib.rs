@@ -25,6 +25,8 @@
 //!   from `(seed, seq)` alone.
 //! - [`faults`]: the [`FaultPlan`]: per-message decisions, crashes, windows, and when the last
 //!   fault is over (for liveness).
+//! - [`policy`]: `vendor_policies:`, how the simulated vendors answer KSD's SF2090 events and
+//!   SF2093 extension requests (KSD-10, KSD-11), per instance.
 //! - [`expand`]: the canonical YAML of a validated scenario, printed at the start of a run.
 //! - [`refdata`]: the 98 municipalities (kommunekode ↔ CVR).
 //! - [`units`]: text forms of durations, instants and times of day.
@@ -37,18 +39,23 @@ pub mod data;
 mod error;
 pub mod expand;
 pub mod faults;
+pub mod policy;
 mod raw;
-pub mod refdata;
+/// The 98 municipalities live with the contract (`sim_wire::municipalities`); re-exported
+/// under the name the scenario code has always used.
+pub use sim_wire::municipalities as refdata;
 pub mod schema;
 pub mod units;
 
 pub use arrivals::{Arrival, Arrivals};
-pub use data::UpdateData;
+pub use data::{CaseData, UpdateData};
 pub use error::{Pos, ScenarioError};
 pub use faults::{Crash, FaultPlan};
+pub use policy::{AckPolicy, ExtensionPolicy, VendorPolicies, VendorPolicy};
 pub use schema::{
-    hash, parse, seat_speed_problem, Clock, Distribution, Expectations, FaultKind, FaultParams,
-    FaultRule, Profile, Scenario, Seat, Selection, SlaClass, Speed, Target, Volume, Window,
+    hash, parse, seat_speed_problem, CaseIntake, Clock, Distribution, Expectations, FaultKind,
+    FaultParams, FaultRule, Ky, Lookups, Profile, Scenario, Seat, Selection, SlaClass, Speed,
+    Target, Volume, Window,
 };
 /// The seeded stream every draw of a scenario comes from (re-exported from `sim-seed`).
 pub use sim_seed::Rng;

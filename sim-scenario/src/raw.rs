@@ -156,6 +156,71 @@ pub(crate) struct RawScenario {
     pub faults: Option<Vec<Spanned<RawFault>>>,
     pub expectations: Option<RawExpectations>,
     pub seats: Option<Spanned<std::collections::BTreeMap<String, Spanned<RawSeat>>>>,
+    pub cases: Option<Spanned<RawCases>>,
+    pub lookups: Option<Spanned<RawLookups>>,
+    pub ky: Option<Spanned<RawKy>>,
+    pub vendor_policies:
+        Option<Spanned<std::collections::BTreeMap<String, Spanned<RawVendorPolicy>>>>,
+}
+
+/// One entry of `vendor_policies:` (an instance's, or `all`): every field optional, laid
+/// over what it overrides.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVendorPolicy {
+    pub sf2090: Option<Spanned<RawAckPolicy>>,
+    pub sf2093: Option<Spanned<RawExtensionPolicy>>,
+}
+
+/// `sf2090:` of a vendor policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAckPolicy {
+    pub never_acknowledged: Option<Spanned<f64>>,
+}
+
+/// `sf2093:` of a vendor policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExtensionPolicy {
+    pub time_limited: Option<Spanned<f64>>,
+    pub unlimited: Option<Spanned<f64>>,
+    pub rejected: Option<Spanned<f64>>,
+    pub never_answered: Option<Spanned<f64>>,
+    pub extension_weeks: Option<Spanned<u32>>,
+    pub answer_delay_min: Option<Spanned<String>>,
+    pub answer_delay_max: Option<Spanned<String>>,
+    pub late_share: Option<Spanned<f64>>,
+}
+
+/// `cases:`, KSD's case intake.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCases {
+    pub per_month: Option<Spanned<u64>>,
+    pub total: Option<Spanned<u64>>,
+    pub pensioner_share: Option<Spanned<f64>>,
+    pub min_age_weeks: Option<Spanned<u32>>,
+    pub max_age_weeks: Option<Spanned<u32>>,
+}
+
+/// `lookups:`, the jobcenters' SF2096 case look-ups.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLookups {
+    pub per_month: Option<Spanned<u64>>,
+    pub total: Option<Spanned<u64>>,
+    pub list_share: Option<Spanned<f64>>,
+    pub adversarial: Option<Spanned<f64>>,
+}
+
+/// `ky:`, the jobcenters' SF1690 messages to KY.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawKy {
+    pub per_month: Option<Spanned<u64>>,
+    pub total: Option<Spanned<u64>>,
+    pub allowance_share: Option<Spanned<f64>>,
 }
 
 /// An outside system in a seat: where it is called, which CA its server certificate chains

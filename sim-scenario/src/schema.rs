@@ -16,6 +16,7 @@ use time::{Duration, OffsetDateTime, Weekday};
 
 use crate::calendar::{RecurringWindow, ServiceWindowSpec, WeekOfMonth};
 use crate::error::{Pos, ScenarioError};
+use crate::policy::VendorPolicies;
 use crate::raw::{
     RawDistribution, RawExpectations, RawFault, RawProfile, RawRecurring, RawScenario,
     RawSelection, Scalar,
@@ -59,6 +60,67 @@ pub struct Scenario {
     /// Outside systems that take a seat (a vendor instance, `ksd`): the simulator calls them
     /// instead of its own program and grades them rule by rule. Empty: everything simulated.
     pub seats: Vec<Seat>,
+    /// Cases KSD learns of during the run (KSD-9): each created through KSD's admin API,
+    /// told to its jobcenter (SF2090) and, when its limit falls in the run, extended or not
+    /// (SF2093). `None`: KSD only has the cases the jobcenters' updates name.
+    pub cases: Option<CaseIntake>,
+    /// The jobcenters' SF2096 look-ups during the run (KSD-12), honest and adversarial.
+    /// `None`: nobody looks anything up.
+    pub lookups: Option<Lookups>,
+    /// The jobcenters' SF1690 messages to KY during the run (KY-1..KY-10): consistent
+    /// conversations per person. `None`: nobody writes to KY.
+    pub ky: Option<Ky>,
+    /// How the simulated vendors acknowledge KSD's events (SF2090, KSD-10) and answer its
+    /// extension requests (SF2093, KSD-11), per instance: `vendor_policies:`, the jobcenter's
+    /// defaults when left out.
+    pub vendor_policies: VendorPolicies,
+}
+
+/// KSD's case intake (`cases:`): cases created in KSD — from NemRefusion or by hand, until
+/// SF1612 brings STAR's — at `volume`'s rate with the run's profile, each with a first day of
+/// absence drawn uniformly from the `max_age_weeks` weeks before its creation, so that a run
+/// starts with cases near their duration limit as a real KSD has them (`min_age_weeks` keeps
+/// the newest ones out).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaseIntake {
+    /// How many, like the updates' volume (per 30-day month nationally, or a total).
+    pub volume: Volume,
+    /// Share of pensioners' cases (61, their own limit).
+    pub pensioner_share: f64,
+    /// How recent a first day of absence may be, in weeks (0: from the day of creation): a
+    /// scenario about the extension dialogue puts every case near its limit with it.
+    pub min_age_weeks: u32,
+    /// How far back a first day of absence may lie, in weeks.
+    pub max_age_weeks: u32,
+}
+
+/// The jobcenters' case look-ups (`lookups:`, SF2096): a case worker asks KSD about a case
+/// of the municipality's own (by SagIdentifikator or NemRefusionIdentifier) or lists a
+/// person's cases, at `volume`'s rate with the run's profile. An `adversarial` share asks, in
+/// the jobcenter's own legitimate security context, for keys of *other* municipalities —
+/// real ones the run has seen (case ids, NemRefusion ids, CPRs) or guessed ones — which KSD
+/// must answer exactly like keys nobody has (KSD-12).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lookups {
+    /// How many, like the updates' volume (per 30-day month nationally, or a total).
+    pub volume: Volume,
+    /// Share of `HentSagsListe` (by person) among them; the rest are `HentSag`.
+    pub list_share: f64,
+    /// Share aimed at other municipalities' cases.
+    pub adversarial: f64,
+}
+
+/// The jobcenters' messages to KY (`ky:`, SF1690): `volume` messages (not conversations),
+/// at the run's profile, each the next step of one citizen's contact course — a course created
+/// first, then its assessment group, statement, activity (with allowances in
+/// `allowance_share` of them), allowances, absences, sanction requests, target-group changes,
+/// changes, stops and resumes — in an order KY accepts, so that a refusal is a finding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ky {
+    /// How many messages, like the updates' volume (per 30-day month nationally, or a total).
+    pub volume: Volume,
+    /// Share of the activities created with allowances (§ 82/83) in the same message.
+    pub allowance_share: f64,
 }
 
 /// An outside system in a seat.
@@ -330,11 +392,21 @@ pub enum FaultKind {
     ServiceWindow,
     /// A program crashes at `at` and restarts after `downtime`.
     Crash,
+    /// A vendor answers the SF2093 extension requests it receives after their SvarFrist
+    /// (KSD-11): KSD sets 63 at the limit and applies the late answer with a warning.
+    LateExtensionAnswer,
+    /// A vendor acknowledges an SF2090 event twice (KSD-10): KSD counts the second, records
+    /// nothing again.
+    EventAckTwice,
+    /// A vendor keeps the SF2090 events it receives but does not acknowledge them (KSD-10):
+    /// KSD delivers each again after its acknowledgement timeout, and a delivery outside the
+    /// fault is acknowledged.
+    UnacknowledgedEvent,
 }
 
 impl FaultKind {
     /// Every kind, in documentation order.
-    pub const ALL: [FaultKind; 15] = [
+    pub const ALL: [FaultKind; 18] = [
         FaultKind::DuplicateUpdate,
         FaultKind::DuplicateReceipt,
         FaultKind::SlowKsd,
@@ -350,6 +422,9 @@ impl FaultKind {
         FaultKind::ConnectionReset,
         FaultKind::ServiceWindow,
         FaultKind::Crash,
+        FaultKind::LateExtensionAnswer,
+        FaultKind::EventAckTwice,
+        FaultKind::UnacknowledgedEvent,
     ];
 
     /// The name used in the file.
@@ -370,6 +445,9 @@ impl FaultKind {
             FaultKind::ConnectionReset => "connection_reset",
             FaultKind::ServiceWindow => "service_window",
             FaultKind::Crash => "crash",
+            FaultKind::LateExtensionAnswer => "late_extension_answer",
+            FaultKind::EventAckTwice => "event_ack_twice",
+            FaultKind::UnacknowledgedEvent => "unacknowledged_event",
         }
     }
 
@@ -379,7 +457,9 @@ impl FaultKind {
         use FaultKind::*;
         match self {
             DuplicateUpdate | SlowVendor | CvrMismatchAgreement | CvrMismatchHeader
-            | ForbiddenCode => (T_JC | T_VENDOR, Some(Target::Jobcenter)),
+            | ForbiddenCode | LateExtensionAnswer | EventAckTwice | UnacknowledgedEvent => {
+                (T_JC | T_VENDOR, Some(Target::Jobcenter))
+            }
             DuplicateReceipt => (T_KSD | T_SP, Some(Target::Ksd)),
             SlowKsd => (T_KSD, Some(Target::Ksd)),
             SlowPlatform | ServiceWindow => (T_SP, Some(Target::Sp)),
@@ -401,7 +481,9 @@ impl FaultKind {
             Timeout => &["probability", "window", "target", "after"],
             ForbiddenCode => &["probability", "window", "target", "codes"],
             CvrMismatchAgreement | CvrMismatchHeader | MalformedXml | SoapFault | FejlReceipt
-            | ConnectionReset => &["probability", "window", "target"],
+            | ConnectionReset | LateExtensionAnswer | EventAckTwice | UnacknowledgedEvent => {
+                &["probability", "window", "target"]
+            }
             ServiceWindow => &["window", "target", "weekly", "monthly", "quarterly"],
             Crash => &["target", "at", "downtime"],
         }
@@ -492,7 +574,7 @@ impl fmt::Display for Target {
     }
 }
 
-fn check_instance(name: &str) -> Result<String, String> {
+pub(crate) fn check_instance(name: &str) -> Result<String, String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -691,7 +773,7 @@ pub fn hash(text: &str) -> String {
     format!("{:016x}", sim_seed::hash(text.as_bytes()))
 }
 
-fn err<T>(s: &Spanned<T>, message: impl Into<String>) -> ScenarioError {
+pub(crate) fn err<T>(s: &Spanned<T>, message: impl Into<String>) -> ScenarioError {
     ScenarioError::at_loc(&s.referenced, message)
 }
 
@@ -762,6 +844,13 @@ fn build(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         None => Vec::new(),
         Some(s) => build_seats(s, clock.speed)?,
     };
+    let cases = raw.cases.map(build_cases).transpose()?;
+    let lookups = raw.lookups.map(build_lookups).transpose()?;
+    let ky = raw.ky.map(build_ky).transpose()?;
+    let vendor_policies = match raw.vendor_policies {
+        None => VendorPolicies::default(),
+        Some(p) => crate::policy::build(p, &vendors)?,
+    };
     Ok(Scenario {
         name,
         description: raw.description.unwrap_or_default(),
@@ -775,6 +864,102 @@ fn build(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         faults,
         expectations,
         seats,
+        cases,
+        lookups,
+        ky,
+        vendor_policies,
+    })
+}
+
+/// `ky:` — `per_month` or `total` (not both); `allowance_share` between 0 and 1 (default 0.3).
+fn build_ky(k: Spanned<crate::raw::RawKy>) -> Result<Ky, ScenarioError> {
+    let v = &k.value;
+    let volume = match (&v.per_month, &v.total) {
+        (Some(_), Some(t)) => return Err(err(t, "give either per_month or total, not both")),
+        (Some(p), None) => Volume::PerMonth(p.value),
+        (None, Some(t)) => Volume::Total(t.value),
+        (None, None) => return Err(err(&k, "ky: give per_month or total")),
+    };
+    let allowance_share = match &v.allowance_share {
+        Some(s) if !(0.0..=1.0).contains(&s.value) => {
+            return Err(err(s, "allowance_share must be between 0 and 1"))
+        }
+        Some(s) => s.value,
+        None => 0.3,
+    };
+    Ok(Ky {
+        volume,
+        allowance_share,
+    })
+}
+
+/// `lookups:` — `per_month` or `total` (not both); `list_share` and `adversarial` between 0
+/// and 1 (defaults 0.3 and 0).
+fn build_lookups(l: Spanned<crate::raw::RawLookups>) -> Result<Lookups, ScenarioError> {
+    let v = &l.value;
+    let volume = match (&v.per_month, &v.total) {
+        (Some(_), Some(t)) => return Err(err(t, "give either per_month or total, not both")),
+        (Some(p), None) => Volume::PerMonth(p.value),
+        (None, Some(t)) => Volume::Total(t.value),
+        (None, None) => return Err(err(&l, "lookups: give per_month or total")),
+    };
+    let share = |s: &Option<Spanned<f64>>, name: &str, default: f64| match s {
+        Some(s) if !(0.0..=1.0).contains(&s.value) => {
+            Err(err(s, format!("{name} must be between 0 and 1")))
+        }
+        Some(s) => Ok(s.value),
+        None => Ok(default),
+    };
+    Ok(Lookups {
+        volume,
+        list_share: share(&v.list_share, "list_share", 0.3)?,
+        adversarial: share(&v.adversarial, "adversarial", 0.0)?,
+    })
+}
+
+/// `cases:` — `per_month` or `total` (not both), a pensioner share between 0 and 1, and at
+/// most 104 weeks back (two years: older cases have long passed any limit), at least
+/// `min_age_weeks` back (not more than `max_age_weeks`).
+fn build_cases(c: Spanned<crate::raw::RawCases>) -> Result<CaseIntake, ScenarioError> {
+    let v = &c.value;
+    let volume = match (&v.per_month, &v.total) {
+        (Some(_), Some(t)) => return Err(err(t, "give either per_month or total, not both")),
+        (Some(p), None) => Volume::PerMonth(p.value),
+        (None, Some(t)) => Volume::Total(t.value),
+        (None, None) => return Err(err(&c, "cases: give per_month or total")),
+    };
+    let pensioner_share = match &v.pensioner_share {
+        Some(s) if !(0.0..=1.0).contains(&s.value) => {
+            return Err(err(s, "pensioner_share must be between 0 and 1"))
+        }
+        Some(s) => s.value,
+        None => 0.05,
+    };
+    let max_age_weeks = match &v.max_age_weeks {
+        Some(w) if w.value > 104 => return Err(err(w, "max_age_weeks is at most 104")),
+        Some(w) => w.value,
+        // Just under the 22-week limit: every case starts before it (KSD-9), the oldest a
+        // week from it.
+        None => 21,
+    };
+    let min_age_weeks = match &v.min_age_weeks {
+        Some(w) if w.value > max_age_weeks => {
+            return Err(err(
+                w,
+                format!(
+                    "min_age_weeks ({}) is above max_age_weeks ({max_age_weeks})",
+                    w.value
+                ),
+            ))
+        }
+        Some(w) => w.value,
+        None => 0,
+    };
+    Ok(CaseIntake {
+        volume,
+        pensioner_share,
+        min_age_weeks,
+        max_age_weeks,
     })
 }
 

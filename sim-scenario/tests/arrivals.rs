@@ -161,3 +161,34 @@ fn no_municipalities_or_no_weight_means_no_arrivals() {
     );
     assert_eq!(Arrivals::new(&scenario(&yaml), &routing()).count(), 0);
 }
+
+/// SF1690 (KY-1): `ky:` is messages at the volume's rate on a stream of their own — adding it
+/// changes no update's arrival — and reads back from the expanded scenario; the month's
+/// 50,000 are 50,000 expected.
+#[test]
+fn ky_messages_have_their_own_stream_and_rate_ky1() {
+    let base = "seed: 5\nvolume: {total: 500}\nclock: {duration: 1h}\n";
+    let with = format!("{base}ky: {{total: 200, allowance_share: 0.5}}\n");
+    let (a, b) = (scenario(base), scenario(&with));
+    assert_eq!(b.ky.unwrap().allowance_share, 0.5);
+    let updates: Vec<Arrival> = Arrivals::new(&a, &routing()).collect();
+    assert_eq!(updates, Arrivals::new(&b, &routing()).collect::<Vec<_>>());
+    assert_eq!(Arrivals::of_ky(&a, &routing()).count(), 0);
+    let ky = Arrivals::of_ky(&b, &routing());
+    assert!((ky.expected_total() - 200.0).abs() < 1e-9);
+    assert_ne!(
+        ky.map(|x| x.intended_at).collect::<Vec<_>>(),
+        updates
+            .iter()
+            .take(200)
+            .map(|x| x.intended_at)
+            .collect::<Vec<_>>()
+    );
+    let again = scenario(&b.to_yaml());
+    assert_eq!(again.ky, b.ky);
+    let month = scenario(
+        "clock: {start: 2026-04-01T00:00:00+02:00, duration: 30d}\nky: {per_month: 50000}\n",
+    );
+    assert_eq!(month.ky.unwrap().allowance_share, 0.3);
+    assert!((Arrivals::of_ky(&month, &routing()).expected_total() - 50_000.0).abs() < 1e-6);
+}

@@ -207,3 +207,161 @@ fn no_panic_on_odd_input() {
         let _ = parse(text);
     }
 }
+
+// rules KSD-10, KSD-11: `vendor_policies:` is checked as the jobcenter checks its policy —
+// each value where it stands, the layered policy of an entry as a whole at the entry.
+#[test]
+fn vendor_policies_are_checked_where_they_stand() {
+    check(
+        "vendor_policies:\n  all:\n    sf2090: {never_acknowledged: 1.5}\n",
+        3,
+        34,
+        "vendor_policies.all.sf2090.never_acknowledged must be a share between 0 and 1",
+    );
+    check(
+        "vendor_policies:\n  kmd-jc:\n    sf2093: {rejected: -1}\n",
+        3,
+        24,
+        "vendor_policies.kmd-jc.sf2093.rejected must be a finite weight of at least 0",
+    );
+    check(
+        "vendor_policies:\n  kmd-jc:\n    sf2093: {late_share: 2}\n",
+        3,
+        26,
+        "sf2093.late_share must be a share between 0 and 1",
+    );
+    check(
+        "vendor_policies:\n  kmd-jc:\n    sf2093: {extension_weeks: 0}\n",
+        3,
+        31,
+        "extension_weeks must be 1 to 104 weeks",
+    );
+    check(
+        "vendor_policies:\n  kmd-jc:\n    sf2093: {answer_delay_min: 5}\n",
+        3,
+        32,
+        "not a duration",
+    );
+    // The shortest delay above the default longest (3 days): named at the field given.
+    check(
+        "vendor_policies:\n  kmd-jc:\n    sf2093:\n      answer_delay_min: 4d\n",
+        4,
+        25,
+        "vendor_policies.kmd-jc.sf2093: answer_delay_min (4d) is above answer_delay_max (3d)",
+    );
+    // No answer left to draw: named at the entry's sf2093.
+    check(
+        "vendor_policies:\n  all:\n    sf2093: {time_limited: 0, unlimited: 0, rejected: 0, never_answered: 0}\n",
+        3,
+        13,
+        "vendor_policies.all.sf2093: at least one of time_limited",
+    );
+    // An instance's entry is laid over `all`: together they leave nothing to draw.
+    check(
+        "vendor_policies:\n  all:\n    sf2093: {time_limited: 0, unlimited: 0, rejected: 0}\n  netcompany-jc:\n    sf2093: {never_answered: 0}\n",
+        5,
+        13,
+        "vendor_policies.netcompany-jc.sf2093: at least one",
+    );
+    check(
+        "vendor_policies:\n  kmd-jc:\n    sf2093: {lat_share: 0.1}\n",
+        3,
+        14,
+        "unknown field `lat_share`",
+    );
+    check(
+        "vendor_policies:\n  kmd-jc:\n    sf2094: {}\n",
+        3,
+        5,
+        "unknown field `sf2094`",
+    );
+    check(
+        "vendors: [kmd-jc]\nvendor_policies:\n  schultz-jc: {}\n",
+        3,
+        15,
+        "vendor 'schultz-jc' is not among the scenario's vendors",
+    );
+    check(
+        "vendor_policies:\n  ksd: {}\n",
+        2,
+        8,
+        "'ksd' is a program, not a vendor instance",
+    );
+    check(
+        "vendor_policies:\n  KMD: {}\n",
+        2,
+        8,
+        "'KMD' is neither `all` nor a vendor instance name",
+    );
+}
+
+// rules KSD-10, KSD-11: the vendor-side fault kinds take a window, a probability and a
+// jobcenter target, nothing else.
+#[test]
+fn vendor_fault_kinds_take_a_jobcenter_target_and_no_parameters() {
+    check(
+        "faults:\n  - kind: late_extension_answer\n    delay: 3d\n",
+        3,
+        12,
+        "`delay` does not apply to fault kind `late_extension_answer` (it takes probability, window, target)",
+    );
+    check(
+        "faults:\n  - kind: event_ack_twice\n    target: ksd\n",
+        3,
+        13,
+        "fault kind `event_ack_twice` cannot target 'ksd' (it targets jobcenter, a vendor instance)",
+    );
+    check(
+        "faults:\n  - kind: unacknowledged_event\n    target: sp\n",
+        3,
+        13,
+        "cannot target 'sp'",
+    );
+    check(
+        "vendors: [kmd-jc]\nfaults:\n  - kind: unacknowledged_event\n    target: schultz-jc\n",
+        4,
+        13,
+        "not among the scenario's vendors",
+    );
+}
+
+// rule KSD-9: the newest first day a case may have is not above the oldest.
+#[test]
+fn case_ages_must_be_a_range() {
+    check(
+        "cases: {total: 5, min_age_weeks: 22, max_age_weeks: 21}\n",
+        1,
+        34,
+        "min_age_weeks (22) is above max_age_weeks (21)",
+    );
+    check(
+        "cases: {total: 5, min_age_weeks: 30}\n",
+        1,
+        34,
+        "min_age_weeks (30) is above max_age_weeks (21)",
+    );
+}
+
+/// `ky:` (SF1690) is checked like `lookups:`: a rate, given once, and a share in [0, 1].
+#[test]
+fn ky_needs_one_rate_and_a_share_in_range() {
+    check(
+        "ky: {allowance_share: 0.2}\n",
+        1,
+        5,
+        "ky: give per_month or total",
+    );
+    check(
+        "ky: {per_month: 10, total: 5}\n",
+        1,
+        28,
+        "either per_month or total",
+    );
+    check(
+        "ky:\n  total: 5\n  allowance_share: 1.5\n",
+        3,
+        20,
+        "between 0 and 1",
+    );
+    check("ky: {total: 5, share: 1}\n", 1, 16, "unknown field `share`");
+}

@@ -3,11 +3,16 @@
 //! - `GET /health`
 //! - `GET /routing`, `PUT /routing` (whole table), `PUT /routing/{cvr}` `{"instance": ..}`,
 //!   `DELETE /routing/{cvr}` — SP-3: a municipality can change vendor while traffic flows.
-//! - `GET /agreements`, `PUT /agreements` (whole list), `POST /agreements` (add one, e.g. for
-//!   a vendor's own system swapped in) — SP-5.
+//! - `GET /agreements?offset=&limit=`, `PUT /agreements` (whole list), `POST /agreements` (add
+//!   one, e.g. for a vendor's own system swapped in) — SP-5.
 //! - `GET /journal?transaktion_id=&call_uuid=&cpr=&municipality=&operation=&direction=&outcome=&since=&until=&after_id=&limit=`
-//! - `GET /counters` — journal counts by operation/direction/outcome and the outbox backlog.
-//! - `GET /outbox` — pending deliveries.
+//! - `GET /counters` — journal counts by operation/direction/outcome.
+//!
+//! There is no outbox: both exposures are pass-throughs (SP-13), so the platform holds
+//! nothing to deliver.
+//!
+//! Every list is a page (`sim_kit::admin::Page`, at most 10,000 rows); the routing table is
+//! bounded by the 98 municipalities.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,25 +41,30 @@ pub fn router(p: Arc<Platform>) -> Router {
         )
         .route("/journal", get(journal))
         .route("/counters", get(counters))
-        .route("/outbox", get(outbox))
         .with_state(p)
 }
 
-use sim_kit::admin::{bad_request as bad, internal};
+use sim_kit::admin::{bad_request as bad, internal, JsonList, JsonObject, Page};
 
-async fn health(State(p): S) -> Response {
-    let pending = p.outbox.pending().await.unwrap_or(u64::MAX);
-    Json(json!({ "status": "ok", "component": "sim-sp", "outbox_pending": pending }))
-        .into_response()
+async fn health() -> Response {
+    Json(json!({ "status": "ok", "component": "sim-sp" })).into_response()
 }
 
 async fn get_routing(State(p): S) -> Response {
     Json(p.routing.read().expect("routing lock").clone()).into_response()
 }
 
+/// A route is for one of the 98 municipalities (the only authorities of this service, SP-3)
+/// to an instance the platform knows.
 fn check_route(p: &Platform, cvr: &str, instance: &str) -> Result<(), String> {
-    cvr.parse::<Cvr>()
+    let m = cvr
+        .parse::<Cvr>()
         .map_err(|e| format!("municipality: {e}"))?;
+    if sim_wire::municipalities::by_cvr(m).is_none() {
+        return Err(format!(
+            "municipality: CVR {cvr} is not one of the 98 municipalities"
+        ));
+    }
     if !p.instances.contains_key(instance) {
         return Err(format!(
             "unknown instance '{instance}'; known: {:?}",
@@ -94,7 +104,7 @@ struct EmptyOk {
 async fn put_routing(
     State(p): S,
     Query(q): Query<EmptyOk>,
-    Json(table): Json<BTreeMap<String, String>>,
+    JsonObject(table): JsonObject<BTreeMap<String, String>>,
 ) -> Response {
     if table.is_empty() && !q.allow_empty {
         return bad("an empty routing table routes nothing (SP-4 for every call); add ?allow_empty=true to mean it");
@@ -116,7 +126,11 @@ struct RouteBody {
     instance: String,
 }
 
-async fn put_route(State(p): S, Path(cvr): Path<String>, Json(body): Json<RouteBody>) -> Response {
+async fn put_route(
+    State(p): S,
+    Path(cvr): Path<String>,
+    JsonObject(body): JsonObject<RouteBody>,
+) -> Response {
     if let Err(e) = check_route(&p, &cvr, &body.instance) {
         return bad(e);
     }
@@ -137,17 +151,20 @@ async fn delete_route(State(p): S, Path(cvr): Path<String>) -> Response {
     let _one_change = p.control.lock().await;
     let mut table = p.routing.read().expect("routing lock").clone();
     let previous = table.remove(&cvr);
+    if previous.is_some() && table.is_empty() {
+        return bad("this removes the last route: an empty routing table routes nothing (SP-4 for every call); PUT /routing?allow_empty=true with {} to mean it");
+    }
     match store_routing(&p, table).await {
         Ok(()) => Json(json!({ "municipality": cvr, "previous": previous })).into_response(),
         Err(e) => internal(e),
     }
 }
 
-async fn get_agreements(State(p): S) -> Response {
-    Json(p.agreements.read().expect("agreements lock").clone()).into_response()
+async fn get_agreements(State(p): S, Query(page): Query<Page>) -> Response {
+    Json(page.of(&p.agreements.read().expect("agreements lock"))).into_response()
 }
 
-async fn add_agreement(State(p): S, Json(a): Json<Agreement>) -> Response {
+async fn add_agreement(State(p): S, JsonObject(a): JsonObject<Agreement>) -> Response {
     let _one_change = p.control.lock().await;
     let mut list = p.agreements.read().expect("agreements lock").clone();
     if !list.contains(&a) {
@@ -156,7 +173,7 @@ async fn add_agreement(State(p): S, Json(a): Json<Agreement>) -> Response {
     store_agreements(&p, list).await
 }
 
-async fn put_agreements(State(p): S, Json(list): Json<Vec<Agreement>>) -> Response {
+async fn put_agreements(State(p): S, JsonList(list): JsonList<Agreement>) -> Response {
     let _one_change = p.control.lock().await;
     store_agreements(&p, list).await
 }
@@ -212,13 +229,5 @@ async fn counters(State(p): S) -> Response {
         Ok(c) => c,
         Err(e) => return internal(e),
     };
-    let pending = p.outbox.pending().await.unwrap_or(u64::MAX);
-    Json(json!({ "journal": counters, "outbox_pending": pending })).into_response()
-}
-
-async fn outbox(State(p): S) -> Response {
-    match p.outbox.list(1000).await {
-        Ok(items) => Json(items).into_response(),
-        Err(e) => internal(e),
-    }
+    Json(json!({ "journal": counters })).into_response()
 }

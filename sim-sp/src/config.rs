@@ -29,7 +29,7 @@ fn default_service() -> String {
 /// Everything the platform needs; the binary fills it from YAML and flags, `sim up` in code.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
-    /// Directory of `sp.sqlite` (journal, outbox, routing and agreements as changed at run time).
+    /// Directory of `sp.sqlite` (journal, routing and agreements as changed at run time).
     pub state_dir: PathBuf,
     /// The platform's TLS server certificate.
     pub server: IdentityFiles,
@@ -41,6 +41,11 @@ pub struct Config {
     pub server_trust: Vec<PathBuf>,
     /// KSD's receiver port (`ModtagOpdateringFravaer` ...).
     pub ksd: Endpoint,
+    /// KY's receiver port (SF1690, `/ky/Kontanthjaelp/2` on the simulated KSD program), where
+    /// the KY exposure passes jobcenters' calls through (SP-13). Absent: no route to KY, and
+    /// every KY call is answered with an SP-4 fault.
+    #[serde(default)]
+    pub ky: Option<Endpoint>,
     /// The system that may call the JC exposure as KSD.
     pub ksd_system: SystemRef,
     /// Jobcenter solution instances by name, each with its receiver port (SP-3).
@@ -56,6 +61,23 @@ pub struct Config {
     /// Seed of the platform's id stream (CallUUIDs).
     #[serde(default)]
     pub seed: u64,
+    /// Requests the platform handles at once; past it a call is shed: answered at once with
+    /// an SP-4 fault (journaled, worth resending) instead of waiting for a slot (SP-8 keeps
+    /// its meaning for the calls served).
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// Requests one calling system may have in flight at once (the rest is shed), so a
+    /// flooding vendor cannot starve KSD's receipts or another vendor on the same port.
+    #[serde(default = "default_max_in_flight_per_caller")]
+    pub max_in_flight_per_caller: usize,
+    /// How much journal to keep (by age in virtual hours and/or newest rows); off by
+    /// default, because a scenario's checkers read whole journals.
+    #[serde(default)]
+    pub journal_retention: sim_store::Retention,
+    /// Bearer token of the admin API (all but `/health`); required when the admin API does
+    /// not listen on a loopback address. `--admin-token` overrides it.
+    #[serde(default)]
+    pub admin_token: Option<String>,
     /// Time source; virtual in scenario runs.
     #[serde(skip, default = "Clock::real")]
     pub clock: Clock,
@@ -64,8 +86,20 @@ pub struct Config {
     pub faults: sim_kit::faults::Faults,
 }
 
+fn default_max_in_flight() -> usize {
+    sim_kit::limits::Shedding::default().max_in_flight
+}
+
+fn default_max_in_flight_per_caller() -> usize {
+    sim_kit::limits::Shedding::default().max_in_flight_per_caller
+}
+
 impl sim_kit::program::ProgramConfig for Config {
     fn state_dir_mut(&mut self) -> &mut PathBuf {
         &mut self.state_dir
+    }
+
+    fn admin_token_mut(&mut self) -> &mut Option<String> {
+        &mut self.admin_token
     }
 }

@@ -8,32 +8,53 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use sim_kit::soap::{ok_response, SoapCall, SoapReply, CONTENT_TYPE};
-use sim_store::{Direction, Exchange, JournalEntry, Label, Outcome, Part};
+use axum::response::Response;
+use sim_kit::soap::SoapCall;
+use sim_store::Label;
 use sim_wire::{Caller, Port, Rule};
 
-use crate::forward::rename_element;
+use crate::passthrough::{self, Receiver};
 use crate::state::{caller_side, peer_text, Admitted, Platform};
 
-/// Anything posted to a path the platform does not expose (SP-4: nothing is dropped silently).
+/// Anything sent to a path the platform does not expose (SP-4: nothing is dropped silently),
+/// or with another method than POST to one it does (WIRE-1: SOAP 1.1 calls are POSTed) —
+/// a journaled fault either way, never a bare 404 or 405.
 pub async fn no_such_endpoint(
     State(p): State<Arc<Platform>>,
+    method: axum::http::Method,
     uri: axum::http::Uri,
     call: SoapCall,
 ) -> Response {
     let call_uuid = p.ids.next_uuid();
-    let text = format!(
-        "No service is exposed at {}; the platform exposes {} and {}.",
-        uri.path(),
+    let exposed = [
         Port::Ksd.platform_path(),
-        Port::Jc.platform_path()
-    );
+        Port::Jc.platform_path(),
+        sim_wire::ky::PLATFORM_PATH,
+    ];
+    let (rule, text) = if exposed.contains(&uri.path()) {
+        (
+            Rule::Wire1,
+            format!(
+                "{method} {}: the contract's calls are SOAP 1.1 over HTTP POST.",
+                uri.path()
+            ),
+        )
+    } else {
+        (
+            Rule::Sp4,
+            format!(
+                "No service is exposed at {}; the platform exposes {}, {} and {}.",
+                uri.path(),
+                exposed[0],
+                exposed[1],
+                exposed[2]
+            ),
+        )
+    };
     // No operation was called: the row names what was posted where.
     let label = Label::endpoint(uri.path());
     let exchange = caller_side(&call, label, None, None, call_uuid);
-    p.refuse(&call, &exchange, call_uuid, true, Rule::Sp4, text)
+    p.refuse(&call, &exchange, call_uuid, true, rule, text)
         .await
 }
 
@@ -83,120 +104,14 @@ async fn authorize(p: &Platform, call: &SoapCall, a: &Admitted) -> Result<(), Re
     Ok(())
 }
 
-/// Forwards an accepted call to KSD's receiver operation (SP-7) and answers the caller with
-/// KSD's answer (SP-1); an unreachable KSD, or an answer that is no SOAP message, is refused
-/// with SP-4 (worth resending).
+/// SP-1, SP-13: forwarded to KSD's receiver operation with KOMBIT's certificate (SP-7), KSD's
+/// answer passed back.
 async fn pass_through(p: &Platform, call: &SoapCall, a: &Admitted) -> Response {
-    // Accepted: journal the request before anything else is done with it.
-    let inbound = p.received(call, &a.exchange, Outcome::Received, None);
-    p.journal.record_all(vec![inbound]).await;
-
-    let target =
-        a.op.forwarded_to()
-            .expect("jobcenter operations are forwarded");
-    let ksd = Exchange {
-        label: Label::request(target),
-        peer: Some(p.ksd.url.clone()),
-        ..a.exchange.clone()
+    let ksd = Receiver {
+        peer: p.ksd.url.clone(),
+        name: "KSD".into(),
+        url: p.ksd.url.clone(),
+        jobcenter: false,
     };
-    let forwarded = rename_element(
-        &call.text(),
-        &a.op.request_element(),
-        &target.request_element(),
-    );
-    // The request's row is dated when it was sent, the answer's when it came: the receiver's
-    // response time is in the journal (graded against SP-8 for an outside KSD).
-    let sent_at = p.clock.now();
-    let reply = match p
-        .client
-        .call(&p.ksd.url, &target.soap_action(), forwarded.clone())
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            let out = ksd.entry(
-                sent_at,
-                Direction::Out,
-                Part::Request,
-                Outcome::Unreachable,
-                Some(e.to_string()),
-                forwarded,
-            );
-            p.journal.record_all(vec![out]).await;
-            let text = format!(
-                "The receiver KSD at {} could not be reached: {e}",
-                p.ksd.url
-            );
-            return p
-                .refuse(call, &a.exchange, a.call_uuid, false, Rule::Sp4, text)
-                .await;
-        }
-    };
-    let outcome = reply.outcome();
-    let out = ksd.entry(
-        sent_at,
-        Direction::Out,
-        Part::Request,
-        outcome.clone(),
-        None,
-        forwarded,
-    );
-    let back = ksd.entry(
-        p.clock.now(),
-        Direction::In,
-        Part::Response,
-        outcome,
-        None,
-        reply.body.clone(),
-    );
-    if reply.transport_kvittering().is_none()
-        && reply.fault().is_none()
-        && reply.decoded.as_ref().map_or(true, |d| d.message.is_none())
-    {
-        p.journal.record_all(vec![out, back]).await;
-        let text = format!(
-            "The receiver KSD answered HTTP {} with no readable SOAP message.",
-            reply.status
-        );
-        return p
-            .refuse(call, &a.exchange, a.call_uuid, false, Rule::Sp4, text)
-            .await;
-    }
-    answer(p, a, &reply, vec![out, back]).await
-}
-
-/// SP-1: KSD's answer goes back unchanged but for the operation element's name, with KSD's
-/// HTTP status; journaled in one commit with `legs`, the forwarding's rows.
-async fn answer(
-    p: &Platform,
-    a: &Admitted,
-    reply: &SoapReply,
-    mut legs: Vec<JournalEntry>,
-) -> Response {
-    let target =
-        a.op.forwarded_to()
-            .expect("jobcenter operations are forwarded");
-    let answer = rename_element(
-        &reply.body,
-        &target.response_element(),
-        &a.op.response_element(),
-    );
-    let to_caller = a.exchange.entry(
-        p.clock.now(),
-        Direction::Out,
-        Part::Response,
-        reply.outcome(),
-        None,
-        answer.clone(),
-    );
-    legs.push(to_caller);
-    p.journal.record_all(legs).await;
-    if reply.status == 200 {
-        return ok_response(answer);
-    }
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut r = (status, answer).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    r
+    passthrough::forward(p, call, a, ksd, None).await
 }

@@ -4,9 +4,11 @@
 //! client certificate (SP-6), checks the security context and the service agreement (SP-5),
 //! forwards to KSD with KOMBIT's certificate and passes KSD's transport receipt back unchanged
 //! (SP-1). KSD calls the JC exposure; the platform routes by the municipality of the security
-//! context (SP-2, SP-3), persists the message in a durable outbox *before* answering KSD, and
-//! delivers it to the jobcenter solution with retries until it answers OK. Every refusal is a
-//! SOAP fault with a CallUUID that can be found in the journal (SP-4).
+//! context (SP-2, SP-3) and passes the call through to that municipality's jobcenter solution,
+//! returning its answer to KSD (SP-13). Both directions are pass-throughs: the platform
+//! persists nothing on the way but its journal, and the caller owns redelivery. Every refusal
+//! is a SOAP fault with a CallUUID that can be found in the journal (SP-4). Jobcenters' SF1690
+//! messages to KY go through a third exposure the same way.
 //!
 //! # Layout
 //! - [`config`]: the configuration (files, peers, routing, agreements).
@@ -15,20 +17,22 @@
 //! - `ksd_port`: the KSD exposure (`/service/KSD/Sygefravaer/2`): SP-5, then a synchronous
 //!   pass-through to KSD for every operation.
 //! - `jc_port`: the JC exposure (`/service/JC/Sygefravaer/2`): only KSD, routing by the
-//!   security context (SP-2, SP-3, SP-4); runs the outbox.
-//! - `flows`: what the platform does per integration, dispatched by operation from the
-//!   exposures and the outbox; `flows::sf2095`: KSD's business receipt, acknowledged, stored
-//!   and delivered to the jobcenter.
+//!   security context (SP-2, SP-3, SP-4), then a pass-through to the jobcenter solution.
+//! - `ky_port`: the KY exposure (`/service/KY/Kontanthjaelp/2`, SF1690): SP-5 with an
+//!   agreement for `KontanthjaelpServiceKY`, then a synchronous pass-through to KY under the
+//!   same operation (SP-7, SP-13).
+//! - `passthrough`: the one forwarding both Sygefravaer exposures use (SP-1, SP-7, SP-13).
 //! - `forward`: renaming an operation element for the receiver, byte-faithfully.
 //! - `admin`: the JSON admin API on its own port.
 
 pub mod config;
 
 mod admin;
-mod flows;
 mod forward;
 mod jc_port;
 mod ksd_port;
+mod ky_port;
+mod passthrough;
 mod state;
 
 use std::future::Future;
@@ -45,31 +49,68 @@ use sim_wire::Port;
 pub type SpError = sim_kit::program::RunError;
 
 /// Runs the platform until `shutdown` completes: the mTLS data plane, the admin API and the
-/// outbox delivery. Returns when all three have stopped.
+/// journal retention (when configured). Returns when all have stopped.
 pub async fn run(
     listeners: Listeners,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), SpError> {
     sim_kit::install_crypto_provider();
-    let server_tls = sim_kit::config::server_tls(&config.server, &config.client_trust)?;
+    let server_tls = sim_kit::config::server_tls(&config.server, &config.client_trust)?
+        .with_shedding(sim_kit::limits::Shedding {
+            max_in_flight: config.max_in_flight,
+            max_in_flight_per_caller: config.max_in_flight_per_caller,
+        });
     let client =
         sim_kit::config::soap_client(&config.kombit, &config.server_trust, config.call_timeout_ms)?;
     let platform = Arc::new(state::Platform::open(&config, client).await?);
 
     let stop = sim_kit::shutdown::Shutdown::from_future(shutdown);
 
-    let data = Router::new()
-        .route(Port::Ksd.platform_path(), post(ksd_port::handle))
-        .route(Port::Jc.platform_path(), post(jc_port::handle))
-        .fallback(ksd_port::no_such_endpoint)
-        .with_state(platform.clone());
-    let data = sim_kit::faults::apply(data, "sp", &config.faults);
+    let data = data_plane(platform.clone(), &config.faults);
     let program = sim_kit::program::Program {
         data: vec![(listeners.data, server_tls, data)],
         admin: (listeners.admin, admin::router(platform.clone())),
-        workers: vec![Box::pin(jc_port::deliver_forever(platform, stop.wait()))],
+        admin_token: config.admin_token.clone(),
+        workers: sim_kit::program::retention_worker(
+            platform.journal.clone(),
+            config.journal_retention,
+            config.clock.clone(),
+            stop.wait(),
+        )
+        .into_iter()
+        .collect(),
     };
     sim_kit::program::serve_program(program, &stop).await?;
     Ok(())
+}
+
+/// The platform's data-plane router as [`run`] serves it (behind mutual TLS): the platform
+/// opened on `config`'s state directory, the KSD and JC exposures, the fallback for other
+/// paths and methods (journaled SOAP faults), and `config.faults`. `client` is what the
+/// platform calls KSD and the jobcenters with.
+///
+/// Public so the router can be driven without the program around it — fuzzed
+/// (`sim-wire/fuzz`, target `http`) or embedded behind another server. It serves only the
+/// data plane: no admin API, no journal retention (those are `run`'s).
+/// The caller is the `sim_certs::SystemIdentity` the server puts in the request's extensions
+/// from its verified client certificate; a request without one is an unidentified caller.
+pub async fn data_router(
+    config: &Config,
+    client: sim_kit::soap::SoapClient,
+) -> Result<Router, SpError> {
+    let platform = Arc::new(state::Platform::open(config, client).await?);
+    Ok(data_plane(platform, &config.faults))
+}
+
+/// The one construction of the data-plane router, for [`run`] and [`data_router`].
+fn data_plane(platform: Arc<state::Platform>, faults: &sim_kit::faults::Faults) -> Router {
+    let data = Router::new()
+        .route(Port::Ksd.platform_path(), post(ksd_port::handle))
+        .route(Port::Jc.platform_path(), post(jc_port::handle))
+        .route(sim_wire::ky::PLATFORM_PATH, post(ky_port::handle))
+        .fallback(ksd_port::no_such_endpoint)
+        .method_not_allowed_fallback(ksd_port::no_such_endpoint)
+        .with_state(platform);
+    sim_kit::faults::apply(data, "sp", faults)
 }

@@ -8,8 +8,7 @@ use rusqlite::OptionalExtension;
 use sim_certs::SystemIdentity;
 use sim_kit::soap::{SoapCall, SoapClient};
 use sim_store::{
-    Clock, Db, Direction, Exchange, Journal, JournalEntry, Label, Outbox, Outcome, Part,
-    JOURNAL_MIGRATION, OUTBOX_MIGRATION,
+    Clock, Db, Direction, Exchange, Journal, JournalEntry, Label, Outcome, Part, JOURNAL_MIGRATION,
 };
 use sim_wire::{Cvr, Port, Rule, Uuid};
 
@@ -47,12 +46,13 @@ pub struct Platform {
     pub clock: Clock,
     pub db: Db,
     pub journal: Journal,
-    pub outbox: Outbox,
     pub ids: IdStream,
     pub routing: RwLock<BTreeMap<String, String>>,
     pub agreements: RwLock<Vec<Agreement>>,
     pub instances: BTreeMap<String, Endpoint>,
     pub ksd: Endpoint,
+    /// KY's receiver port (SF1690), when the platform has a route to KY.
+    pub ky: Option<Endpoint>,
     pub ksd_system: SystemRef,
     pub client: SoapClient,
     pub faults: sim_kit::faults::Faults,
@@ -80,8 +80,32 @@ impl Platform {
         std::fs::create_dir_all(&config.state_dir)?;
         let db = Db::open(
             &config.state_dir.join("sp.sqlite"),
-            &[JOURNAL_MIGRATION, OUTBOX_MIGRATION, SP_MIGRATION],
+            &[JOURNAL_MIGRATION, SP_MIGRATION],
         )?;
+        // A state directory from a version with a platform outbox may hold receipts it had
+        // acknowledged to KSD and not delivered: this version has no outbox (SP-13), so
+        // starting would lose them silently.
+        let undelivered: i64 = db
+            .read(|c| {
+                let has = c
+                    .prepare(
+                        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
+                    )?
+                    .exists([])?;
+                if !has {
+                    return Ok(0);
+                }
+                c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+            })
+            .await?;
+        if undelivered > 0 {
+            return Err(SpError::Config(format!(
+                "{}: {undelivered} business receipts wait in the outbox of an earlier version; \
+                 this platform is a pass-through (SP-13) and keeps none: deliver them with the \
+                 earlier version or start on a fresh state directory",
+                config.state_dir.join("sp.sqlite").display()
+            )));
+        }
         let routing_seed = config.routing.clone();
         let agreements_seed: Vec<String> = config
             .agreements
@@ -127,13 +151,13 @@ impl Platform {
         Ok(Platform {
             clock: config.clock.clone(),
             journal: Journal::new(db.clone()),
-            outbox: Outbox::new(db.clone(), config.clock.clone()),
             db,
             ids: IdStream::new(config.seed, "sp/call-uuid", epoch as u64),
             routing: RwLock::new(routing),
             agreements: RwLock::new(agreements),
             instances: config.instances.clone(),
             ksd: config.ksd.clone(),
+            ky: config.ky.clone(),
             ksd_system: config.ksd_system.clone(),
             client,
             faults: config.faults.clone(),
@@ -152,6 +176,18 @@ impl Platform {
         who: &str,
     ) -> Result<Admitted, Response> {
         let call_uuid = self.ids.next_uuid();
+        // Overload: the server marked the call shed. Answered at once, before the body is
+        // even parsed, nothing forwarded (SP-4: the caller resends, JC-1), so the calls that
+        // are served keep SP-8's times.
+        if let Some(why) = &call.shed {
+            let exchange = caller_side(call, Label::unknown(port), None, None, call_uuid);
+            let text = format!(
+                "The platform is overloaded: {why}. The call was not processed; send it again."
+            );
+            return Err(self
+                .refuse(call, &exchange, call_uuid, false, Rule::Sp4, text)
+                .await);
+        }
         let decoded = match call.read() {
             Ok(d) => d,
             Err(e) => {
@@ -223,8 +259,19 @@ impl Platform {
             .any(|a| a.system.matches(id))
     }
 
-    /// Whether the system may call the service for the municipality (SP-5).
+    /// Whether the system may call the Sygefravaer service for the municipality (SP-5).
     pub fn has_agreement(&self, id: &SystemIdentity, municipality: &Cvr) -> bool {
+        self.has_agreement_for(id, municipality, SERVICE)
+    }
+
+    /// Whether the system may call `service` for the municipality (SP-5): each service has
+    /// its own agreements (SF1690's is `sim_wire::ky::SERVICE`).
+    pub fn has_agreement_for(
+        &self,
+        id: &SystemIdentity,
+        municipality: &Cvr,
+        service: &str,
+    ) -> bool {
         let m = municipality.to_string();
         self.agreements
             .read()
@@ -232,7 +279,7 @@ impl Platform {
             .iter()
             .any(|a| {
                 a.system.matches(id)
-                    && a.service == SERVICE
+                    && a.service == service
                     && (a.municipality == "*" || a.municipality == m)
             })
     }

@@ -32,7 +32,8 @@ pub use db::{
 };
 pub use journal::{
     Counter, Direction, Exchange, Journal, JournalEntry, JournalFilter, JournalRow, Label, Outcome,
-    Part, DEFAULT_QUERY_LIMIT, JOURNAL_MIGRATION, MAX_QUERY_LIMIT, TRANSIENT_FAULT_RULES,
+    Part, Retention, DEFAULT_QUERY_LIMIT, JOURNAL_MIGRATION, MAX_QUERY_LIMIT,
+    TRANSIENT_FAULT_RULES,
 };
 pub use outbox::{
     Attempt, Backoff, NewOutboxItem, Outbox, OutboxEvent, OutboxItem, OUTBOX_MIGRATION,

@@ -99,6 +99,10 @@ pub struct Backoff {
     pub factor: f64,
     /// The longest wait, so a peer that comes back is retried soon enough.
     pub max: Duration,
+    /// The share of each wait (0 to 1) taken off at random, so that items that failed
+    /// together (an outage) are not all retried at the same instant when it ends. Drawn from
+    /// the item's key and attempt number: the same run waits the same.
+    pub jitter: f64,
 }
 
 impl Default for Backoff {
@@ -109,6 +113,7 @@ impl Default for Backoff {
             initial: Duration::from_millis(100),
             factor: 2.0,
             max: Duration::from_secs(10),
+            jitter: 0.0,
         }
     }
 }
@@ -123,6 +128,20 @@ impl Backoff {
             Ok(d) => d.min(self.max),
             Err(_) => self.max,
         }
+    }
+
+    /// [`Backoff::delay`] less its jitter for this `key`: between `(1 - jitter) × delay` and
+    /// `delay`, a pure function of (`key`, `attempts`).
+    pub fn delay_for(&self, attempts: u32, key: &str) -> Duration {
+        let d = self.delay(attempts);
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        if jitter == 0.0 {
+            return d;
+        }
+        let draw = sim_seed::mix(sim_seed::hash(key.as_bytes()) ^ u64::from(attempts));
+        // 53 bits of the draw as a fraction in [0, 1).
+        let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
+        d.mul_f64(1.0 - jitter * unit)
     }
 }
 
@@ -237,6 +256,13 @@ impl Outbox {
         Ok(tx.last_insert_rowid())
     }
 
+    /// Removes every item with this `key` inside a caller's transaction (its message was
+    /// delivered another way, e.g. by a foreground attempt). Returns how many went.
+    pub fn remove_key_in(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<usize> {
+        tx.prepare_cached("DELETE FROM outbox WHERE key = ?1")?
+            .execute([key])
+    }
+
     /// Wakes the worker: call after a transaction with [`Outbox::enqueue_in`] committed.
     pub fn notify(&self) {
         self.shared.wake.notify_one();
@@ -262,16 +288,17 @@ impl Outbox {
             .map(|n| u64::try_from(n).unwrap_or(0))
     }
 
-    /// Up to `limit` items not yet delivered, soonest due first.
-    pub async fn list(&self, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
+    /// Up to `limit` items not yet delivered after skipping `offset`, soonest due first.
+    pub async fn list(&self, offset: u64, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         self.db
             .read(move |c| {
                 let mut stmt = c.prepare_cached(concat!(
                     "SELECT ",
                     item_columns!(),
-                    " FROM outbox ORDER BY due_at, id LIMIT ?1"
+                    " FROM outbox ORDER BY due_at, id LIMIT ?1 OFFSET ?2"
                 ))?;
-                let rows = stmt.query_map([i64::from(limit)], item)?;
+                let rows = stmt.query_map([i64::from(limit), offset], item)?;
                 rows.collect()
             })
             .await
@@ -478,7 +505,7 @@ impl Outbox {
                 done.map(|_| Attempt::Delivered)
             }
             Err(error) => {
-                let next_due = add(self.clock.now(), backoff.delay(attempt));
+                let next_due = add(self.clock.now(), backoff.delay_for(attempt, &item.key));
                 let (text, due) = (error.clone(), unix_millis(next_due));
                 let done = self
                     .db
@@ -555,4 +582,34 @@ fn item(r: &Row<'_>) -> rusqlite::Result<OutboxItem> {
         meta: r.get(7)?,
         last_error: r.get(8)?,
     })
+}
+
+#[cfg(test)]
+mod jitter_tests {
+    use super::Backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn jitter_spreads_the_waits_within_bounds_and_repeats_per_key() {
+        let b = Backoff {
+            initial: Duration::from_secs(1),
+            factor: 2.0,
+            max: Duration::from_secs(300),
+            jitter: 0.5,
+        };
+        let waits: Vec<Duration> = (0..100)
+            .map(|i| b.delay_for(20, &format!("k{i}")))
+            .collect();
+        assert!(
+            waits.iter().all(|w| *w <= b.max && *w >= b.max / 2),
+            "{waits:?}"
+        );
+        let distinct: std::collections::HashSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 90, "spread: {}", distinct.len());
+        assert_eq!(b.delay_for(3, "k1"), b.delay_for(3, "k1"));
+        assert_eq!(
+            Backoff::default().delay_for(3, "k1"),
+            Backoff::default().delay(3)
+        );
+    }
 }

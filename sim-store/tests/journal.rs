@@ -302,3 +302,37 @@ fn filter_deserializes_from_strings_and_rows_serialize_flat() {
     let back: JournalEntry = serde_json::from_value(json).unwrap();
     assert_eq!(back, entry(1));
 }
+
+/// Retention (issue 15): by age keeps the rows at most that old, by count the newest ones,
+/// both at once the stricter; off deletes nothing; ids go on growing.
+#[tokio::test]
+async fn retention_prunes_by_age_and_by_count() {
+    use sim_store::Retention;
+    let (_dir, journal) = journal().await;
+    let all = || JournalFilter::default();
+    assert_eq!(journal.prune(Retention::default(), T0).await.unwrap(), 0);
+    assert_eq!(ids(&journal, all()).await, vec![1, 2, 3, 4, 5, 6]);
+    // Entry n is at T0 + n minutes; an hour after T0 + 2 min, only n >= 2 are an hour old or less.
+    let one_hour = Retention {
+        max_age_hours: Some(1),
+        max_rows: None,
+    };
+    let now = T0 + time::Duration::minutes(62);
+    assert_eq!(journal.prune(one_hour, now).await.unwrap(), 2);
+    assert_eq!(ids(&journal, all()).await, vec![3, 4, 5, 6]);
+    let three = Retention {
+        max_age_hours: None,
+        max_rows: Some(3),
+    };
+    assert_eq!(journal.prune(three, now).await.unwrap(), 1);
+    assert_eq!(ids(&journal, all()).await, vec![4, 5, 6]);
+    assert_eq!(
+        journal.record(entry(0)).await.unwrap(),
+        7,
+        "ids are never reused"
+    );
+    // Five hours on, all four are older than an hour.
+    let later = T0 + time::Duration::hours(5);
+    assert_eq!(journal.prune(one_hour, later).await.unwrap(), 4);
+    assert_eq!(ids(&journal, all()).await, Vec::<i64>::new());
+}

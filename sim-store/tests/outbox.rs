@@ -92,7 +92,7 @@ async fn failed_deliveries_back_off_and_success_delivers_exactly_once() {
             next_due: first_due
         }
     );
-    let listed = outbox.list(10).await.unwrap();
+    let listed = outbox.list(0, 10).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].attempts, 1);
     assert_eq!(listed[0].due_at, first_due);
@@ -121,7 +121,7 @@ async fn failed_deliveries_back_off_and_success_delivers_exactly_once() {
             next_due: second_due
         }
     );
-    let listed = outbox.list(10).await.unwrap();
+    let listed = outbox.list(0, 10).await.unwrap();
     assert_eq!((listed[0].attempts, listed[0].due_at), (2, second_due));
 
     // Third attempt succeeds and the item is gone.
@@ -162,12 +162,14 @@ fn backoff_grows_by_its_factor_up_to_its_max_and_never_panics() {
         initial: Duration::from_secs(1),
         factor: f64::NAN,
         max: Duration::from_secs(5),
+        jitter: 0.0,
     };
     assert_eq!(odd.delay(3), Duration::from_secs(5));
     let negative = Backoff {
         initial: Duration::from_secs(1),
         factor: -2.0,
         max: Duration::from_secs(5),
+        jitter: 0.0,
     };
     assert_eq!(negative.delay(2), Duration::from_secs(5));
 }
@@ -310,7 +312,7 @@ async fn items_left_by_a_crashed_process_are_delivered_after_reopen() {
     // Second life: same file, a new process's clock, a peer that is back.
     let clock = Clock::manual(T0 + Duration::from_secs(60));
     let outbox = Outbox::new(Db::open(&path, &[OUTBOX_MIGRATION]).unwrap(), clock);
-    let left = outbox.list(100).await.unwrap();
+    let left = outbox.list(0, 100).await.unwrap();
     assert_eq!(left.len(), 5);
     assert!(left
         .iter()

@@ -312,8 +312,9 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// XML 1.0's `Char` production: what a document may hold.
-fn is_xml_char(c: char) -> bool {
+/// XML 1.0's `Char` production: what a document may hold (WIRE-1). Writers check free text
+/// with it before it goes into a document.
+pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 

@@ -56,6 +56,19 @@ pub fn sag() -> Sag {
         ophoers_start_dato: None,
         ophoers_slut_dato: None,
         varighed_kode: VarighedKode::Oprettet60,
+        historik: Vec::new(),
+    }
+}
+
+/// One change of the example case's history, registered at `at`.
+fn aendring(at: &str, status: Status, varighed_kode: VarighedKode) -> StatusAendring {
+    StatusAendring {
+        registrering_dato_tid: p(at),
+        status,
+        ophoers_aarsag: None,
+        ophoers_start_dato: None,
+        ophoers_slut_dato: None,
+        varighed_kode,
     }
 }
 
@@ -136,15 +149,50 @@ pub fn request(op: Operation) -> Request {
 /// A valid response of an operation.
 pub fn response(op: Operation) -> Response {
     let body = match op.payload_kind() {
-        PayloadKind::HentSag => ResponseBody::Sag(Box::new(sag())),
+        PayloadKind::HentSag => {
+            // An SF2096 answer carries the case's history (defined here).
+            let mut s = sag();
+            s.historik = vec![aendring(
+                "2026-10-06T08:15:00+02:00",
+                Status::Aktiv,
+                VarighedKode::Oprettet60,
+            )];
+            ResponseBody::Sag(Box::new(s))
+        }
         PayloadKind::HentSagsListe => {
+            let mut open = sag();
+            open.historik = vec![aendring(
+                "2026-10-06T08:15:00+02:00",
+                Status::Aktiv,
+                VarighedKode::Oprettet60,
+            )];
             let mut ended = sag();
             ended.sag_identifikator = p("a7b6c5d4-e3f2-4a1b-8c9d-0e1f2a3b4c5d");
             ended.status = Status::Ophoert;
             ended.ophoers_aarsag = OphoersAarsag::new(2);
             ended.ophoers_start_dato = Some(p("2026-06-30"));
             ended.varighed_kode = VarighedKode::Tidsbegraenset62;
-            ResponseBody::SagsListe(vec![sag(), ended])
+            let mut end = aendring(
+                "2026-06-30T14:02:00+02:00",
+                Status::Ophoert,
+                VarighedKode::Tidsbegraenset62,
+            );
+            end.ophoers_aarsag = OphoersAarsag::new(2);
+            end.ophoers_start_dato = Some(p("2026-06-30"));
+            ended.historik = vec![
+                aendring(
+                    "2026-01-12T09:00:00+01:00",
+                    Status::Aktiv,
+                    VarighedKode::Oprettet60,
+                ),
+                aendring(
+                    "2026-05-04T10:30:00+02:00",
+                    Status::Aktiv,
+                    VarighedKode::Tidsbegraenset62,
+                ),
+                end,
+            ];
+            ResponseBody::SagsListe(vec![open, ended])
         }
         _ => ResponseBody::TransportKvittering(TransportKvittering {
             kode: TransportValideringsKode::Ok,

@@ -6,7 +6,9 @@
 //! (`flows/sf2095.rs`, `traffic/sf2095.rs`, `sim-check/src/sf2095/`); this table is what they
 //! share, so a new integration is new files plus its rows here. Rows whose `operation` is
 //! `None` are legs whose messages this crate cannot read or write yet (their integration is
-//! not built); their labels are reserved so journals and reports agree once it is.
+//! not built); their labels are reserved so journals and reports agree once it is. SF1690's
+//! rows are the exception: their messages are read and written by [`crate::ky`], another
+//! service than [`Operation`]'s, and [`Flow::ky_operation`] names them.
 
 use crate::operation::{Operation, Port};
 
@@ -47,6 +49,18 @@ impl Integration {
             Integration::Sf2096 => "SF2096",
             Integration::Sf1612 => "SF1612",
             Integration::Sf1690 => "SF1690",
+        }
+    }
+
+    /// The rule a jobcenter breaks by refusing (FEJL) a valid message of this integration
+    /// that KSD sends it: the business receipt (KSD-2), the case event (KSD-10), the
+    /// extension request (KSD-11); `None` for integrations KSD sends nothing in.
+    pub fn refusal_rule(self) -> Option<crate::Rule> {
+        match self {
+            Integration::Sf2095 => Some(crate::Rule::Ksd2),
+            Integration::Sf2090 => Some(crate::Rule::Ksd10),
+            Integration::Sf2093 => Some(crate::Rule::Ksd11),
+            _ => None,
         }
     }
 
@@ -194,7 +208,8 @@ flows! {
     Sf2096 "KSD/HentSagsListe": Jobcenter -> Platform, KSD_EXPOSURE, Some(Complex), Synchronous, Some(O::HentSagsListe);
 
     // SF1690 (wire.md §5, defined here): eight synchronous operations, each answered with a
-    // TransportKvittering; simple, like every other Send*.
+    // TransportKvittering; simple, like every other Send*. Forwarded under the same name (a
+    // pass-through like SF2096), so KY's leg has the same label; `crate::ky` speaks them.
     Sf1690 "KY/SendKontaktforloeb": Jobcenter -> Ky, KY_EXPOSURE, Some(Simple), TransportReceipt, None;
     Sf1690 "KY/SendVisitationsgruppe": Jobcenter -> Ky, KY_EXPOSURE, Some(Simple), TransportReceipt, None;
     Sf1690 "KY/SendTilkendegivelse": Jobcenter -> Ky, KY_EXPOSURE, Some(Simple), TransportReceipt, None;
@@ -230,6 +245,11 @@ impl Flow {
     /// The platform port that exposes it, for the Sygefravaer legs.
     pub fn port(&self) -> Option<Port> {
         self.operation.map(Operation::port)
+    }
+
+    /// The SF1690 operation of a KY leg, whose messages [`crate::ky`] reads and writes.
+    pub fn ky_operation(&self) -> Option<crate::ky::KyOperation> {
+        crate::ky::KyOperation::from_label(self.label)
     }
 }
 

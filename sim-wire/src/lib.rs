@@ -23,12 +23,16 @@
 //! - [`mod@write`]: typed message → SOAP 1.1 document.
 //! - [`validate`]: cross-field and sender-dependent rules as pure functions.
 //! - [`examples`]: one realistic, valid message per operation (golden files, docs, tests).
+//! - [`ky`]: SF1690, `KontanthjaelpServiceKY` (wire.md §5): its own operations, reader,
+//!   writer, rules and examples.
 
 mod dom;
 pub mod error;
 pub mod examples;
 pub mod flows;
+pub mod ky;
 pub mod model;
+pub mod municipalities;
 pub mod ns;
 pub mod operation;
 pub mod read;
@@ -37,6 +41,7 @@ pub mod validate;
 pub mod values;
 pub mod write;
 
+pub use dom::is_xml_char;
 pub use error::WireError;
 pub use flows::{Flow, Integration, Party, SlaClass, FLOWS};
 pub use model::*;

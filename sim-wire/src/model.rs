@@ -96,6 +96,28 @@ pub struct TransportKvittering {
     pub fejl_liste: Vec<Fejl>,
 }
 
+impl TransportKvittering {
+    /// The FejlKode that marks a discarded message (KSD-14: code 10 from outside).
+    pub fn discard_code() -> String {
+        format!(
+            "{}.{}",
+            crate::Rule::Ksd14.id(),
+            crate::rules::code::KASSERET
+        )
+    }
+
+    /// Whether the receiver read the message and threw it away by rule: ADVARSEL naming
+    /// [`TransportKvittering::discard_code`]. Nothing was processed and no business receipt
+    /// follows (KSD-14), though the code is not FEJL (the sender does not own it any more).
+    pub fn discards(&self) -> bool {
+        self.kode == TransportValideringsKode::Advarsel
+            && self
+                .fejl_liste
+                .iter()
+                .any(|f| f.fejl_kode == Self::discard_code())
+    }
+}
+
 /// `kvit:Forretningskvittering`: KSD's business verdict, sent asynchronously.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forretningskvittering {
@@ -142,6 +164,27 @@ pub struct Sag {
     /// Last holiday day.
     pub ophoers_slut_dato: Option<Dato>,
     /// Duration code (rule KSD-9).
+    pub varighed_kode: VarighedKode,
+    /// `sft:StatusHistorik` (0..1, defined here): every change KSD made to the case, oldest
+    /// first, as seen from outside (KSD-6). Only SF2096 answers carry it; empty elsewhere.
+    pub historik: Vec<StatusAendring>,
+}
+
+/// `sft:StatusAendring` (defined here): the case as one change left it, and when KSD
+/// registered the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusAendring {
+    /// When KSD registered the change.
+    pub registrering_dato_tid: DatoTid,
+    /// AKTIV or OPHOERT after the change.
+    pub status: Status,
+    /// Why it ended, or the holiday code (outward codes only, KSD-6).
+    pub ophoers_aarsag: Option<OphoersAarsag>,
+    /// When it ended, or the first holiday day.
+    pub ophoers_start_dato: Option<Dato>,
+    /// The last holiday day.
+    pub ophoers_slut_dato: Option<Dato>,
+    /// The duration code after the change.
     pub varighed_kode: VarighedKode,
 }
 

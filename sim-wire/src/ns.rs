@@ -12,6 +12,10 @@ pub const SF_KSD: &str = "http://serviceplatformen.dk/xml/wsdl/soap11/KSD/Sygefr
 pub const SF_JC: &str = "http://serviceplatformen.dk/xml/wsdl/soap11/JC/Sygefravaer/2/";
 /// Payload types: Header, OpdateringFravaer, Sag, ...
 pub const SFT: &str = "http://serviceplatformen.dk/xml/schemas/Sygefravaer/2/";
+/// Operation elements of the KY exposure and of KY's own receiver port (SF1690, wire.md §5).
+pub const KY: &str = "http://serviceplatformen.dk/xml/wsdl/soap11/KY/Kontanthjaelp/2/";
+/// SF1690's payload types: the KY header and the eight operations' bodies (wire.md §5).
+pub const KYT: &str = "http://serviceplatformen.dk/xml/schemas/Kontanthjaelp/2/";
 /// Transport and business receipts.
 pub const KVIT: &str = "http://serviceplatformen.dk/xml/schemas/kvittering/1/";
 /// The security context's municipality.
@@ -35,6 +39,10 @@ pub enum KnownNs {
     SfJc,
     /// [`SFT`]
     Sft,
+    /// [`KY`]
+    Ky,
+    /// [`KYT`]
+    Kyt,
     /// [`KVIT`]
     Kvit,
     /// [`AUTHORITY_CONTEXT`]
@@ -54,6 +62,8 @@ impl KnownNs {
             u if u == SF_KSD => KnownNs::SfKsd,
             u if u == SF_JC => KnownNs::SfJc,
             u if u == SFT => KnownNs::Sft,
+            u if u == KY => KnownNs::Ky,
+            u if u == KYT => KnownNs::Kyt,
             u if u == KVIT => KnownNs::Kvit,
             u if u == AUTHORITY_CONTEXT => KnownNs::Ac,
             u if u == CALL_CONTEXT => KnownNs::Cc,
@@ -70,6 +80,8 @@ impl KnownNs {
             KnownNs::SfKsd => SF_KSD,
             KnownNs::SfJc => SF_JC,
             KnownNs::Sft => SFT,
+            KnownNs::Ky => KY,
+            KnownNs::Kyt => KYT,
             KnownNs::Kvit => KVIT,
             KnownNs::Ac => AUTHORITY_CONTEXT,
             KnownNs::Cc => CALL_CONTEXT,
@@ -84,6 +96,8 @@ impl KnownNs {
             KnownNs::Soap12 => "soap12",
             KnownNs::SfKsd | KnownNs::SfJc => "sf",
             KnownNs::Sft => "sft",
+            KnownNs::Ky => "ky",
+            KnownNs::Kyt => "kyt",
             KnownNs::Kvit => "kvit",
             KnownNs::Ac => "ac",
             KnownNs::Cc => "cc",

@@ -70,7 +70,7 @@ impl Decoded {
 }
 
 /// SOAP 1.1's envelope: an optional Header, then exactly one Body, and nothing else.
-fn envelope_shape(root: &Element<'_>) -> Result<(), WireError> {
+pub(crate) fn envelope_shape(root: &Element<'_>) -> Result<(), WireError> {
     let mut seen_header = false;
     let mut seen_body = false;
     for c in &root.children {
@@ -255,7 +255,7 @@ fn hint(action: Option<Operation>) -> String {
 }
 
 /// Expected children of an element: local name and namespace (`None`: unqualified).
-type Spec<const N: usize> = [(&'static str, Option<KnownNs>); N];
+pub(crate) type Spec<const N: usize> = [(&'static str, Option<KnownNs>); N];
 
 /// Which of two alternative elements a message holds.
 enum Choice<'e, 'x> {
@@ -264,8 +264,8 @@ enum Choice<'e, 'x> {
 }
 
 #[derive(Default)]
-struct Ctx {
-    problems: Vec<Problem>,
+pub(crate) struct Ctx {
+    pub(crate) problems: Vec<Problem>,
     authority_context: Option<AuthorityContext>,
     transaktion_id: Option<Uuid>,
     myndighed: Option<Cvr>,
@@ -274,7 +274,7 @@ struct Ctx {
     foreign: Vec<(String, &'static str, String)>,
 }
 
-fn join(parent: &str, name: &str) -> String {
+pub(crate) fn join(parent: &str, name: &str) -> String {
     if parent.is_empty() {
         name.to_string()
     } else {
@@ -289,19 +289,7 @@ impl Ctx {
         kind: MessageKind,
         message: Option<Message>,
     ) -> Decoded {
-        for (found, expected, path) in self.foreign {
-            let found = if found.is_empty() {
-                "no namespace".to_string()
-            } else {
-                format!("namespace '{found}'")
-            };
-            self.problems.push(Problem::warning(
-                Rule::Wire3,
-                code::NAVNERUM,
-                path,
-                format!("element in {found} where the contract has '{expected}'; accepted by its local name"),
-            ));
-        }
+        self.report_foreign();
         Decoded {
             operation,
             kind,
@@ -314,7 +302,24 @@ impl Ctx {
         }
     }
 
-    fn note_ns(&mut self, el: &Element<'_>, expected: Option<KnownNs>, path: &str) {
+    /// Turns the foreign namespaces noted while reading into one warning each (WIRE-3).
+    pub(crate) fn report_foreign(&mut self) {
+        for (found, expected, path) in std::mem::take(&mut self.foreign) {
+            let found = if found.is_empty() {
+                "no namespace".to_string()
+            } else {
+                format!("namespace '{found}'")
+            };
+            self.problems.push(Problem::warning(
+                Rule::Wire3,
+                code::NAVNERUM,
+                path,
+                format!("element in {found} where the contract has '{expected}'; accepted by its local name"),
+            ));
+        }
+    }
+
+    pub(crate) fn note_ns(&mut self, el: &Element<'_>, expected: Option<KnownNs>, path: &str) {
         let ok = match expected {
             Some(k) => el.ns == Ns::Known(k),
             None => el.ns == Ns::None,
@@ -331,7 +336,7 @@ impl Ctx {
 
     /// Maps an element's children onto the expected ones; reports unknown, repeated and
     /// out-of-order children and foreign namespaces.
-    fn fields<'e, 'x, const N: usize>(
+    pub(crate) fn fields<'e, 'x, const N: usize>(
         &mut self,
         parent: &'e Element<'x>,
         path: &str,
@@ -379,6 +384,45 @@ impl Ctx {
             found[i] = Some(child);
         }
         found
+    }
+
+    /// An element the contract names `names.0`, also read under the seed's spelling
+    /// `names.1` (a warning of `rule`); both is an error, as any repeated element.
+    fn alias<'e, 'x>(
+        &mut self,
+        canonical: Option<&'e Element<'x>>,
+        seed: Option<&'e Element<'x>>,
+        path: &str,
+        names: (&str, &str),
+        rule: Rule,
+    ) -> Option<&'e Element<'x>> {
+        match (canonical, seed) {
+            (Some(_), Some(_)) => {
+                self.problems.push(Problem::error(
+                    rule,
+                    code::GENTAGET,
+                    join(path, names.1),
+                    format!(
+                        "{} and {} are the same element, given twice",
+                        names.0, names.1
+                    ),
+                ));
+                canonical
+            }
+            (None, Some(e)) => {
+                self.problems.push(Problem::warning(
+                    rule,
+                    code::UKENDT,
+                    join(path, names.1),
+                    format!(
+                        "'{}' is the seed's spelling; the contract's element is '{}' (read as it)",
+                        names.1, names.0
+                    ),
+                ));
+                Some(e)
+            }
+            (c, None) => c,
+        }
     }
 
     /// A choice of exactly one of two elements (`names`); neither or both is an error of
@@ -434,7 +478,7 @@ impl Ctx {
         (call_context, authority_context)
     }
 
-    fn missing(&mut self, rule: Rule, path: &str, name: &str) {
+    pub(crate) fn missing(&mut self, rule: Rule, path: &str, name: &str) {
         self.problems.push(Problem::error(
             rule,
             code::MANGLER,
@@ -443,7 +487,7 @@ impl Ctx {
         ));
     }
 
-    fn req<T: FromStr<Err = ValueError>>(
+    pub(crate) fn req<T: FromStr<Err = ValueError>>(
         &mut self,
         el: Option<&Element<'_>>,
         rule: Rule,
@@ -457,7 +501,7 @@ impl Ctx {
         self.parse(el, rule, path, name)
     }
 
-    fn opt<T: FromStr<Err = ValueError>>(
+    pub(crate) fn opt<T: FromStr<Err = ValueError>>(
         &mut self,
         el: Option<&Element<'_>>,
         rule: Rule,
@@ -503,7 +547,7 @@ impl Ctx {
         }
     }
 
-    fn req_text(
+    pub(crate) fn req_text(
         &mut self,
         el: Option<&Element<'_>>,
         rule: Rule,
@@ -519,16 +563,18 @@ impl Ctx {
         }
     }
 
-    fn opt_text(&mut self, el: Option<&Element<'_>>) -> Option<String> {
+    pub(crate) fn opt_text(&mut self, el: Option<&Element<'_>>) -> Option<String> {
         el.map(|e| e.text.trim().to_string())
             .filter(|t| !t.is_empty())
     }
 
     fn header(&mut self, el: Option<&Element<'_>>, parent: &str) -> Option<Header> {
-        const SPEC: Spec<17> = [
+        const SPEC: Spec<18> = [
             ("TransaktionIdentifikator", Some(Sft)),
             ("BeskedForsendelsesDatoTid", Some(Sft)),
             ("RegistreringFraDatoTid", Some(Sft)),
+            // The seed's spelling in its header table, read with a warning.
+            ("RegsitreringFraDatoTid", Some(Sft)),
             ("RegistreringITsystem", Some(Sft)),
             ("RegistreringBruger", Some(Sft)),
             ("UdgiverTypeKode", Some(Sft)),
@@ -553,26 +599,27 @@ impl Ctx {
         let r = Rule::Ksd3;
         let transaktion_identifikator = self.req(f[0], r, p, SPEC[0].0);
         let besked_forsendelses_dato_tid = self.req(f[1], r, p, SPEC[1].0);
-        let registrering_fra_dato_tid = self.req(f[2], r, p, SPEC[2].0);
-        let registrering_it_system = self.req(f[3], r, p, SPEC[3].0);
-        let registrering_bruger = self.opt(f[4], r, p, SPEC[4].0);
-        let udgiver_type_kode = self.opt(f[5], r, p, SPEC[5].0);
-        let myndighed = self.req(f[6], r, p, SPEC[6].0);
-        let sygemeldte_part = self.req(f[7], r, p, SPEC[7].0);
-        let arbejdsgiver_part = self.req(f[8], r, p, SPEC[8].0);
-        let arbejdsgiver_produktionsenhed = self.opt(f[9], r, p, SPEC[9].0);
-        let nem_refusion_identifier = self.opt(f[10], r, p, SPEC[10].0);
-        let sag_identifikator = self.opt(f[11], r, p, SPEC[11].0);
-        let jobcenter_sag_id = self.opt_text(f[12]);
-        let kmd_sag_identifikator = self.opt_text(f[13]);
-        let kmd_delsag_identifikator = self.opt_text(f[14]);
-        let forretning_haendelse_dato_tid = self.req(f[15], r, p, SPEC[15].0);
+        let fra = self.alias(f[2], f[3], p, (SPEC[2].0, SPEC[3].0), Rule::Wire3);
+        let registrering_fra_dato_tid = self.req(fra, r, p, SPEC[2].0);
+        let registrering_it_system = self.req(f[4], r, p, SPEC[4].0);
+        let registrering_bruger = self.opt(f[5], r, p, SPEC[5].0);
+        let udgiver_type_kode = self.opt(f[6], r, p, SPEC[6].0);
+        let myndighed = self.req(f[7], r, p, SPEC[7].0);
+        let sygemeldte_part = self.req(f[8], r, p, SPEC[8].0);
+        let arbejdsgiver_part = self.req(f[9], r, p, SPEC[9].0);
+        let arbejdsgiver_produktionsenhed = self.opt(f[10], r, p, SPEC[10].0);
+        let nem_refusion_identifier = self.opt(f[11], r, p, SPEC[11].0);
+        let sag_identifikator = self.opt(f[12], r, p, SPEC[12].0);
+        let jobcenter_sag_id = self.opt_text(f[13]);
+        let kmd_sag_identifikator = self.opt_text(f[14]);
+        let kmd_delsag_identifikator = self.opt_text(f[15]);
+        let forretning_haendelse_dato_tid = self.req(f[16], r, p, SPEC[16].0);
         if self.transaktion_id.is_none() {
             self.transaktion_id = transaktion_identifikator;
             self.myndighed = myndighed;
             self.sygemeldte_part = sygemeldte_part;
         }
-        let foerste_fravaersdag = self.req(f[16], r, p, SPEC[16].0);
+        let foerste_fravaersdag = self.req(f[17], r, p, SPEC[17].0);
         Some(Header {
             transaktion_identifikator: transaktion_identifikator?,
             besked_forsendelses_dato_tid: besked_forsendelses_dato_tid?,
@@ -626,19 +673,64 @@ impl Ctx {
         })
     }
 
+    /// A FejlListe: `Fejl` elements each holding FejlKode and FejlTekst (the contract, and the
+    /// public schema), or — as the seed's receipt tables draw it — FejlKode and FejlTekst
+    /// directly in the list, pair after pair, read with a WIRE-2 warning.
     fn fejl_liste(&mut self, el: Option<&Element<'_>>, p: &str) -> Vec<Fejl> {
         let Some(el) = el else { return Vec::new() };
         let p = &join(p, "FejlListe");
         let mut out = Vec::new();
+        let mut bare_kode: Option<String> = None;
+        let mut bare_warned = false;
         for child in &el.children {
-            if &*child.name != "Fejl" {
-                self.problems.push(Problem::warning(
-                    Rule::Wire2,
-                    code::UKENDT,
-                    join(p, &child.name),
-                    "only Fejl elements belong in a FejlListe; ignored",
-                ));
-                continue;
+            match &*child.name {
+                "Fejl" => {
+                    // A bare FejlKode must be followed by its FejlTekst, not by a Fejl.
+                    if bare_kode.take().is_some() {
+                        self.problems.push(Problem::error(
+                            Rule::Wire2,
+                            code::RAEKKEFOELGE,
+                            join(p, "FejlKode"),
+                            "a FejlKode is followed by its FejlTekst, not by a Fejl",
+                        ));
+                    }
+                }
+                name @ ("FejlKode" | "FejlTekst") => {
+                    self.note_ns(child, Some(Kvit), p);
+                    if !bare_warned {
+                        bare_warned = true;
+                        self.problems.push(Problem::warning(
+                            Rule::Wire2,
+                            code::UKENDT,
+                            join(p, name),
+                            "FejlKode and FejlTekst directly in FejlListe (the seed's table); the contract wraps each pair in Fejl (read as that)",
+                        ));
+                    }
+                    let text = child.text.trim().to_string();
+                    match (name, bare_kode.take()) {
+                        ("FejlKode", None) if !text.is_empty() => bare_kode = Some(text),
+                        ("FejlTekst", Some(fejl_kode)) if !text.is_empty() => out.push(Fejl {
+                            fejl_kode,
+                            fejl_tekst: text,
+                        }),
+                        _ => self.problems.push(Problem::error(
+                            Rule::Wire2,
+                            code::RAEKKEFOELGE,
+                            join(p, name),
+                            "each FejlKode is followed by its FejlTekst, neither empty",
+                        )),
+                    }
+                    continue;
+                }
+                _ => {
+                    self.problems.push(Problem::warning(
+                        Rule::Wire2,
+                        code::UKENDT,
+                        join(p, &child.name),
+                        "only Fejl elements belong in a FejlListe; ignored",
+                    ));
+                    continue;
+                }
             }
             self.note_ns(child, Some(Kvit), p);
             let fp = &join(p, "Fejl");
@@ -656,6 +748,14 @@ impl Ctx {
                 });
             }
         }
+        if bare_kode.is_some() {
+            self.problems.push(Problem::error(
+                Rule::Wire2,
+                code::MANGLER,
+                join(p, "FejlTekst"),
+                "the last FejlKode has no FejlTekst",
+            ));
+        }
         if out.is_empty() && el.children.is_empty() {
             self.problems.push(Problem::error(
                 Rule::Wire2,
@@ -667,16 +767,23 @@ impl Ctx {
         out
     }
 
-    fn transport_kvittering(&mut self, el: &Element<'_>, p: &str) -> Option<TransportKvittering> {
-        const SPEC: Spec<3> = [
+    pub(crate) fn transport_kvittering(
+        &mut self,
+        el: &Element<'_>,
+        p: &str,
+    ) -> Option<TransportKvittering> {
+        const SPEC: Spec<4> = [
             ("TransportValideringsKode", Some(Kvit)),
+            // The seed's table spells it without the s; read with a warning.
+            ("TransportValideringKode", Some(Kvit)),
             ("Begrundelse", Some(Kvit)),
             ("FejlListe", Some(Kvit)),
         ];
         let f = self.fields(el, p, &SPEC);
-        let kode = self.req(f[0], Rule::Wire2, p, SPEC[0].0);
-        let begrundelse = self.opt_text(f[1]);
-        let fejl_liste = self.fejl_liste(f[2], p);
+        let kode_el = self.alias(f[0], f[1], p, (SPEC[0].0, SPEC[1].0), Rule::Wire2);
+        let kode = self.req(kode_el, Rule::Wire2, p, SPEC[0].0);
+        let begrundelse = self.opt_text(f[2]);
+        let fejl_liste = self.fejl_liste(f[3], p);
         check::transport_kvittering(kode, !fejl_liste.is_empty(), p, &mut self.problems);
         Some(TransportKvittering {
             kode: kode?,
@@ -713,7 +820,7 @@ impl Ctx {
     }
 
     fn sag(&mut self, el: Option<&Element<'_>>, parent: &str, from_ksd: bool) -> Option<Sag> {
-        const SPEC: Spec<12> = [
+        const SPEC: Spec<13> = [
             ("SagIdentifikator", Some(Sft)),
             ("NemRefusionIdentifier", Some(Sft)),
             ("SygemeldtePart", Some(Sft)),
@@ -726,6 +833,7 @@ impl Ctx {
             ("OphoersStartDato", Some(Sft)),
             ("OphoersSlutDato", Some(Sft)),
             ("VarighedKode", Some(Sft)),
+            ("StatusHistorik", Some(Sft)),
         ];
         let Some(el) = el else {
             self.missing(Rule::Wire3, parent, "Sag");
@@ -746,6 +854,7 @@ impl Ctx {
         let ophoers_start_dato = self.opt(f[9], r, p, SPEC[9].0);
         let ophoers_slut_dato = self.opt(f[10], r, p, SPEC[10].0);
         let varighed_kode = self.req(f[11], Rule::Ksd9, p, SPEC[11].0);
+        let historik = self.historik(f[12], p, from_ksd);
         check::sag(
             status,
             ophoers_aarsag,
@@ -768,7 +877,80 @@ impl Ctx {
             ophoers_start_dato,
             ophoers_slut_dato,
             varighed_kode: varighed_kode?,
+            historik,
         })
+    }
+
+    /// A case's `StatusHistorik`: its `StatusAendring` elements, each read like the case's
+    /// own status fields (a change that does not read is reported and left out).
+    fn historik(
+        &mut self,
+        el: Option<&Element<'_>>,
+        parent: &str,
+        from_ksd: bool,
+    ) -> Vec<StatusAendring> {
+        const SPEC: Spec<6> = [
+            ("RegistreringDatoTid", Some(Sft)),
+            ("Status", Some(Sft)),
+            ("OphoersAarsag", Some(Sft)),
+            ("OphoersStartDato", Some(Sft)),
+            ("OphoersSlutDato", Some(Sft)),
+            ("VarighedKode", Some(Sft)),
+        ];
+        let Some(el) = el else { return Vec::new() };
+        let p = &join(parent, "StatusHistorik");
+        let mut out = Vec::new();
+        for child in &el.children {
+            if &*child.name != "StatusAendring" {
+                self.problems.push(Problem::warning(
+                    Rule::Wire3,
+                    code::UKENDT,
+                    join(p, &child.name),
+                    "only StatusAendring elements belong in a StatusHistorik; ignored",
+                ));
+                continue;
+            }
+            self.note_ns(child, Some(Sft), p);
+            let cp = &join(p, "StatusAendring");
+            let f = self.fields(child, cp, &SPEC);
+            let r = Rule::Wire3;
+            let at = self.req(f[0], r, cp, SPEC[0].0);
+            let status = self.req(f[1], r, cp, SPEC[1].0);
+            let aarsag = self.opt(f[2], Rule::Ksd5, cp, SPEC[2].0);
+            let start = self.opt(f[3], r, cp, SPEC[3].0);
+            let slut = self.opt(f[4], r, cp, SPEC[4].0);
+            let kode = self.req(f[5], Rule::Ksd9, cp, SPEC[5].0);
+            check::sag(
+                status,
+                aarsag,
+                start,
+                slut,
+                from_ksd,
+                cp,
+                &mut self.problems,
+            );
+            if let (Some(registrering_dato_tid), Some(status), Some(varighed_kode)) =
+                (at, status, kode)
+            {
+                out.push(StatusAendring {
+                    registrering_dato_tid,
+                    status,
+                    ophoers_aarsag: aarsag,
+                    ophoers_start_dato: start,
+                    ophoers_slut_dato: slut,
+                    varighed_kode,
+                });
+            }
+        }
+        if el.children.is_empty() {
+            self.problems.push(Problem::error(
+                Rule::Wire3,
+                code::MANGLER,
+                join(p, "StatusAendring"),
+                "a StatusHistorik holds at least one StatusAendring",
+            ));
+        }
+        out
     }
 
     /// The payload element of an asynchronous request, with the header's Myndighed.
@@ -1190,7 +1372,7 @@ impl Ctx {
         })
     }
 
-    fn fault(&mut self, el: &Element<'_>) -> Option<SoapFault> {
+    pub(crate) fn fault(&mut self, el: &Element<'_>) -> Option<SoapFault> {
         let p = "Fault";
         let f = self.fields(
             el,

@@ -53,6 +53,7 @@ rules! {
     Sp10 = "SP-10", "The STAR job fetches and persists every event before publishing.";
     Sp11 = "SP-11", "Each STAR event becomes one Haendelsesbesked.";
     Sp12 = "SP-12", "STAR calls carry the fixed organisation and user headers.";
+    Sp13 = "SP-13", "KSD-to-jobcenter legs, look-ups and KY calls are pass-throughs: forwarded synchronously, nothing persisted but the journal.";
     Bf1 = "BF-1", "A subscriber only gets messages matching its subscription.";
     Bf2 = "BF-2", "Beskedfordeler delivery is at least once.";
     Ksd1 = "KSD-1", "ModtagOpdateringFravaer answers with a transport receipt; FEJL carries a FejlListe.";
@@ -68,11 +69,22 @@ rules! {
     Ksd11 = "KSD-11", "Extension requests are answered with an extension or a rejection (SF2093).";
     Ksd12 = "KSD-12", "Case look-ups only return the calling municipality's cases (SF2096).";
     Ksd13 = "KSD-13", "Volume: up to 200,000 status changes a month.";
+    Ksd14 = "KSD-14", "Ophoersaarsag semantics: 24 is a holiday with its last day and keeps the case open; 18 from a jobcenter is suspended.";
+    Ksd15 = "KSD-15", "A TransportKvittering carries a FejlListe only with ADVARSEL or FEJL.";
     Jc1 = "JC-1", "A jobcenter resends until the transport receipt is not FEJL.";
     Jc2 = "JC-2", "A jobcenter accepts only KOMBIT's certificate and its own municipalities.";
     Jc3 = "JC-3", "A multi-municipality solution works only in the municipality in context.";
     Jc4 = "JC-4", "Several vendors exist.";
     Ky1 = "KY-1", "KY has eight synchronous operations, each answered with a receipt.";
+    Ky2 = "KY-2", "KY header and body fields present and well-formed.";
+    Ky3 = "KY-3", "A KY message's Handling is one its operation has, with the fields that Handling needs.";
+    Ky4 = "KY-4", "KY values from their value lists; end dates not before start dates; amounts positive.";
+    Ky5 = "KY-5", "Security-context CVR and the KY header's Myndighed agree.";
+    Ky6 = "KY-6", "Every KY message but a new Kontaktforloeb names an existing one of the person and municipality.";
+    Ky7 = "KY-7", "KY refuses to create what already exists.";
+    Ky8 = "KY-8", "KY refuses to change, stop, delete or refer to an object it does not know.";
+    Ky9 = "KY-9", "KY changes nothing stopped and resumes only what is stopped.";
+    Ky10 = "KY-10", "A repeated TransaktionIdentifikator is answered the same; reused with other content it is refused.";
     Wire1 = "WIRE-1", "Envelope and transport: well-formed SOAP 1.1, no DTD, SOAPAction and Body agree.";
     Wire2 = "WIRE-2", "Receipts have the shape and codes of the contract.";
     Wire3 = "WIRE-3", "Operations and payloads have the elements, order and namespaces of the contract.";
@@ -122,6 +134,8 @@ pub mod code {
     pub const DOKUMENT: &str = "DOKUMENT";
     /// SOAPAction and Body disagree, or the operation is unknown.
     pub const OPERATION: &str = "OPERATION";
+    /// Read and understood, and thrown away by rule: nothing is processed (KSD-14, code 10).
+    pub const KASSERET: &str = "KASSERET";
 }
 
 /// One finding about a message: which rule, where, what.

@@ -31,17 +31,43 @@ pub fn ophoer(
     p: &str,
     out: &mut Vec<Problem>,
 ) {
-    if let Some(a) = aarsag.filter(|a| from_outside && !a.outsider_may_send()) {
-        let why = if a.code() == 10 {
-            "code 10 is never accepted from outside KSD (it is discarded)"
-        } else {
-            "codes 60-64 are KSD-internal and never accepted from outside"
-        };
-        out.push(Problem::error(
+    match aarsag.filter(|a| from_outside && !a.outsider_may_send()) {
+        // KSD-14: the seed's value list says 10 from others is thrown away, not refused: a
+        // FEJL would leave the jobcenter owning the update and resending it for ever.
+        Some(a) if a.discarded_from_outside() => out.push(Problem::warning(
+            Rule::Ksd14,
+            code::KASSERET,
+            join(p, "OphoersAarsag"),
+            format!(
+                "OphoersAarsag {a} (moved) is set only by KSD: the update is discarded, \
+                 not processed, and no business receipt follows"
+            ),
+        )),
+        Some(a) => out.push(Problem::error(
             Rule::Ksd5,
             code::VAERDI,
             join(p, "OphoersAarsag"),
-            format!("OphoersAarsag {a}: {why}"),
+            format!(
+                "OphoersAarsag {a}: codes 60-64 are KSD-internal and never accepted from outside"
+            ),
+        )),
+        None => {}
+    }
+    if let Some(a) = aarsag.filter(|a| from_outside && a.suspended_from_jobcenters()) {
+        out.push(Problem::warning(
+            Rule::Ksd14,
+            code::VAERDI,
+            join(p, "OphoersAarsag"),
+            format!("OphoersAarsag {a} from a jobcenter is currently suspended"),
+        ));
+    }
+    if aarsag.is_some_and(OphoersAarsag::is_approved_holiday) && slut.is_none() {
+        out.push(Problem::error(
+            Rule::Ksd14,
+            code::MANGLER,
+            join(p, "OphoersSlutDato"),
+            "OphoersAarsag 24 (approved holiday) needs OphoersSlutDato, the last holiday day"
+                .to_string(),
         ));
     }
     if let (Some(s), Some(e)) = (start, slut) {
@@ -69,6 +95,16 @@ pub fn transport_kvittering(
             code::MANGLER,
             join(p, "FejlListe"),
             "a FEJL receipt must carry a FejlListe saying what to fix",
+        ));
+    }
+    // KSD-15: a FejlListe only with ADVARSEL or FEJL. An OK that carries one still accepts the
+    // message, so the list is flagged, not fatal.
+    if kode == Some(TransportValideringsKode::Ok) && has_fejl {
+        out.push(Problem::warning(
+            Rule::Ksd15,
+            code::UOVERENSSTEMMELSE,
+            join(p, "FejlListe"),
+            "a FejlListe belongs to an ADVARSEL or FEJL receipt, not to OK (ignored)",
         ));
     }
 }
@@ -274,6 +310,18 @@ fn sag_typed(s: &Sag, p: &str, out: &mut Vec<Problem>) {
         p,
         out,
     );
+    let hp = join(&join(p, "StatusHistorik"), "StatusAendring");
+    for a in &s.historik {
+        sag(
+            Some(a.status),
+            a.ophoers_aarsag,
+            a.ophoers_start_dato,
+            a.ophoers_slut_dato,
+            true,
+            &hp,
+            out,
+        );
+    }
 }
 
 fn validate_request(r: &Request, out: &mut Vec<Problem>) {
@@ -401,5 +449,38 @@ pub fn transport_kvittering_for(problems: &[Problem]) -> TransportKvittering {
                 fejl_tekst: p.fejl_tekst(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod ksd14_tests {
+    use super::*;
+
+    fn problems(code: u8, slut: Option<&str>) -> Vec<Problem> {
+        let mut out = Vec::new();
+        ophoer(
+            OphoersAarsag::new(code),
+            Some("2026-11-02".parse().unwrap()),
+            slut.map(|s| s.parse().unwrap()),
+            true,
+            "OpdateringFravaer",
+            &mut out,
+        );
+        out
+    }
+
+    // rule KSD-14: an approved holiday names its last day; 18 from a jobcenter is suspended
+    // (a warning, so ADVARSEL); 50 is accepted (KSD only writes it as 2 towards others).
+    #[test]
+    fn ksd14_holiday_needs_its_last_day_and_18_is_a_warning() {
+        let p = problems(24, None);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!((p[0].rule, p[0].is_error()), (Rule::Ksd14, true));
+        assert_eq!(p[0].fejl_kode(), "KSD-14.MANGLER");
+        assert!(problems(24, Some("2026-11-13")).is_empty());
+        let p = problems(18, None);
+        assert_eq!((p[0].rule, p[0].is_error()), (Rule::Ksd14, false), "{p:?}");
+        assert!(problems(50, None).is_empty());
+        assert!(problems(62, None).iter().any(|p| p.rule == Rule::Ksd5));
     }
 }

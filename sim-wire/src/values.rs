@@ -421,6 +421,36 @@ impl OphoersAarsag {
         !matches!(self.0, 10 | 60..=64)
     }
 
+    /// Rule KSD-14: 10 (moved) is set only by KSD; received from outside, the update carrying
+    /// it is discarded — answered ADVARSEL, not processed, no business receipt.
+    pub fn discarded_from_outside(self) -> bool {
+        self.0 == 10
+    }
+
+    /// Rule KSD-14: 18 sent by a jobcenter is currently suspended (accepted with a warning).
+    pub fn suspended_from_jobcenters(self) -> bool {
+        self.0 == 18
+    }
+
+    /// Rule KSD-14: 17 and 25 concern pensioner cases (61): the duration of a pensioner's
+    /// case, and its end after an extension.
+    pub fn is_pensioners(self) -> bool {
+        matches!(self.0, 17 | 25)
+    }
+
+    /// Rule KSD-14: 24 is an approved holiday (OphoersStartDato and OphoersSlutDato are its
+    /// first and last day): it does not end the case.
+    pub fn is_approved_holiday(self) -> bool {
+        self.0 == 24
+    }
+
+    /// What a well-behaved jobcenter sends: allowed from outside (KSD-5) and not suspended
+    /// (KSD-14). 50–52 may come from a jobcenter: the value list only says KSD writes them
+    /// as 2 towards others (KSD-6).
+    pub fn jobcenter_sends(self) -> bool {
+        self.outsider_may_send() && !self.suspended_from_jobcenters()
+    }
+
     /// Rule KSD-6: what KSD writes when it communicates outward: 50, 51 and 52 become 2.
     pub fn outward(self) -> OphoersAarsag {
         match self.0 {

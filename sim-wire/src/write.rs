@@ -12,13 +12,13 @@ use crate::ns::{self, KnownNs};
 use crate::operation::Operation;
 use crate::read::payload_element;
 
-struct Out {
+pub(crate) struct Out {
     buf: String,
     depth: usize,
 }
 
 impl Out {
-    fn new() -> Out {
+    pub(crate) fn new() -> Out {
         let mut buf = String::with_capacity(4096);
         buf.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         Out { buf, depth: 0 }
@@ -30,43 +30,43 @@ impl Out {
         }
     }
 
-    fn open(&mut self, q: &str) {
+    pub(crate) fn open(&mut self, q: &str) {
         self.indent();
         let _ = writeln!(self.buf, "<{q}>");
         self.depth += 1;
     }
 
-    fn close(&mut self, q: &str) {
+    pub(crate) fn close(&mut self, q: &str) {
         self.depth -= 1;
         self.indent();
         let _ = writeln!(self.buf, "</{q}>");
     }
 
     /// A leaf with a value type's canonical text (no escaping needed).
-    fn val(&mut self, q: &str, v: impl Display) {
+    pub(crate) fn val(&mut self, q: &str, v: impl Display) {
         self.indent();
         let _ = writeln!(self.buf, "<{q}>{v}</{q}>");
     }
 
-    fn opt_val(&mut self, q: &str, v: Option<impl Display>) {
+    pub(crate) fn opt_val(&mut self, q: &str, v: Option<impl Display>) {
         if let Some(v) = v {
             self.val(q, v);
         }
     }
 
     /// A leaf with free text, escaped.
-    fn text(&mut self, q: &str, v: &str) {
+    pub(crate) fn text(&mut self, q: &str, v: &str) {
         self.indent();
         let _ = writeln!(self.buf, "<{q}>{}</{q}>", partial_escape(v));
     }
 
-    fn opt_text(&mut self, q: &str, v: Option<&str>) {
+    pub(crate) fn opt_text(&mut self, q: &str, v: Option<&str>) {
         if let Some(v) = v {
             self.text(q, v);
         }
     }
 
-    fn envelope(&mut self, decls: &[KnownNs]) {
+    pub(crate) fn envelope(&mut self, decls: &[KnownNs]) {
         self.buf.push_str("<soap:Envelope");
         for k in decls {
             let _ = write!(self.buf, " xmlns:{}=\"{}\"", k.prefix(), k.uri());
@@ -76,7 +76,7 @@ impl Out {
         self.open("soap:Body");
     }
 
-    fn finish(mut self) -> String {
+    pub(crate) fn finish(mut self) -> String {
         self.close("soap:Body");
         self.buf.push_str("</soap:Envelope>\n");
         self.buf
@@ -236,7 +236,7 @@ pub fn write_fault(f: &SoapFault) -> String {
     o.finish()
 }
 
-fn transport_kvittering(o: &mut Out, k: &TransportKvittering) {
+pub(crate) fn transport_kvittering(o: &mut Out, k: &TransportKvittering) {
     o.open("kvit:TransportKvittering");
     o.val("kvit:TransportValideringsKode", k.kode);
     o.opt_text("kvit:Begrundelse", k.begrundelse.as_deref());
@@ -312,5 +312,19 @@ fn sag(o: &mut Out, s: &Sag) {
     o.opt_val("sft:OphoersStartDato", s.ophoers_start_dato);
     o.opt_val("sft:OphoersSlutDato", s.ophoers_slut_dato);
     o.val("sft:VarighedKode", s.varighed_kode);
+    if !s.historik.is_empty() {
+        o.open("sft:StatusHistorik");
+        for a in &s.historik {
+            o.open("sft:StatusAendring");
+            o.val("sft:RegistreringDatoTid", a.registrering_dato_tid);
+            o.val("sft:Status", a.status);
+            o.opt_val("sft:OphoersAarsag", a.ophoers_aarsag);
+            o.opt_val("sft:OphoersStartDato", a.ophoers_start_dato);
+            o.opt_val("sft:OphoersSlutDato", a.ophoers_slut_dato);
+            o.val("sft:VarighedKode", a.varighed_kode);
+            o.close("sft:StatusAendring");
+        }
+        o.close("sft:StatusHistorik");
+    }
     o.close("sft:Sag");
 }

@@ -201,13 +201,13 @@ fn every_xsd_and_wsdl_is_well_formed() {
         failures.join("\n")
     );
     assert!(
-        checked.iter().filter(|n| n.ends_with(".xsd")).count() >= 9,
-        "expected the 9 schemas (7 namespaces, soap envelope, all.xsd), found {checked:?}"
+        checked.iter().filter(|n| n.ends_with(".xsd")).count() >= 11,
+        "expected the 11 schemas (9 namespaces, soap envelope, all.xsd), found {checked:?}"
     );
     assert_eq!(
         checked.iter().filter(|n| n.ends_with(".wsdl")).count(),
-        4,
-        "expected 4 WSDLs, found {checked:?}"
+        6,
+        "expected 6 WSDLs (Sygefravaer's four, KY's two), found {checked:?}"
     );
 }
 
@@ -252,7 +252,19 @@ fn attribute_values(rendered: &str, attr: &str) -> BTreeSet<String> {
 fn wsdls_declare_their_ports_operations_actions_faults_and_examples() {
     const KSD: &str = "http://serviceplatformen.dk/xml/wsdl/soap11/KSD/Sygefravaer/2/";
     const JC: &str = "http://serviceplatformen.dk/xml/wsdl/soap11/JC/Sygefravaer/2/";
-    let ports: [(&str, &str, &str, &[&str]); 4] = [
+    // SF1690 (rule KY-1): the exposure and KY's receiver port have the same eight operations.
+    const KY: &str = "http://serviceplatformen.dk/xml/wsdl/soap11/KY/Kontanthjaelp/2/";
+    const KY_OPS: &[&str] = &[
+        "SendKontaktforloeb",
+        "SendVisitationsgruppe",
+        "SendTilkendegivelse",
+        "SendAktivitet",
+        "SendGodtgoerelse",
+        "SendFravaer",
+        "SendSanktionsanmodning",
+        "SendMaalgruppeskift",
+    ];
+    let ports: [(&str, &str, &str, &[&str]); 6] = [
         (
             "KSD-Sygefravaer-2.wsdl",
             KSD,
@@ -297,6 +309,8 @@ fn wsdls_declare_their_ports_operations_actions_faults_and_examples() {
                 "ModtagAnmodningForlaengelse",
             ],
         ),
+        ("KY-Kontanthjaelp-2.wsdl", KY, "KY", KY_OPS),
+        ("KY-Kontanthjaelp-2-modtager.wsdl", KY, "KY", KY_OPS),
     ];
     let el = |n: &str| format!("*[local-name()='{n}']");
     let soap_op =

@@ -61,6 +61,13 @@ fn the_published_contract_examples_decode_cleanly() {
         if path.extension().is_none_or(|e| e != "xml") {
             continue;
         }
+        // SF1690's examples are another service's, read by `sim_wire::ky` (ky_golden.rs).
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("KY-"))
+        {
+            continue;
+        }
         let bytes = std::fs::read(&path).unwrap();
         let decoded = read(&bytes, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(

@@ -140,8 +140,9 @@ fn sag() -> impl Strategy<Value = Sag> {
             prop::option::of(dato()),
             prop::sample::select(VarighedKode::ALL),
         ),
+        prop::collection::vec(aendring(), 0..3),
     )
-        .prop_map(|((s, n, c, m, a, p), (f, st, oa, os, oe, v))| Sag {
+        .prop_map(|((s, n, c, m, a, p), (f, st, oa, os, oe, v), h)| Sag {
             sag_identifikator: s,
             nem_refusion_identifier: n,
             sygemeldte_part: c,
@@ -149,6 +150,26 @@ fn sag() -> impl Strategy<Value = Sag> {
             arbejdsgiver_part: a,
             arbejdsgiver_produktionsenhed: p,
             foerste_fravaersdag: f,
+            status: st,
+            ophoers_aarsag: oa,
+            ophoers_start_dato: os,
+            ophoers_slut_dato: oe,
+            varighed_kode: v,
+            historik: h,
+        })
+}
+
+fn aendring() -> impl Strategy<Value = StatusAendring> {
+    (
+        dato_tid(),
+        prop::sample::select(Status::ALL),
+        prop::option::of(aarsag()),
+        prop::option::of(dato()),
+        prop::option::of(dato()),
+        prop::sample::select(VarighedKode::ALL),
+    )
+        .prop_map(|(t, st, oa, os, oe, v)| StatusAendring {
+            registrering_dato_tid: t,
             status: st,
             ophoers_aarsag: oa,
             ophoers_start_dato: os,

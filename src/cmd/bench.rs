@@ -7,6 +7,13 @@
 //! 2. throughput with all vendors sending: `--concurrency` closed-loop senders for `--seconds`,
 //!    each waiting for its business receipt before the next update; reports round trips per
 //!    second and the latency under load.
+//!
+//! `sim bench overload` runs the platform as its own process (`sim-sp`, beside this binary)
+//! and offers it `--rate` valid updates per second, open loop, from the three vendors'
+//! certificates for `--seconds`: how many were answered, how many shed (SP-4, at once), how
+//! fast each kind came back, and the platform's resident memory before, at its peak during
+//! and after the load (from `/proc`), next to this process's (KSD, the vendors and the load
+//! generator).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -38,13 +45,27 @@ enum What {
         #[arg(long, default_value_t = 24)]
         concurrency: usize,
     },
+    /// Overload: the platform (its own process) offered far more than it can serve.
+    Overload {
+        /// Updates offered per second (open loop).
+        #[arg(long, default_value_t = 10_000)]
+        rate: u32,
+        /// How long the load lasts, in seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Calls the generator keeps outstanding at most; an arrival beyond it is counted as
+        /// not offered (the generator, not the platform, was the limit).
+        #[arg(long, default_value_t = 4_000)]
+        max_outstanding: usize,
+    },
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
 
-fn report(name: &str, h: &Histogram<u64>) {
+/// Prints a latency histogram (recorded in microseconds) as milliseconds.
+pub(super) fn report(name: &str, h: &Histogram<u64>) {
     println!(
         "{name}: n={} p50={:.2} ms p90={:.2} ms p99={:.2} ms max={:.2} ms",
         h.len(),
@@ -79,11 +100,18 @@ async fn round_trip(jc: &sim_jobcenter::Jobcenter, instance: &str) -> anyhow::Re
 /// Runs `sim bench`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     crate::init_tracing("error");
-    let What::Sf2095 {
-        samples,
-        seconds,
-        concurrency,
-    } = args.what;
+    let (samples, seconds, concurrency) = match args.what {
+        What::Sf2095 {
+            samples,
+            seconds,
+            concurrency,
+        } => (samples, seconds, concurrency),
+        What::Overload {
+            rate,
+            seconds,
+            max_outstanding,
+        } => return super::bench_overload::run(rate, seconds, max_outstanding),
+    };
     let state = std::env::temp_dir().join(format!("sim-bench-{}", std::process::id()));
     let rt = tokio::runtime::Runtime::new()?;
     let result = rt.block_on(async {

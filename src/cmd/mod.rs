@@ -1,6 +1,7 @@
 //! One module per subcommand of `sim`.
 
 pub mod bench;
+mod bench_overload;
 pub mod certs;
 pub mod run;
 pub mod send;

@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long, default_value = "auto")]
     progress: String,
     /// Put your own system in a seat: `kmd-jc=https://host:port/path` (a vendor instance's
-    /// receiver). Repeatable; replaces the scenario's seat of the same name. A run with a seat
+    /// receiver), `ksd=…`, `ky=…` (SF1690) or `platform=…`. Repeatable; replaces the scenario's seat of the same name. A run with a seat
     /// runs at speed 1 (your system keeps its own clock) and is graded rule by rule.
     #[arg(long, value_name = "NAME=URL")]
     seat: Vec<String>,

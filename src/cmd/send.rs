@@ -29,6 +29,9 @@ pub struct Args {
     /// How long to wait for the business receipt, in seconds.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// The admin token `sim up` was started with, if any.
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -44,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let client = AdminClient::default();
+        let client = AdminClient::default().with_token(args.admin_token.clone());
         let spec = json!({ "instance": args.vendor, "municipality": args.municipality, "ophoers_aarsag": args.aarsag });
         let (status, sent) = client.post(&format!("{}/send", endpoints.jobcenter_admin), &spec).await?;
         if status != 200 {
@@ -56,7 +59,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("== TransportKvittering ({} attempt(s))", sent.get("attempts").and_then(Value::as_u64).unwrap_or(1));
         println!("{}", text(&sent, "response_xml"));
         let code = text(&sent, "transport_code");
-        if code != "OK" && code != "ADVARSEL" {
+        if text(&sent, "status") == "sent" {
+            // No TransportKvittering yet: the vendor keeps resending in the background (JC-1);
+            // the business receipt comes once the platform and KSD answer.
+            println!("== no TransportKvittering yet ({}): the vendor resends it in the background; waiting", sent.get("fault").and_then(Value::as_str).unwrap_or("no answer"));
+        } else if code != "OK" && code != "ADVARSEL" {
             println!("== not accepted (transport code '{code}'{}): no business receipt will come", sent.get("fault").and_then(Value::as_str).map(|f| format!(", fault: {f}")).unwrap_or_default());
             return Ok(ExitCode::from(1));
         }

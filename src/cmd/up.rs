@@ -25,8 +25,9 @@ pub struct Args {
     #[arg(long)]
     ephemeral_ports: bool,
     /// Give a seat to your own system: `kmd-jc=https://host:port/path` (a vendor instance's
-    /// receiver), `ksd=https://host:port/path` (KSD's receiver) or `platform=https://host:port`
-    /// (your platform's two exposures under that base). Repeatable.
+    /// receiver), `ksd=https://host:port/path` (KSD's receiver), `ky=https://host:port/path`
+    /// (KY's receiver, SF1690) or `platform=https://host:port` (your platform's exposures
+    /// under that base). Repeatable.
     #[arg(long, value_name = "NAME=URL")]
     seat: Vec<String>,
     /// A CA file (PEM) your system's certificates chain to; trusted for its server and client
@@ -37,6 +38,17 @@ pub struct Args {
     /// `CVR` or `CVR:UUID` of its certificate.
     #[arg(long, value_name = "CVR[:UUID]")]
     ksd_system: Option<String>,
+    /// A bearer token every program's admin API then requires (all but /health); `sim send`
+    /// must be given the same.
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
+    /// Journal retention for a long-running ecosystem: every program deletes journal rows
+    /// older than this many hours (virtual time), checked every minute. Off by default.
+    #[arg(long, value_name = "HOURS")]
+    journal_max_age_hours: Option<u64>,
+    /// Journal retention: every program keeps at most this many journal rows (the newest).
+    #[arg(long, value_name = "ROWS")]
+    journal_max_rows: Option<u64>,
 }
 
 /// Prints what a vendor needs to point a real system at the ecosystem.
@@ -59,6 +71,10 @@ pub fn print_endpoints(e: &Endpoints, refdata: &RefData, state_dir: &Path, seed:
         "  JC exposure, KSD sends here:         {}",
         e.sp_jc_exposure
     );
+    println!(
+        "  KY exposure, SF1690 to KY:            {}",
+        e.sp_ky_exposure
+    );
     println!("  admin:                               {}", e.sp_admin);
     if e.seats.contains_key(sim::ecosystem::wiring::KSD_SEAT) {
         println!("KSD: an outside system takes the seat");
@@ -66,6 +82,7 @@ pub fn print_endpoints(e: &Endpoints, refdata: &RefData, state_dir: &Path, seed:
     } else {
         println!("KSD");
         println!("  receiver (ModtagOpdateringFravaer):  {}", e.ksd);
+        println!("  KY's receiver (SF1690):              {}", e.ky);
         println!("  admin:                               {}", e.ksd_admin);
     }
     println!("Jobcenter vendor solutions (admin {})", e.jobcenter_admin);
@@ -110,6 +127,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut cfg = EcosystemConfig::new(&args.state_dir, refdata.clone());
         cfg.seed = args.seed.unwrap_or_else(|| fresh_seed(&cfg.clock));
         cfg.receipt_delay_ms = args.receipt_delay_ms;
+        cfg.admin_token.clone_from(&args.admin_token);
+        cfg.journal_retention = sim_store::Retention {
+            max_age_hours: args.journal_max_age_hours,
+            max_rows: args.journal_max_rows,
+        };
         if args.ephemeral_ports {
             cfg.ports = ecosystem::Ports::ephemeral();
         }
@@ -123,10 +145,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 // exposures under this base URL; the simulated platform is not started.
                 cfg.platform_url = Some(url.trim_end_matches('/').to_string());
                 cfg.run_platform = false;
+            } else if name == sim::ecosystem::wiring::KY_SEAT {
+                // An outside KY (SF1690) behind the platform's KY exposure.
+                cfg.ky_url = Some(url.to_string());
             } else if refdata.vendors.iter().any(|v| v.instance == name) {
                 cfg.instance_urls.insert(name.to_string(), url.to_string());
             } else {
-                anyhow::bail!("--seat {seat}: '{name}' is neither ksd, platform nor a vendor instance of scenarios/vendors.csv");
+                anyhow::bail!("--seat {seat}: '{name}' is neither ksd, platform, ky nor a vendor instance of scenarios/vendors.csv");
             }
         }
         cfg.extra_server_trust.clone_from(&args.trust);

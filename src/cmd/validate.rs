@@ -1,4 +1,6 @@
-//! `sim validate`: a vendor's first tool — check one message offline before sending it.
+//! `sim validate`: a vendor's first tool — check one message offline before sending it: a
+//! Sygefravaer message, or an SF1690 `KontanthjaelpServiceKY` one (wire.md §5, read by
+//! `sim_wire::ky` when the SOAPAction or the Body names a KY operation).
 //!
 //! Exit codes: 0 valid (warnings allowed), 1 readable but breaks a rule, 2 unusable (not a
 //! readable SOAP document of the contract, or the file cannot be read).
@@ -8,7 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sim_wire::{read, Problem, Severity};
+use sim_wire::ky::{self, KyOperation};
+use sim_wire::{read, MessageKind, Problem, Severity, WireError};
 
 /// Arguments of `sim validate`.
 #[derive(Debug, clap::Args)]
@@ -64,19 +67,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?
     };
-    let (report, code) = match read(&bytes, args.soap_action.as_deref()) {
-        Ok(d) => {
-            let valid = d.is_valid();
-            let problems = d.problems.clone();
-            let report = (
-                d.operation.map(|o| o.label()),
-                Some(d.kind),
-                valid,
-                true,
-                problems,
-            );
-            (report, if valid { 0 } else { 1 })
-        }
+    let (report, code) = match read_any(&bytes, args.soap_action.as_deref()) {
+        Ok((operation, kind, valid, problems)) => (
+            (operation, Some(kind), valid, true, problems),
+            if valid { 0 } else { 1 },
+        ),
         Err(e) => {
             let p = Problem::error(e.rule(), sim_wire::rules::code::DOKUMENT, "", e.to_string());
             ((None, None, false, false, vec![p]), 2)
@@ -113,6 +108,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(code))
+}
+
+/// The operation's label, the kind, validity and problems of a Sygefravaer or an SF1690
+/// message: a KY SOAPAction sends it to `sim_wire::ky` first, and a Body naming no Sygefravaer
+/// operation is tried as KY's before it is called unusable.
+fn read_any(
+    bytes: &[u8],
+    action: Option<&str>,
+) -> Result<(Option<String>, MessageKind, bool, Vec<Problem>), WireError> {
+    let sygefravaer = || {
+        read(bytes, action).map(|d| {
+            let valid = d.is_valid();
+            (d.operation.map(|o| o.label()), d.kind, valid, d.problems)
+        })
+    };
+    let kontanthjaelp = || {
+        ky::read(bytes, action).map(|d| {
+            let valid = d.is_valid();
+            (d.operation.map(|o| o.label()), d.kind, valid, d.problems)
+        })
+    };
+    if action.and_then(KyOperation::from_soap_action).is_some() {
+        return match kontanthjaelp() {
+            Err(WireError::UnknownOperation { .. }) => sygefravaer(),
+            other => other,
+        };
+    }
+    match sygefravaer() {
+        Err(e @ WireError::UnknownOperation { .. }) => kontanthjaelp().map_err(|_| e),
+        other => other,
+    }
 }
 
 fn kind_name(k: sim_wire::MessageKind) -> &'static str {

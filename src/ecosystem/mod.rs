@@ -119,6 +119,12 @@ pub struct EcosystemConfig {
     pub seed: u64,
     /// KSD's delay before it sends the business receipt (virtual milliseconds).
     pub receipt_delay_ms: u64,
+    /// KSD-9's duration rule for KSD's cases (limit, extension request lead, event
+    /// acknowledgement timeout).
+    pub ksd_duration: sim_ksd::DurationRule,
+    /// How a vendor instance acknowledges SF2090 events and answers SF2093 requests, by
+    /// instance; one not named behaves as `VendorPolicy::default()`.
+    pub vendor_policies: BTreeMap<String, sim_jobcenter::VendorPolicy>,
     /// The time source all three share.
     pub clock: Clock,
     /// Start the platform in this process (false: only its configuration is made and its
@@ -137,6 +143,9 @@ pub struct EcosystemConfig {
     /// KSD's receiver URL, replacing the simulated KSD's (a real KSD takes the seat): the
     /// platform calls it and the simulated KSD is not started.
     pub ksd_url: Option<String>,
+    /// KY's receiver URL (SF1690), replacing the simulated KY of the KSD program's (a real
+    /// KY takes the seat): the platform's KY exposure forwards to it.
+    pub ky_url: Option<String>,
     /// Who may call the JC exposure as KSD (default: the simulated KSD's certificate).
     pub ksd_system: Option<SystemRef>,
     /// More service agreements (SP-5): an outside jobcenter system in a vendor's seat may send
@@ -144,6 +153,21 @@ pub struct EcosystemConfig {
     pub extra_agreements: Vec<(SystemRef, String)>,
     /// Fault injection for all three programs (scenario runs).
     pub faults: sim_kit::faults::Faults,
+    /// Injected vendor misbehaviour towards KSD's events and extension requests (scenario
+    /// runs), given to the jobcenter program.
+    pub vendor_faults: sim_jobcenter::VendorFaults,
+    /// The longest wait between a vendor's background resends of one update (JC-1; virtual
+    /// milliseconds).
+    pub resend_max_backoff_ms: u64,
+    /// The platform's in-flight limit overall and per calling system (past them it sheds).
+    pub max_in_flight: usize,
+    /// See `max_in_flight`.
+    pub max_in_flight_per_caller: usize,
+    /// How much journal every program keeps (`sim up --journal-max-age-hours`); off by
+    /// default and always off in scenario runs, whose checkers read whole journals.
+    pub journal_retention: sim_store::Retention,
+    /// The bearer token every program's admin API requires (`sim up --admin-token`).
+    pub admin_token: Option<String>,
     /// How often a vendor sends an update before it gives up for this run (JC-1).
     pub max_send_attempts: u32,
     /// How long any program waits for an answer (milliseconds).
@@ -161,18 +185,27 @@ impl EcosystemConfig {
             refdata,
             seed: 0,
             receipt_delay_ms: 0,
+            ksd_duration: sim_ksd::DurationRule::default(),
+            vendor_policies: BTreeMap::new(),
             clock: Clock::real(),
             run_platform: true,
             instance_urls: BTreeMap::new(),
             extra_server_trust: Vec::new(),
             extra_client_trust: Vec::new(),
             ksd_url: None,
+            ky_url: None,
             ksd_system: None,
             platform_url: None,
             extra_agreements: Vec::new(),
             faults: sim_kit::faults::Faults::none(),
+            vendor_faults: sim_jobcenter::VendorFaults::none(),
             max_send_attempts: 5,
             call_timeout_ms: 10_000,
+            resend_max_backoff_ms: 300_000,
+            max_in_flight: sim_kit::limits::Shedding::default().max_in_flight,
+            max_in_flight_per_caller: sim_kit::limits::Shedding::default().max_in_flight_per_caller,
+            journal_retention: sim_store::Retention::default(),
+            admin_token: None,
         }
     }
 }
@@ -185,12 +218,20 @@ pub struct Endpoints {
     pub sp_ksd_exposure: String,
     /// The platform's JC exposure: where KSD sends `SendForretningsSvar`.
     pub sp_jc_exposure: String,
+    /// The platform's KY exposure (SF1690): where a jobcenter sends its eight
+    /// `KontanthjaelpServiceKY` messages.
+    #[serde(default)]
+    pub sp_ky_exposure: String,
     /// The platform's admin API.
     pub sp_admin: String,
     /// KSD's receiver port (the seat's URL when an outside KSD takes it).
     pub ksd: String,
     /// KSD's admin API (empty when an outside KSD takes the seat).
     pub ksd_admin: String,
+    /// KY's receiver port (SF1690), in the simulated KSD program; empty when an outside KSD
+    /// takes KSD's seat (there is then no KY, and the platform refuses KY calls with SP-4).
+    #[serde(default)]
+    pub ky: String,
     /// Each vendor instance's receiver port.
     pub vendors: BTreeMap<String, String>,
     /// The jobcenter process's admin API.

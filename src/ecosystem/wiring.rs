@@ -49,6 +49,9 @@ pub const KSD_SEAT: &str = "ksd";
 /// The seat name of the platform (`--seat platform=https://host:port`).
 pub const PLATFORM_SEAT: &str = "platform";
 
+/// The seat name of KY (SF1690), which the simulated KSD program otherwise hosts.
+pub const KY_SEAT: &str = "ky";
+
 fn identity(f: &sim_certs::store::Files) -> IdentityFiles {
     IdentityFiles {
         cert: f.chain.clone(),
@@ -69,7 +72,8 @@ fn system_ref(spec: &PkiSpec, stem: &str) -> anyhow::Result<SystemRef> {
 }
 
 /// The platform's service agreements: KSD for every municipality, each vendor instance for the
-/// municipalities routed to it (SP-5).
+/// municipalities routed to it (SP-5) — for Sygefravaer and for SF1690's
+/// `KontanthjaelpServiceKY` alike (a jobcenter solution sends both).
 fn agreements(
     cfg: &EcosystemConfig,
     spec: &PkiSpec,
@@ -83,11 +87,13 @@ fn agreements(
     for v in &cfg.refdata.vendors {
         let system = system_ref(spec, &v.instance)?;
         for m in cfg.refdata.municipalities_of(&v.instance) {
-            agreements.push(sim_sp::Agreement {
-                system: system.clone(),
-                municipality: m.to_string(),
-                service: sim_sp::SERVICE.into(),
-            });
+            for service in [sim_sp::SERVICE, sim_wire::ky::SERVICE] {
+                agreements.push(sim_sp::Agreement {
+                    system: system.clone(),
+                    municipality: m.to_string(),
+                    service: service.into(),
+                });
+            }
         }
     }
     for (system, municipality) in &cfg.extra_agreements {
@@ -112,16 +118,21 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
     if let Some(u) = &cfg.platform_url {
         seats.insert(PLATFORM_SEAT.to_string(), u.clone());
     }
+    if let Some(u) = &cfg.ky_url {
+        seats.insert(KY_SEAT.to_string(), u.clone());
+    }
     // The platform's exposures: an outside platform's, or the simulated one's.
-    let (sp_ksd_exposure, sp_jc_exposure, sp_admin) = match &cfg.platform_url {
+    let (sp_ksd_exposure, sp_jc_exposure, sp_ky_exposure, sp_admin) = match &cfg.platform_url {
         Some(base) => (
             format!("{base}{}", sim_wire::Port::Ksd.platform_path()),
             format!("{base}{}", sim_wire::Port::Jc.platform_path()),
+            format!("{base}{}", sim_wire::ky::PLATFORM_PATH),
             String::new(),
         ),
         None => (
             url(&addrs.sp.0, sim_wire::Port::Ksd.platform_path()),
             url(&addrs.sp.0, sim_wire::Port::Jc.platform_path()),
+            url(&addrs.sp.0, sim_wire::ky::PLATFORM_PATH),
             http(&addrs.sp.1),
         ),
     };
@@ -130,12 +141,21 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
         (None, Some((d, a))) => (url(d, sim_ksd::KSD_PATH), http(a)),
         (None, None) => (String::new(), String::new()),
     };
+    // KY (SF1690) lives in the simulated KSD program (`sim_ksd::ky`); an outside KSD in its
+    // seat brings no KY.
+    let ky = match (&cfg.ky_url, &cfg.ksd_url, &addrs.ksd) {
+        (Some(seat), _, _) => seat.clone(),
+        (None, None, Some((d, _))) => url(d, sim_ksd::ky::KY_PATH),
+        _ => String::new(),
+    };
     Endpoints {
         sp_ksd_exposure,
         sp_jc_exposure,
+        sp_ky_exposure,
         sp_admin,
         ksd,
         ksd_admin,
+        ky,
         vendors: addrs
             .vendors
             .iter()
@@ -178,6 +198,10 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
         ksd: Endpoint {
             url: endpoints.ksd.clone(),
         },
+        // KY's receiver (SF1690); none with an outside KSD in its seat: SP-4 for KY calls.
+        ky: (!endpoints.ky.is_empty()).then(|| Endpoint {
+            url: endpoints.ky.clone(),
+        }),
         ksd_system: ksd_system.clone(),
         instances: endpoints
             .vendors
@@ -192,7 +216,11 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
             .collect(),
         agreements: agreements(cfg, spec, &ksd_system)?,
         call_timeout_ms: cfg.call_timeout_ms,
+        max_in_flight: cfg.max_in_flight,
+        max_in_flight_per_caller: cfg.max_in_flight_per_caller,
         seed: cfg.seed,
+        admin_token: cfg.admin_token.clone(),
+        journal_retention: cfg.journal_retention,
         clock: cfg.clock.clone(),
         faults: cfg.faults.clone(),
     };
@@ -209,8 +237,11 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
             platform_system: kombit.clone(),
             ksd_system_uuid: system_ref(spec, "ksd")?.uuid.unwrap_or_default(),
             receipt_delay_ms: cfg.receipt_delay_ms,
+            duration: cfg.ksd_duration,
             call_timeout_ms: cfg.call_timeout_ms,
             seed: cfg.seed,
+            admin_token: cfg.admin_token.clone(),
+            journal_retention: cfg.journal_retention,
             clock: cfg.clock.clone(),
             faults: cfg.faults.clone(),
         }),
@@ -229,6 +260,11 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            policy: cfg
+                .vendor_policies
+                .get(&v.instance)
+                .cloned()
+                .unwrap_or_default(),
         });
     }
     let jobcenter = sim_jobcenter::Config {
@@ -239,13 +275,21 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
         platform: Endpoint {
             url: endpoints.sp_ksd_exposure.clone(),
         },
+        // SF1690: the platform's KY exposure, told as the KSD one is.
+        ky_platform: Some(Endpoint {
+            url: endpoints.sp_ky_exposure.clone(),
+        }),
         kombit_system: kombit,
         vendors,
         call_timeout_ms: cfg.call_timeout_ms,
         max_send_attempts: cfg.max_send_attempts,
+        resend_max_backoff_ms: cfg.resend_max_backoff_ms,
         seed: cfg.seed,
+        admin_token: cfg.admin_token.clone(),
+        journal_retention: cfg.journal_retention,
         clock: cfg.clock.clone(),
         faults: cfg.faults.clone(),
+        vendor_faults: cfg.vendor_faults.clone(),
     };
     Ok(Wiring {
         endpoints,
@@ -301,6 +345,44 @@ mod tests {
             w.sp.kombit.cert,
             layout::system(std::path::Path::new("/state/certs"), "kombit").chain
         );
+    }
+
+    // SF1690: KY lives in the simulated KSD program; the platform passes the KY exposure
+    // through to it (SP-13) and every vendor instance has a KontanthjaelpServiceKY agreement
+    // for its municipalities (SP-5). An outside KSD brings no KY: no route (SP-4).
+    #[test]
+    fn ky_is_routed_to_the_simulated_ksd_program_with_agreements_sp5_sp13() {
+        let w = wire(|_| {});
+        let ky = w.sp.ky.as_ref().expect("a route to KY");
+        assert_eq!(ky.url, "https://127.0.0.1:3/ky/Kontanthjaelp/2");
+        assert_eq!(w.endpoints.ky, ky.url);
+        assert_eq!(
+            w.endpoints.sp_ky_exposure,
+            "https://127.0.0.1:1/service/KY/Kontanthjaelp/2"
+        );
+        let refdata = RefData::embedded().unwrap();
+        for v in &refdata.vendors {
+            let m = refdata.municipalities_of(&v.instance)[0].to_string();
+            let services: Vec<&str> =
+                w.sp.agreements
+                    .iter()
+                    .filter(|a| a.municipality == m && a.system.cvr != w.sp.ksd_system.cvr)
+                    .map(|a| a.service.as_str())
+                    .collect();
+            assert!(
+                services.contains(&sim_wire::ky::SERVICE),
+                "{}: {services:?}",
+                v.instance
+            );
+            assert!(
+                services.contains(&sim_sp::SERVICE),
+                "{}: {services:?}",
+                v.instance
+            );
+        }
+        let outside = wire(|c| c.ksd_url = Some("https://ksd.example:9443/ksd".into()));
+        assert!(outside.sp.ky.is_none());
+        assert!(outside.endpoints.ky.is_empty());
     }
 
     #[test]

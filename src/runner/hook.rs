@@ -1,5 +1,8 @@
 //! The fault hook and its tally: receiving-side faults of a scenario, decided inside the
-//! programs' fault layers from the seeded plan, and KSD's per-update receipt delay (KSD-2).
+//! programs' fault layers from the seeded plan, KSD's per-update receipt delay (KSD-2), and
+//! the vendors' misbehaviour towards KSD's events and extension requests, decided inside
+//! their SF2090 and SF2093 flows (`late_extension_answer`, `event_ack_twice`,
+//! `unacknowledged_event`; KSD-10, KSD-11).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,8 +47,8 @@ impl Tally {
     }
 }
 
-/// The receiving-side faults of a scenario, decided inside the programs' fault layers, and
-/// KSD's per-update receipt delay.
+/// The receiving-side faults of a scenario, decided inside the programs' fault layers, KSD's
+/// per-update receipt delay, and the vendors' injected misbehaviour towards KSD.
 pub struct PlanHook {
     pub(crate) seed: u64,
     pub(crate) receipt_delay: sim_scenario::Distribution,
@@ -57,6 +60,21 @@ pub struct PlanHook {
 }
 
 impl PlanHook {
+    /// Whether the vendor-side fault `kind` hits message `tid` (a TransaktionIdentifikator of
+    /// KSD's) at vendor `instance` now, counted when it does. Drawn per message, so every
+    /// delivery of one event or request inside a rule's window meets the same fate, and one
+    /// outside it none.
+    fn vendor_fault(&self, kind: FaultKind, instance: &str, tid: &str) -> bool {
+        let now = self.clock.now();
+        let seq = sim_seed::hash(tid.as_bytes());
+        let target = Target::Vendor(instance.to_string());
+        let hit = self.plan.decide(kind, &target, now, seq).is_some();
+        if hit {
+            self.tally.hit(kind, instance, now);
+        }
+        hit
+    }
+
     pub(crate) fn real(&self, virtual_delay: time::Duration) -> StdDuration {
         let secs = virtual_delay.as_seconds_f64().max(0.0);
         let real = if self.factor.is_finite() {
@@ -145,15 +163,38 @@ impl FaultHook for PlanHook {
     fn duplicate_delivery(&self, program: &str, key: &str) -> bool {
         let now = self.clock.now();
         let seq = sim_seed::hash(key.as_bytes());
-        let dup = program == "sp"
-            && self
-                .plan
-                .decide(FaultKind::DuplicateReceipt, &Target::Sp, now, seq)
-                .is_some();
+        // The platform (`sp`: it delivers a call to a jobcenter twice) or KSD (`ksd`: it sends
+        // what it delivered once more).
+        let target = match program {
+            "sp" => Target::Sp,
+            "ksd" => Target::Ksd,
+            _ => return false,
+        };
+        let dup = self
+            .plan
+            .decide(FaultKind::DuplicateReceipt, &target, now, seq)
+            .is_some();
         if dup {
             self.tally.hit(FaultKind::DuplicateReceipt, program, now);
         }
         dup
+    }
+}
+
+/// What a simulated vendor does wrong towards KSD (scenario faults; the checkers judge KSD's
+/// handling: 63 at the limit and the late answer applied with ADVARSEL KSD-11.SEN, a repeated
+/// acknowledgement counted once, an unacknowledged event delivered again).
+impl sim_jobcenter::VendorFaultHook for PlanHook {
+    fn late_extension_answer(&self, instance: &str, tid: &str) -> bool {
+        self.vendor_fault(FaultKind::LateExtensionAnswer, instance, tid)
+    }
+
+    fn withhold_acknowledgement(&self, instance: &str, tid: &str) -> bool {
+        self.vendor_fault(FaultKind::UnacknowledgedEvent, instance, tid)
+    }
+
+    fn acknowledge_twice(&self, instance: &str, tid: &str) -> bool {
+        self.vendor_fault(FaultKind::EventAckTwice, instance, tid)
     }
 }
 
@@ -191,5 +232,68 @@ mod tests {
         assert!(many
             .iter()
             .all(|x| *x >= StdDuration::from_millis(100) && *x <= StdDuration::from_secs(10)));
+    }
+
+    // rules KSD-10, KSD-11: a vendor-side fault hits the instance it targets while its window
+    // is open, the same way for every delivery of one message, and is counted per hit.
+    #[test]
+    fn vendor_faults_hit_their_instance_in_their_window_and_are_tallied_ksd10_ksd11() {
+        use sim_jobcenter::VendorFaultHook;
+        let scenario = sim_scenario::parse(
+            "seed: 2
+clock: { start: 2026-03-03T09:00:00+01:00, duration: 1h }
+faults:
+  - kind: late_extension_answer
+    target: schultz-jc
+    window: {to: +30m}
+  - kind: event_ack_twice
+  - kind: unacknowledged_event
+    target: kmd-jc
+    probability: 0.5
+",
+        )
+        .unwrap();
+        let clock = Clock::manual(time::macros::datetime!(2026-03-03 09:10 +01:00));
+        let tally = Arc::new(Tally::default());
+        let hook = PlanHook {
+            seed: 2,
+            receipt_delay: scenario.receipt_delay,
+            plan: Arc::new(FaultPlan::new(&scenario)),
+            clock: clock.clone(),
+            factor: f64::INFINITY,
+            seq: AtomicU64::new(0),
+            tally: tally.clone(),
+        };
+        assert!(hook.late_extension_answer("schultz-jc", "t-1"));
+        assert!(
+            !hook.late_extension_answer("kmd-jc", "t-1"),
+            "another vendor"
+        );
+        assert!(
+            hook.acknowledge_twice("netcompany-jc", "t-2"),
+            "`jobcenter`: any"
+        );
+        let withheld: Vec<bool> = (0..200)
+            .map(|i| hook.withhold_acknowledgement("kmd-jc", &format!("e-{i}")))
+            .collect();
+        let again: Vec<bool> = (0..200)
+            .map(|i| hook.withhold_acknowledgement("kmd-jc", &format!("e-{i}")))
+            .collect();
+        assert_eq!(withheld, again, "every delivery of an event meets its fate");
+        let n = withheld.iter().filter(|w| **w).count();
+        assert!((60..=140).contains(&n), "{n} of 200 at 0.5");
+        clock.advance(StdDuration::from_secs(30 * 60));
+        assert!(
+            !hook.late_extension_answer("schultz-jc", "t-1"),
+            "window over"
+        );
+        let by = tally.by.lock().unwrap();
+        let hits = |k: FaultKind, t: &str| by.get(&(k.as_str().into(), t.into())).map(|h| h.2);
+        assert_eq!(hits(FaultKind::LateExtensionAnswer, "schultz-jc"), Some(1));
+        assert_eq!(hits(FaultKind::EventAckTwice, "netcompany-jc"), Some(1));
+        assert_eq!(
+            hits(FaultKind::UnacknowledgedEvent, "kmd-jc"),
+            Some(2 * n as u64)
+        );
     }
 }

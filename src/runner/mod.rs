@@ -7,7 +7,8 @@
 //! side (duplicates, forbidden codes, CVR mismatches, malformed XML) are made here; faults on
 //! the receiving side (slow or timed-out answers, SOAP faults, FEJL, connection resets, the
 //! platform's service windows, duplicate deliveries) are decided by [`PlanHook`] inside each
-//! program's fault layer. After the traffic the backlog drains, the programs stop, and the
+//! program's fault layer, and a vendor's answers to KSD (late, twice, withheld) inside its
+//! flows; the vendors answer by the scenario's `vendor_policies:`. After the traffic the backlog drains, the programs stop, and the
 //! checkers of `sim-check` judge their journals; the scenario's expectations become checks too.
 
 use std::collections::BTreeMap;
@@ -38,6 +39,7 @@ mod pacing;
 mod report;
 mod seats;
 mod traffic;
+mod vendors;
 
 use crate::refdata::RefData;
 use crashes::drive_crashes;
@@ -114,6 +116,8 @@ struct Setup {
     bucket_len: time::Duration,
     /// Outside systems in seats (the file's and `--seat`'s).
     seats: Vec<sim_scenario::Seat>,
+    /// Every vendor instance's SF2090/SF2093 policy, from the scenario's `vendor_policies:`.
+    vendor_policies: BTreeMap<String, sim_jobcenter::VendorPolicy>,
 }
 
 impl Setup {
@@ -138,6 +142,8 @@ impl Setup {
             .map(|(c, i)| (*c, i.clone()))
             .collect();
         let assignments = scenario.assignments(&routing);
+        let vendor_policies = vendors::policies(&scenario.vendor_policies, &refdata)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", opts.file))?;
         anyhow::ensure!(
             !assignments.is_empty(),
             "the scenario selects no municipality served by a selected vendor"
@@ -176,6 +182,7 @@ impl Setup {
             n_buckets,
             bucket_len,
             seats,
+            vendor_policies,
         })
     }
 
@@ -203,6 +210,8 @@ impl Setup {
         cfg.seed = self.scenario.seed;
         cfg.clock = self.clock.clone();
         cfg.faults = Faults::with(self.hook.clone());
+        cfg.vendor_faults = sim_jobcenter::VendorFaults::with(self.hook.clone());
+        cfg.vendor_policies = self.vendor_policies.clone();
         // The mean is KSD's fallback; the hook draws each receipt's delay from the distribution.
         cfg.receipt_delay_ms = self
             .scenario
@@ -247,6 +256,7 @@ impl Setup {
             clock: self.clock.clone(),
             others: Arc::new(self.assignments.clone()),
             bucket: self.bucket(),
+            known: Arc::default(),
         })
     }
 
@@ -311,6 +321,7 @@ async fn send_arrivals(
     pace: &mut Pace,
     progress: &sim_report::Progress,
     concurrency: usize,
+    side: &traffic::SideTallies,
 ) -> anyhow::Result<u64> {
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -322,6 +333,50 @@ async fn send_arrivals(
             setup.tally.clone(),
             ctx.ledger.clone(),
         ));
+    }
+    // KSD's case intake (KSD-9), beside the updates, when KSD is ours.
+    if setup.scenario.cases.is_some() && !setup.seats.iter().any(|s| s.name == "ksd") {
+        tasks.spawn(traffic::cases::drive_intake(
+            setup.scenario.clone(),
+            setup.assignments.clone(),
+            setup.clock.clone(),
+            crate::admin_client::AdminClient::new(StdDuration::from_secs(30)),
+            running.endpoints.ksd_admin.clone(),
+            side.intake.clone(),
+            ctx.known.clone(),
+        ));
+    }
+    // The jobcenters' look-ups (SF2096, KSD-12), beside the updates.
+    if setup.scenario.lookups.is_some() {
+        tasks.spawn(traffic::lookups::drive(traffic::lookups::Driver {
+            scenario: setup.scenario.clone(),
+            assignments: setup.assignments.clone(),
+            clock: setup.clock.clone(),
+            jc: running.jobcenter_slot(),
+            known: ctx.known.clone(),
+            tally: side.lookups.clone(),
+            seated: setup.seats.iter().map(|s| s.name.clone()).collect(),
+        }));
+    }
+    // The jobcenters' KY messages (SF1690), beside the updates — only when KY is ours: it
+    // lives in the simulated KSD program, so with an outside KSD in its seat the platform has
+    // no route to KY and every message would be answered SP-4 (not a failure of KY's).
+    if setup.scenario.ky.is_some() && !setup.seats.iter().any(|s| s.name == "ksd") {
+        let faults_end = setup.plan.faults_end();
+        tasks.spawn(traffic::ky::drive(traffic::ky::Driver {
+            scenario: setup.scenario.clone(),
+            assignments: setup.assignments.clone(),
+            clock: setup.clock.clone(),
+            jc: running.jobcenter_slot(),
+            tally: side.ky.clone(),
+            seated: setup.seats.iter().map(|s| s.name.clone()).collect(),
+            give_up_at: match setup.speed() {
+                Speed::Max => None,
+                Speed::Factor(_) => {
+                    Some(faults_end.map_or(setup.end, |f| f.max(setup.end)) + setup.liveness())
+                }
+            },
+        }));
     }
     let mut arrivals = 0u64;
     let (mut receipts_seen, mut last_count) = (0u64, Instant::now());
@@ -414,6 +469,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     let progress = sim_report::Progress::new(duration_s, opts.interactive);
     let wall = Instant::now();
     let mut pace = Pace::new(setup.clock.clone(), setup.speed(), wall);
+    let side = traffic::SideTallies::default();
     let arrivals = send_arrivals(
         &setup,
         &running,
@@ -421,6 +477,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         &mut pace,
         &progress,
         opts.concurrency,
+        &side,
     )
     .await?;
 
@@ -490,6 +547,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     stats.fill(&mut totals);
     totals.arrivals = arrivals;
     totals.faults_injected = setup.tally.total();
+    side.fill(&mut totals);
     Ok(RunReport {
         scenario: ScenarioInfo {
             name: setup.scenario.name.clone(),

@@ -38,7 +38,7 @@ pub(crate) fn merge(file: &[Seat], cli: &[Seat]) -> Vec<Seat> {
 /// Refuses seats `sim run` cannot give yet, or that name no vendor instance.
 pub(crate) fn validate(seats: &[Seat], refdata: &RefData) -> anyhow::Result<()> {
     for s in seats {
-        if s.name == PLATFORM {
+        if s.name == PLATFORM || s.name == KY {
             continue;
         }
         if s.name == KSD {
@@ -71,6 +71,8 @@ pub(crate) fn validate(seats: &[Seat], refdata: &RefData) -> anyhow::Result<()> 
 const KSD: &str = crate::ecosystem::wiring::KSD_SEAT;
 /// The platform's seat name.
 const PLATFORM: &str = crate::ecosystem::wiring::PLATFORM_SEAT;
+/// KY's seat name (SF1690).
+const KY: &str = crate::ecosystem::wiring::KY_SEAT;
 
 /// A seat's `CVR[:UUID]` identity as a system reference.
 fn system_ref(identity: &str) -> sim_kit::config::SystemRef {
@@ -102,6 +104,9 @@ pub(crate) fn configure(cfg: &mut EcosystemConfig, seats: &[Seat], base: &Path, 
         } else if s.name == PLATFORM {
             cfg.platform_url = Some(s.url.trim_end_matches('/').to_string());
             cfg.run_platform = false;
+        } else if s.name == KY {
+            // KY only answers; it calls nobody, so it needs no identity nor agreement.
+            cfg.ky_url = Some(s.url.clone());
         } else {
             cfg.instance_urls.insert(s.name.clone(), s.url.clone());
             // Its own updates need a service agreement for the instance's municipalities
@@ -133,6 +138,7 @@ pub(crate) fn under_test(seats: &[Seat]) -> Vec<SeatUnderTest> {
             party: match s.name.as_str() {
                 KSD => SeatParty::Ksd,
                 PLATFORM => SeatParty::Platform,
+                KY => SeatParty::Ky,
                 _ => SeatParty::Jobcenter,
             },
             url: s.url.clone(),

@@ -132,3 +132,54 @@ pub fn set_header(r: &mut Request, f: impl FnOnce(&mut sim_wire::Header)) {
 pub fn xml(r: &Request) -> String {
     sim_wire::write(&Message::Request(r.clone()))
 }
+
+/// Python's `ssl` + `http.client`: POST the file `body` with SOAPAction `action` to `url`,
+/// presenting `cert`/`key`, trusting `ca`; prints the status and the body.
+const PYTHON_CALLER: &str = r#"
+import http.client, ssl, sys, urllib.parse
+url, action, cert, key, ca, body = sys.argv[1:7]
+u = urllib.parse.urlparse(url)
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+ctx.load_cert_chain(cert, key)
+c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=30)
+c.request("POST", u.path, body=open(body, 'rb').read(),
+          headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"' + action + '"'})
+r = c.getresponse()
+print(r.status)
+sys.stdout.write(r.read().decode("utf-8"))
+"#;
+
+impl Eco {
+    /// A caller we did not write: Python's TLS stack POSTs the file `body` to `url` with
+    /// SOAPAction `action`, presenting the system certificate `systems/<stem>` and trusting
+    /// the ecosystem's root; the HTTP status and the answer's body.
+    pub fn python_post(
+        &self,
+        stem: &str,
+        url: &str,
+        action: &str,
+        body: &std::path::Path,
+    ) -> (String, String) {
+        let certs = self.certs();
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(PYTHON_CALLER)
+            .arg(url)
+            .arg(action)
+            .arg(certs.join(format!("systems/{stem}.chain.pem")))
+            .arg(certs.join(format!("systems/{stem}.key.pem")))
+            .arg(certs.join("ca/root.cert.pem"))
+            .arg(body)
+            .output()
+            .expect("python3 is required (the outside caller)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (status, answer) = text.split_once('\n').unwrap();
+        (status.to_string(), answer.to_string())
+    }
+}

@@ -20,6 +20,84 @@ impl Drop for Killed {
     }
 }
 
+/// Starts an outside system that prints the port it serves on as its first line (every
+/// Python server here does), and returns the guard that kills it and that port.
+pub fn serving(command: &mut std::process::Command, what: &str) -> (Killed, u16) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} could not start (python3 is required): {e}"));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{what} printed no port: {line:?}"));
+    (Killed(child), port)
+}
+
+/// Starts [`ANSWERING_SERVER`] with the certificates of `own`, trusting the simulator's CA
+/// in `certs`, answering every call with the file `answer` and logging each call to `log`;
+/// the guard that kills it and its port.
+pub fn answering(
+    own: &OwnPki,
+    certs: &Path,
+    answer: &Path,
+    log: &Path,
+    what: &str,
+) -> (Killed, u16) {
+    serving(
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(ANSWERING_SERVER)
+            .arg(&own.server_chain)
+            .arg(&own.server_key)
+            .arg(sim_certs::store::layout::root_ca(certs))
+            .arg(answer)
+            .arg(log),
+        what,
+    )
+}
+
+/// `sim run` of `scenario` (written into `dir`) with an outside system in seat `name` at
+/// `url`, its CA `trust`, its identity if it calls the platform, the platform on `port`:
+/// exit code, JSON report, console text.
+pub fn run_seated(
+    dir: &Path,
+    scenario: &str,
+    certs: &Path,
+    (name, url): (&str, &str),
+    identity: Option<&str>,
+    trust: &Path,
+    port: u16,
+) -> (Option<i32>, serde_json::Value, String) {
+    std::fs::write(dir.join("scenario.yaml"), scenario).unwrap();
+    let json = dir.join("run.json");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sim"));
+    cmd.arg("run")
+        .arg(dir.join("scenario.yaml"))
+        .args(["--progress", "plain", "--state-dir"])
+        .arg(dir.join("state"))
+        .arg("--certs")
+        .arg(certs)
+        .arg("--seat")
+        .arg(format!("{name}={url}"));
+    if let Some(id) = identity {
+        cmd.arg("--seat-identity").arg(format!("{name}={id}"));
+    }
+    let out = cmd
+        .arg("--trust")
+        .arg(trust)
+        .args(["--platform-port", &port.to_string(), "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    finished(out, &json)
+}
+
 /// A port nobody listens on now (for a program the test must configure before it starts).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -138,11 +216,29 @@ pub fn seat_evidence(report: &serde_json::Value, seat: &str, rule: &str) -> Vec<
         .clone()
 }
 
+/// The end every Python server here shares: handler `H` served by a threading HTTP server
+/// on a free port behind TLS that requires a client certificate from `client_ca` (variables
+/// `chain`, `key`, `client_ca` set by the script), printing its port.
+macro_rules! mtls_serve {
+    () => {
+        r#"ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(chain, key)
+ctx.load_verify_locations(client_ca)
+ctx.verify_mode = ssl.CERT_REQUIRED
+srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#
+    };
+}
+
 /// An outside receiver in Python's `ssl` + `http.server`: requires a client certificate
 /// chaining to the simulator's root (it trusts KOMBIT only through that CA), appends one JSON
 /// line per call to a log, and answers every call with the same document.
 /// Arguments: chain, key, client CA, answer file, log file; prints its port.
-pub const ANSWERING_SERVER: &str = r#"
+pub const ANSWERING_SERVER: &str = concat!(
+    r#"
 import json, ssl, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 chain, key, client_ca, answer_file, log = sys.argv[1:6]
@@ -161,15 +257,9 @@ class H(BaseHTTPRequestHandler):
         self.wfile.write(answer)
     def log_message(self, *a):
         pass
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(chain, key)
-ctx.load_verify_locations(client_ca)
-ctx.verify_mode = ssl.CERT_REQUIRED
-srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
-"#;
+"#,
+    mtls_serve!()
+);
 
 /// The simulator's certificates, made in `dir` before the run so an outside system can trust
 /// its CA; returns KOMBIT's system UUID.
@@ -222,7 +312,8 @@ pub fn start_program(binary: &str, config: &Path, data: u16, admin: u16) -> Kill
 /// receiver's answer goes back unchanged but for the element's name.
 /// Arguments: server chain, key, client CA, KOMBIT chain, KOMBIT key, CA for the receivers,
 /// KSD's URL, a JSON file `{cvr: receiver URL}`; prints its port.
-pub const PYTHON_PLATFORM: &str = r#"
+pub const PYTHON_PLATFORM: &str = concat!(
+    r#"
 import json, re, ssl, sys, urllib.request, urllib.error
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 chain, key, client_ca, k_chain, k_key, ca, ksd, routes = sys.argv[1:9]
@@ -259,12 +350,6 @@ class H(BaseHTTPRequestHandler):
         self.wfile.write(answer)
     def log_message(self, *a):
         pass
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(chain, key)
-ctx.load_verify_locations(client_ca)
-ctx.verify_mode = ssl.CERT_REQUIRED
-srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
-"#;
+"#,
+    mtls_serve!()
+);

@@ -13,13 +13,28 @@
 //! - `KSD-7`: a receipt delivered again (an injected duplicate, or the probe) is answered
 //!   the same way: accepted again.
 //! - `SP-8`: every answer within the simple class (1 s), judged at speed 1 only.
+//! - `KSD-10`: every case event it accepted (`ModtagHaendelse`, OK/ADVARSEL) is acknowledged
+//!   (`SendForretningsSvar` through the platform, recorded by KSD) within the liveness
+//!   deadline of its delivery; KSD's `ksd_events` says which were.
+//! - `KSD-11`: every extension request it accepted (`ModtagAnmodningForlaengelse`) is
+//!   answered (`SendForretningsSvarForlaengelse`: an extension or a rejection) by its
+//!   SvarFrist, judged once the SvarFrist has passed in the run; KSD's
+//!   `ksd_extension_requests` says which were, and when.
 //!
-//! **Sending** (updates the seat sent by itself, i.e. the platform's inbound
-//! `SendOpdateringFravaer` rows whose caller is the seat's identity): `SP-5`, `WIRE-1`,
+//! **Sending** (updates and look-ups the seat sent by itself, i.e. the platform's inbound
+//! `SendOpdateringFravaer`, `HentSag` and `HentSagsListe` rows whose caller is the seat's
+//! identity): `SP-5`, `WIRE-1`,
 //! `WIRE-3`, `KSD-3`, `KSD-4`, `KSD-5`, `KSD-8` fail for each update refused or answered FEJL
-//! naming them (the platform's fault names its rule; KSD's FejlKode starts with its rule);
+//! naming them (the platform's fault names its rule; KSD's FejlKode starts with its rule; an
+//! update KSD discarded for its code 10 breaks KSD-5);
 //! `JC-1`: an update answered with a transient fault (SP-4, SP-9 …) is sent again until a
 //! TransportKvittering comes.
+//!
+//! **Its KY messages** (SF1690, the platform's inbound `KY/<Operation>` rows whose caller is the
+//! seat): `SP-5` and `WIRE-1` as above, and `KY-2`..`KY-10` fail for each message KY refused
+//! naming them (FejlKode `KY-n.CODE`); each is NOT EXERCISED when the seat sent no KY message.
+//! KY's answers are the simulated KY's (an outside KY is not a seat: KY lives in the KSD
+//! program).
 
 use std::collections::HashMap;
 
@@ -27,8 +42,8 @@ use sim_report::{Evidence, SeatReport};
 use sim_store::{Outcome, TRANSIENT_FAULT_RULES};
 use sim_wire::Operation;
 
-use super::{evidence, legs, AnswerRules, Probe, SeatUnderTest, Tally};
-use crate::history::{History, Row};
+use super::{evidence, legs, AnswerRules, Leg, Probe, SeatUnderTest, Tally};
+use crate::history::{date_of, History, Row};
 use crate::{CheckError, CheckInput};
 
 /// The rules a jobcenter system's own updates are judged by, in report order.
@@ -48,6 +63,35 @@ const SENDING_RULES: [(&str, &str); 7] = [
     ("KSD-8", "its security context and header Myndighed agree"),
 ];
 
+/// The rules a jobcenter system's own KY messages (SF1690) are judged by besides SP-5 and
+/// WIRE-1: those KY's refusals name (FejlKode `KY-n.CODE`, wire.md §5), in report order.
+const KY_RULES: [(&str, &str); 9] = [
+    (
+        "KY-2",
+        "its KY messages' headers and fields are complete and well-formed",
+    ),
+    (
+        "KY-3",
+        "its KY messages' Handling is one seed 003 names, with what it needs",
+    ),
+    ("KY-4", "its KY messages' values come from their lists"),
+    ("KY-5", "its KY security context and header Myndighed agree"),
+    ("KY-6", "its KY messages name a contact course KY knows"),
+    ("KY-7", "it does not create in KY what exists"),
+    ("KY-8", "it changes in KY only what KY holds"),
+    (
+        "KY-9",
+        "it sends a stopped course or activity only what it takes",
+    ),
+    (
+        "KY-10",
+        "it does not reuse a KY TransaktionIdentifikator for other content",
+    ),
+];
+
+/// The rules that judge the platform's admission of any call, KY's included.
+const ADMISSION_RULES: [&str; 2] = ["SP-5", "WIRE-1"];
+
 /// Grades `seat` over the history and the probes.
 pub(crate) fn grade(
     h: &History,
@@ -61,12 +105,7 @@ pub(crate) fn grade(
         .collect();
     let mut rules = receiving(h, input, seat, &probes)?;
     rules.extend(sending(h, seat)?);
-    Ok(SeatReport {
-        seat: seat.name.clone(),
-        party: seat.party.as_str().to_string(),
-        url: seat.url.clone(),
-        rules,
-    })
+    Ok(seat.report(rules))
 }
 
 fn receiving(
@@ -133,6 +172,7 @@ fn receiving(
             _ => {}
         }
     }
+    let (ksd10, ksd11) = dialogues(h, input, seat, &mut answers)?;
     for p in probes {
         let tally = match p.rule.as_str() {
             "KSD-7" => &mut ksd7,
@@ -151,11 +191,7 @@ fn receiving(
         }
     }
     let none = "no delivery to the seat was answered";
-    let speed = if input.real_time {
-        none
-    } else {
-        "not judged: response times are real only at speed 1"
-    };
+    let speed = super::sla_not_exercised(input.real_time, none);
     let AnswerRules {
         shape: wire2,
         receipt: jc2,
@@ -177,11 +213,187 @@ fn receiving(
             "no receipt was delivered twice (no duplicate_receipt fault, no probe)",
         ),
         sp8.verdict("answers", speed),
+        ksd10.verdict(
+            "case events",
+            "no case event was delivered to the seat and due for acknowledgement (no `cases:` intake, or a KSD outside)",
+        ),
+        ksd11.verdict(
+            "extension requests",
+            "no extension request delivered to the seat reached its SvarFrist in the run",
+        ),
     ])
+}
+
+/// KSD-10 and KSD-11 for the seat: what KSD recorded of the acknowledgements and answers to
+/// the events and requests the seat accepted. Its answers to those deliveries are judged with
+/// the receipts' (`answers`: WIRE-2, JC-2, SP-8).
+fn dialogues(
+    h: &History,
+    input: &CheckInput,
+    seat: &SeatUnderTest,
+    answers: &mut AnswerRules,
+) -> Result<(Tally, Tally), CheckError> {
+    let mut ksd10 = Tally::new(
+        "KSD-10",
+        "acknowledges every case event it accepts (SendForretningsSvar MODTAGET)",
+    );
+    let mut ksd11 = Tally::new(
+        "KSD-11",
+        "answers every extension request it accepts by its SvarFrist",
+    );
+    let recorded = if input.ksd_is_outside() {
+        None
+    } else {
+        Some(KsdRecord::load(h)?)
+    };
+    let deadline_ms = i64::try_from(input.liveness_deadline.as_millis()).unwrap_or(i64::MAX);
+    // As `events-acknowledged`: the deadline runs from the delivery or the end of the faults.
+    let faults_end = input
+        .faults_end
+        .map(sim_store::unix_millis)
+        .unwrap_or(i64::MIN);
+    let horizon = h.horizon(input);
+    let today = date_of(horizon);
+    let mut judged = std::collections::HashSet::new();
+    // Each delivery's answer is judged (WIRE-2, JC-2, SP-8); each message the seat accepted,
+    // once, for what became of it.
+    let mut accepted = |op: Operation| -> Result<Vec<(Leg<'_>, String)>, CheckError> {
+        let mut out = Vec::new();
+        for a in legs(h, op, &seat.name) {
+            if *a.out.outcome == Outcome::Unreachable {
+                continue;
+            }
+            answers.judge(h, &a, input.real_time)?;
+            let Some(tid) = a.out.tid.clone() else {
+                continue;
+            };
+            if a.out.outcome.is_accepting() && judged.insert(tid.clone()) {
+                out.push((a, tid));
+            }
+        }
+        Ok(out)
+    };
+    let events = accepted(Operation::ModtagHaendelse)?;
+    let requests = accepted(Operation::ModtagAnmodningForlaengelse)?;
+    let Some(k) = recorded.as_ref() else {
+        return Ok((ksd10, ksd11));
+    };
+    for (a, tid) in events {
+        match k.acked.get(&tid) {
+            Some(true) => ksd10.ok(),
+            Some(false) if a.out.at.max(faults_end).saturating_add(deadline_ms) <= horizon => {
+                ksd10.fail(evidence(
+                    h,
+                    &a,
+                    "accepted the case event and never acknowledged it (no SendForretningsSvar reached KSD)".into(),
+                )?);
+            }
+            _ => {}
+        }
+    }
+    for (a, tid) in requests {
+        let Some((svar_frist, answered_at)) = k.requests.get(&tid) else {
+            continue;
+        };
+        let date = date_of;
+        if date(a.out.at).as_str() > svar_frist.as_str() {
+            continue; // delivered after its SvarFrist: no chance to answer in time
+        }
+        match answered_at {
+            Some(t) if date(*t).as_str() <= svar_frist.as_str() => ksd11.ok(),
+            Some(t) => {
+                let what = format!(
+                    "answered the extension request on {}, after its SvarFrist {svar_frist}",
+                    date(*t)
+                );
+                ksd11.fail(evidence(h, &a, what)?);
+            }
+            None if svar_frist.as_str() < today.as_str() => {
+                let what = format!("accepted the extension request and never answered it (SvarFrist {svar_frist}); KSD set 63 at the limit");
+                ksd11.fail(evidence(h, &a, what)?);
+            }
+            None => {}
+        }
+    }
+    Ok((ksd10, ksd11))
+}
+
+/// What KSD recorded of its events and extension requests, by lowercased
+/// TransaktionIdentifikator (empty when its store has no such tables).
+#[derive(Default)]
+struct KsdRecord {
+    /// Event → acknowledged.
+    acked: HashMap<String, bool>,
+    /// Request → (SvarFrist, when answered).
+    requests: HashMap<String, (String, Option<i64>)>,
+}
+
+impl KsdRecord {
+    fn load(h: &History) -> Result<KsdRecord, CheckError> {
+        let mut k = KsdRecord::default();
+        let err = crate::history::sqlite_error(h.ksd.name, &h.ksd.path);
+        if h.ksd.has_table("ksd_events")? {
+            let mut st = h
+                .ksd
+                .conn
+                .prepare("SELECT transaktion_id, acked_at IS NOT NULL FROM ksd_events")
+                .map_err(&err)?;
+            let rows = st
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))
+                .map_err(&err)?;
+            for row in rows {
+                let (tid, acked) = row.map_err(&err)?;
+                k.acked.insert(tid.to_ascii_lowercase(), acked);
+            }
+        }
+        if h.ksd.has_table("ksd_extension_requests")? {
+            let mut st = h
+                .ksd
+                .conn
+                .prepare(
+                    "SELECT transaktion_id, svar_frist, answered_at FROM ksd_extension_requests",
+                )
+                .map_err(&err)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                    ))
+                })
+                .map_err(&err)?;
+            for row in rows {
+                let (tid, frist, answered_at) = row.map_err(&err)?;
+                k.requests
+                    .insert(tid.to_ascii_lowercase(), (frist, answered_at));
+            }
+        }
+        Ok(k)
+    }
+}
+
+/// The calls a jobcenter makes on its own and is graded on by the rules their refusals name:
+/// its updates (SF2095) and its look-ups (SF2096; a look-up that finds nothing is no breach).
+fn own_call(op: Operation) -> bool {
+    matches!(
+        op,
+        Operation::SendOpdateringFravaer | Operation::HentSag | Operation::HentSagsListe
+    )
+}
+
+/// Whether `r` is a row of a call a jobcenter makes on its own: [`own_call`]'s, or any of
+/// SF1690's eight (its messages to KY, whose refusals name KY's rules).
+fn own_row(r: &Row) -> bool {
+    r.op.is_some_and(own_call) || r.label.ky_operation().is_some()
 }
 
 fn sending(h: &History, seat: &SeatUnderTest) -> Result<Vec<sim_report::RuleVerdict>, CheckError> {
     let mut tallies: Vec<Tally> = SENDING_RULES
+        .iter()
+        .map(|(rule, title)| Tally::new(rule, title))
+        .collect();
+    let mut ky: Vec<Tally> = KY_RULES
         .iter()
         .map(|(rule, title)| Tally::new(rule, title))
         .collect();
@@ -193,9 +405,7 @@ fn sending(h: &History, seat: &SeatUnderTest) -> Result<Vec<sim_report::RuleVerd
     let answers: HashMap<&str, &Row> =
         h.sp.rows
             .iter()
-            .filter(|r| {
-                !r.inbound && r.op == Some(Operation::SendOpdateringFravaer) && r.label.is_answer()
-            })
+            .filter(|r| !r.inbound && own_row(r) && r.label.is_answer())
             .filter_map(|r| Some((r.call.as_deref()?, r)))
             .collect();
     // Per TransaktionIdentifikator: whether its first answer was transient, and whether a
@@ -204,7 +414,9 @@ fn sending(h: &History, seat: &SeatUnderTest) -> Result<Vec<sim_report::RuleVerd
     let mut resent: std::collections::BTreeMap<&str, (bool, bool)> =
         std::collections::BTreeMap::new();
     let mine = h.sp.rows.iter().filter(|r| {
-        r.is(true, Operation::SendOpdateringFravaer)
+        r.inbound
+            && !r.label.is_answer()
+            && own_row(r)
             && r.peer.as_deref().is_some_and(|p| seat.is_caller(p))
     });
     for r in mine {
@@ -213,12 +425,34 @@ fn sending(h: &History, seat: &SeatUnderTest) -> Result<Vec<sim_report::RuleVerd
             continue;
         };
         let named = named_rules(h, answer)?;
-        for t in &mut tallies {
+        let is_ky = r.label.ky_operation().is_some();
+        // A look-up carries no Sygefravaer header nor code: the admission rules and WIRE-3
+        // judge it, KSD-3/4/5/8 are not exercised by it.
+        let is_lookup = matches!(r.op, Some(Operation::HentSag | Operation::HentSagsListe));
+        // A KY message is judged by the admission rules and KY's; an update by the
+        // Sygefravaer ones.
+        let judged = tallies
+            .iter_mut()
+            .filter(|t| {
+                if is_ky {
+                    ADMISSION_RULES.contains(&t.rule)
+                } else if is_lookup {
+                    ADMISSION_RULES.contains(&t.rule) || t.rule == "WIRE-3"
+                } else {
+                    true
+                }
+            })
+            .chain(ky.iter_mut().filter(|_| is_ky));
+        for t in judged {
             if named.iter().any(|n| n == t.rule) {
                 t.fail(Evidence {
                     transaktion_id: r.tid.clone(),
                     call_uuid: r.call.clone(),
-                    what: format!("refused naming {}", t.rule),
+                    what: if *answer.outcome == Outcome::Discarded {
+                        "discarded by KSD: OphoersAarsag 10 is set only by KSD".to_string()
+                    } else {
+                        format!("refused naming {}", t.rule)
+                    },
                     request: Some(sim_report::truncate_raw(&h.sp.raw(r.id)?)),
                     response: Some(sim_report::truncate_raw(&h.sp.raw(answer.id)?)),
                 });
@@ -226,7 +460,7 @@ fn sending(h: &History, seat: &SeatUnderTest) -> Result<Vec<sim_report::RuleVerd
                 t.ok();
             }
         }
-        if let Some(tid) = r.tid.as_deref() {
+        if let Some(tid) = r.tid.as_deref().filter(|_| !is_ky) {
             let a = answer;
             let transient = a
                 .outcome
@@ -255,12 +489,22 @@ fn sending(h: &History, seat: &SeatUnderTest) -> Result<Vec<sim_report::RuleVerd
     }
     let why = match &seat.identity {
         None => "the seat's identity is not known (give `identity: CVR[:UUID]`), so its own updates cannot be told apart".to_string(),
-        Some((cvr, _)) => format!("the system (CVR {cvr}) sent no SendOpdateringFravaer of its own during the run"),
+        Some((cvr, _)) => format!("the system (CVR {cvr}) sent no SendOpdateringFravaer, HentSag or HentSagsListe of its own during the run"),
     };
     let mut out: Vec<_> = tallies
         .into_iter()
-        .map(|t| t.verdict("updates it sent", &why))
+        .map(|t| t.verdict("updates and look-ups it sent", &why))
         .collect();
+    let why_ky = match &seat.identity {
+        None => why.clone(),
+        Some((cvr, _)) => format!(
+            "the system (CVR {cvr}) sent no KontanthjaelpServiceKY message of its own during the run"
+        ),
+    };
+    out.extend(
+        ky.into_iter()
+            .map(|t| t.verdict("KY messages it sent", &why_ky)),
+    );
     out.push(jc1.verdict(
         "updates answered with a transient fault",
         "none of its updates was answered with a transient fault (SP-4, SP-9)",
@@ -274,10 +518,27 @@ fn named_rules(h: &History, answer: &Row) -> Result<Vec<String>, CheckError> {
     if let Some(rule) = answer.outcome.fault_rule() {
         return Ok(vec![rule.to_string()]);
     }
+    // A discard (KSD-14.KASSERET) is KSD throwing away an OphoersAarsag 10, which a jobcenter
+    // may not send: the sender broke KSD-5.
+    if *answer.outcome == Outcome::Discarded {
+        return Ok(vec!["KSD-5".to_string()]);
+    }
     if *answer.outcome != Outcome::Fejl {
         return Ok(Vec::new());
     }
     let raw = h.sp.raw(answer.id)?;
+    if answer.label.ky_operation().is_some() {
+        // KY's receipt (SF1690): FejlKode `KY-6.UKENDT` names KY-6.
+        let codes = sim_wire::ky::read(raw.as_bytes(), None)
+            .ok()
+            .and_then(|d| d.response().cloned())
+            .map(|r| r.kvittering.fejl_liste)
+            .unwrap_or_default();
+        return Ok(codes
+            .iter()
+            .filter_map(|f| f.fejl_kode.split('.').next().map(str::to_string))
+            .collect());
+    }
     let Ok(decoded) = sim_wire::read(raw.as_bytes(), None) else {
         return Ok(Vec::new());
     };

@@ -6,12 +6,20 @@
 //! - `KSD-1`: every update is answered with a TransportKvittering (OK, ADVARSEL or FEJL), not
 //!   a SOAP fault.
 //! - `WIRE-2`: every answer is a readable receipt (not unreadable, not a bare HTTP status).
-//! - `KSD-5`, `KSD-8`: every update the runner broke on purpose with a forbidden code, or with
-//!   a header Myndighed that is not the security context's, is refused (not OK/ADVARSEL).
+//! - `KSD-5`, `KSD-8`: every update the runner broke on purpose with a forbidden code (60–64),
+//!   or with a header Myndighed that is not the security context's, is refused (not
+//!   OK/ADVARSEL).
+//! - `KSD-14`: an update the runner sent with OphoersAarsag 10 is discarded: answered with a
+//!   TransportKvittering that is not FEJL (the jobcenter would own it and send it again) and
+//!   never processed (no business receipt). Our KSD answers ADVARSEL naming
+//!   `KSD-14.KASSERET`; a plain OK is as good from outside.
 //! - `KSD-7`: an update forwarded again (a duplicate) is answered with the same code.
 //! - `KSD-2`: every update it accepted gets its business receipt, under the same
 //!   TransaktionIdentifikator, by the end of the run.
 //! - `SP-8`: every answer within the simple class (1 s), judged at speed 1 only.
+//! - `KSD-12`: every SF2096 look-up it answered (`HentSag`, `HentSagsListe`, forwarded to its
+//!   URL) holds only cases of the calling municipality — the adversarial look-ups of a
+//!   scenario are aimed at it; an answer with another municipality's case is a leak.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -42,6 +50,7 @@ pub(crate) fn grade(
         answers.judge(h, &a, input.real_time)?;
         content.judge(h, &a)?;
     }
+    let ksd12 = delimitation(h, &seat.url)?;
     let none = "no update forwarded to the seat was answered";
     let c = content;
     let rules: Vec<RuleVerdict> = vec![
@@ -55,27 +64,25 @@ pub(crate) fn grade(
             "broken updates",
             "the scenario injected no cvr_mismatch_header fault",
         ),
+        c.ksd14.verdict(
+            "updates with code 10",
+            "the scenario's forbidden_code faults sent no code 10",
+        ),
         c.ksd7.verdict(
             "repeated updates",
             "no update was forwarded twice (no duplicate_update fault)",
         ),
         c.ksd2
             .verdict("accepted updates", "the seat accepted no update"),
-        answers.sla.verdict(
-            "answers",
-            if input.real_time {
-                none
-            } else {
-                "not judged: response times are real only at speed 1"
-            },
+        ksd12.verdict(
+            "look-up answers",
+            "no SF2096 look-up was forwarded to the seat",
         ),
+        answers
+            .sla
+            .verdict("answers", super::sla_not_exercised(input.real_time, none)),
     ];
-    Ok(SeatReport {
-        seat: seat.name.clone(),
-        party: seat.party.as_str().to_string(),
-        url: seat.url.clone(),
-        rules,
-    })
+    Ok(seat.report(rules))
 }
 
 /// The rules about what KSD answered, per TransaktionIdentifikator: the broken ones refused
@@ -83,6 +90,7 @@ pub(crate) fn grade(
 struct Content<'a> {
     ksd5: Tally,
     ksd8: Tally,
+    ksd14: Tally,
     ksd7: Tally,
     ksd2: Tally,
     /// What the runner broke on purpose: TransaktionIdentifikator → kind.
@@ -100,6 +108,10 @@ impl<'a> Content<'a> {
             ksd8: Tally::new(
                 "KSD-8",
                 "refuses a header Myndighed that is not the context's",
+            ),
+            ksd14: Tally::new(
+                "KSD-14",
+                "discards code 10 from outside: no FEJL, no processing",
             ),
             ksd7: Tally::new("KSD-7", "answers a repeated update with the same code"),
             ksd2: Tally::new(
@@ -128,8 +140,33 @@ impl<'a> Content<'a> {
             return Ok(());
         };
         let broken = match self.injected.get(tid) {
+            // A transport failure says nothing about the code (KSD-1/WIRE-2 grade it; the
+            // resend is judged).
+            Some(&"forbidden_code") if !outcome.is_kvittering() => None,
+            Some(&"forbidden_code") if carries_code_10(h, a)? => {
+                // KSD-14: thrown away, neither refused nor processed.
+                let refused = *outcome == Outcome::Fejl;
+                if refused || self.receipts.contains(tid) {
+                    let what = if refused {
+                        format!("answered {outcome}: code 10 from outside is discarded, not refused (the jobcenter would send it again)")
+                    } else {
+                        format!("answered {outcome} and sent a business receipt: code 10 from outside is discarded, not processed")
+                    };
+                    self.ksd14.fail(evidence(h, a, what)?);
+                } else {
+                    self.ksd14.ok();
+                }
+                None
+            }
             Some(&"forbidden_code") => Some(&mut self.ksd5),
             Some(&"cvr_mismatch_header") => Some(&mut self.ksd8),
+            // KSD-14's discard is for code 10 only: an update without it that KSD "discards"
+            // is one it will never process nor receipt.
+            _ if *outcome == Outcome::Discarded && !carries_code_10(h, a)? => {
+                let what = "answered ADVARSEL KSD-14.KASSERET (discarded) to an update without OphoersAarsag 10: it is never processed".to_string();
+                self.ksd14.fail(evidence(h, a, what)?);
+                None
+            }
             _ => None,
         };
         if let Some(t) = broken {
@@ -166,4 +203,42 @@ impl<'a> Content<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether the update the platform forwarded on this leg carries OphoersAarsag 10 (read from
+/// the bytes it sent; an update that does not read carries none).
+fn carries_code_10(h: &History, a: &Leg<'_>) -> Result<bool, CheckError> {
+    let raw = h.sp.raw(a.out.id)?;
+    let Ok(d) = sim_wire::read(raw.as_bytes(), None) else {
+        return Ok(false);
+    };
+    Ok(match d.request().map(|r| &r.payload) {
+        Some(sim_wire::Payload::OpdateringFravaer(u)) => u.ophoers_aarsag.discarded_from_outside(),
+        _ => false,
+    })
+}
+
+/// KSD-12 over every look-up forwarded to the seat: each answer's cases are the caller's.
+fn delimitation(h: &History, url: &str) -> Result<Tally, CheckError> {
+    let mut t = Tally::new(
+        "KSD-12",
+        "answers look-ups with the calling municipality's cases only",
+    );
+    for op in [Operation::HentSag, Operation::HentSagsListe] {
+        for a in legs(h, op, url) {
+            let (Some(back), Some(asked_by)) = (a.back, a.out.municipality.as_deref()) else {
+                continue;
+            };
+            let raw = h.sp.raw(back.id)?;
+            let cases = crate::sf2096::cases_in(&raw);
+            match cases.iter().find(|(_, m)| m != asked_by) {
+                Some((sag, m)) => {
+                    let what = format!("answered {asked_by}'s look-up with case {sag} of {m}");
+                    t.fail(evidence(h, &a, what)?);
+                }
+                None => t.ok(),
+            }
+        }
+    }
+    Ok(t)
 }

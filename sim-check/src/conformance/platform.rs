@@ -2,7 +2,10 @@
 //! it (an outside platform's journal is not ours):
 //!
 //! - `SP-1`: the TransportKvittering a vendor got for an update is KSD's (the same code).
-//! - `SP-2`: every business receipt reached the vendor instance its municipality is routed to.
+//! - `SP-2`: every business receipt reached the vendor instance its municipality is routed to
+//!   — judged where a vendor stored it, and where a vendor refused it for a municipality it
+//!   does not serve (FEJL naming JC-3: the pass-through gave KSD that FEJL, and the receipt is
+//!   lost).
 //! - `SP-4`: every business receipt the platform accepted from KSD reached a vendor (nothing
 //!   dropped).
 //! - `SP-5`, `WIRE-1`: an update the runner broke on purpose (another system's municipality;
@@ -50,12 +53,7 @@ pub(crate) fn grade(
     rules.extend(refused(h, input)?);
     rules.push(sp7(h)?);
     rules.push(sp8(h, input)?);
-    Ok(SeatReport {
-        seat: seat.name.clone(),
-        party: seat.party.as_str().to_string(),
-        url: seat.url.clone(),
-        rules,
-    })
+    Ok(seat.report(rules))
 }
 
 /// KSD's first answer per TransaktionIdentifikator (a code, not a repeat's DUPLICATE).
@@ -122,6 +120,19 @@ fn sp2(h: &History, input: &CheckInput) -> Result<RuleVerdict, CheckError> {
                 response: None,
             }),
             None => {}
+        }
+    }
+    // Receipts a vendor refused because it does not serve their municipality (JC-3): the
+    // platform sent them to the wrong vendor.
+    for r in &h.jc.rows {
+        if !(r.is_leg(false, Operation::ModtagForretningsSvarJc, Part::Response)
+            && *r.outcome == Outcome::Fejl)
+        {
+            continue;
+        }
+        if h.jc.raw(r.id)?.contains("JC-3") {
+            let what = "a vendor refused the receipt for a municipality it does not serve (JC-3): the platform routed it there".to_string();
+            t.fail(row_evidence(&h.jc, r, what)?);
         }
     }
     Ok(t.verdict("receipts delivered", "no business receipt reached a vendor"))
@@ -265,10 +276,6 @@ fn sp8(h: &History, input: &CheckInput) -> Result<RuleVerdict, CheckError> {
             }
         }
     }
-    let why = if input.real_time {
-        "no update was answered"
-    } else {
-        "not judged: response times are real only at speed 1"
-    };
+    let why = super::sla_not_exercised(input.real_time, "no update was answered");
     Ok(t.verdict("updates answered", why))
 }

@@ -185,7 +185,7 @@ impl<'a> Platform<'a> {
             let Some(tid) = r.tid.as_deref() else {
                 continue;
             };
-            if r.is(true, Operation::SendForretningsSvarJc) && r.outcome.is_accepting() {
+            if r.is(true, Operation::SendForretningsSvarJc) && r.taken() {
                 decided.entry(tid).or_default().push(r.at);
             } else if r.is(false, Operation::ModtagForretningsSvarJc) && r.outcome.is_accepting() {
                 if let Some(peer) = r.peer.as_deref() {

@@ -1,10 +1,12 @@
-//! Safety `no-misrouting` (SP-2, SP-3, JC-3): a business receipt only ever goes to, and is only
-//! ever stored by, the vendor instance routed for its security context's municipality.
+//! Safety `no-misrouting` (SP-2, SP-3, JC-3): what KSD sends a jobcenter — a business
+//! receipt, an SF2090 event, an SF2093 extension request — only ever goes to, and a receipt is
+//! only ever stored by, the vendor instance routed for its security context's municipality.
 //!
 //! Two sides are judged:
-//! - the platform: every delivery attempt it journaled
-//!   ([`Operation::ModtagForretningsSvarJc`] out, whatever the answer, since sending the bytes to the wrong vendor is the harm) names the instance in
-//!   `peer` and the context in `municipality`;
+//! - the platform: every delivery attempt it journaled ([`Operation::ModtagForretningsSvarJc`],
+//!   [`Operation::ModtagHaendelse`], [`Operation::ModtagAnmodningForlaengelse`] out, whatever
+//!   the answer, since sending the bytes to the wrong vendor is the harm) names the instance
+//!   in `peer` and the context in `municipality`;
 //! - the vendors: every receipt stored in `jc_receipts` (the journal row of a stored receipt
 //!   does not name the receiving instance, so the table is read).
 //!
@@ -25,6 +27,20 @@ use crate::{CheckError, CheckInput};
 /// The check's stable name.
 pub const NAME: &str = "no-misrouting";
 
+/// What KSD calls the platform's JC exposure with.
+const KSD_SENDS: [Operation; 3] = [
+    Operation::SendForretningsSvarJc,
+    Operation::SendHaendelse,
+    Operation::SendAnmodningForlaengelse,
+];
+
+/// The platform's deliveries of those to a jobcenter.
+const DELIVERIES: [Operation; 3] = [
+    Operation::ModtagForretningsSvarJc,
+    Operation::ModtagHaendelse,
+    Operation::ModtagAnmodningForlaengelse,
+];
+
 /// See the module docs.
 pub fn no_misrouting(input: &CheckInput) -> Result<CheckResult, CheckError> {
     Ok(check(&History::load(input)?, input))
@@ -32,11 +48,11 @@ pub fn no_misrouting(input: &CheckInput) -> Result<CheckResult, CheckError> {
 
 pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
     let routes = Routes::new(input);
-    // The platform's routing decisions: accepted SendForretningsSvar, by call and by receipt.
+    // The platform's routing decisions: KSD's calls it took, by call and by TransaktionIdentifikator.
     let mut decided_by_call: HashMap<&str, i64> = HashMap::new();
     let mut decided_by_tid: HashMap<&str, Vec<i64>> = HashMap::new();
     for r in &h.sp.rows {
-        if r.is(true, Operation::SendForretningsSvarJc) && r.outcome.is_accepting() {
+        if KSD_SENDS.iter().any(|op| r.is(true, *op)) && r.taken() {
             if let Some(c) = &r.call {
                 decided_by_call.entry(c).or_insert(r.at);
             }
@@ -48,7 +64,7 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
 
     let mut bad = Examples::default();
     let (mut deliveries, mut stored, mut unjudged) = (0u64, 0u64, 0u64);
-    let delivery = |r: &&Row| r.is(false, Operation::ModtagForretningsSvarJc);
+    let delivery = |r: &&Row| DELIVERIES.iter().any(|op| r.is(false, *op));
     for r in h.sp.rows.iter().filter(delivery) {
         deliveries += 1;
         let (Some(m), Some(instance)) = (&r.municipality, &r.peer) else {
@@ -84,8 +100,8 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> CheckResult {
             .to_string(),
     };
     let summary = format!(
-        "{} by the platform and {} at vendors judged against the routing at the time: {} misrouted{}{vendor_side}",
-        n(deliveries, "receipt delivery"),
+        "{} to jobcenters (receipts, events, extension requests) by the platform and {} at vendors judged against the routing at the time: {} misrouted{}{vendor_side}",
+        n(deliveries, "delivery"),
         n(stored, "stored receipt"),
         bad.count,
         if unjudged > 0 {

@@ -2,7 +2,9 @@
 //! broke on purpose was refused, and none was ever accepted.
 //!
 //! *Refused* means a program refused it in its **own** journal: the platform (an inbound
-//! request row with a fault) or KSD (an inbound request row with FEJL or a fault), where the
+//! request row with a fault) or KSD (an inbound request row with FEJL, a fault, or a discard:
+//! OphoersAarsag 10 from outside is thrown away by KSD-14, answered ADVARSEL naming
+//! `KSD-14.KASSERET`, journaled `DISCARDED` by every program that hears it), where the
 //! fault's rule is not a transient one ([`Outcome::is_refusal`], see
 //! [`TRANSIENT_FAULT_RULES`](sim_store::TRANSIENT_FAULT_RULES): an unreachable KSD or a service
 //! window says nothing about the message). What the sending vendor journaled is not taken as a
@@ -67,7 +69,8 @@ pub(crate) fn check(h: &History, input: &CheckInput) -> Result<CheckResult, Chec
         .iter()
         .map(|(tid, _)| tid.to_ascii_lowercase())
         .collect();
-    let signs = Signs::of(h, &injected)?;
+    let code10 = carrying_code_10(h, input)?;
+    let signs = Signs::of(h, &injected, &code10)?;
 
     let mut bad = Examples::default();
     let (mut n_accepted, mut n_unrefused) = (0u64, 0u64);
@@ -122,14 +125,51 @@ fn refuses(r: &Row) -> bool {
     r.inbound && !r.label.is_answer() && r.outcome.is_refusal()
 }
 
+/// The `forbidden_code` injections that carry OphoersAarsag 10 (read from the update the
+/// vendor sent): KSD-14 discards them, so for them *refused* means "answered with a receipt
+/// and never processed", whatever its code — a KSD that answers a plain OK and drops the
+/// update discards it as well as ours with its ADVARSEL `KSD-14.KASSERET`.
+fn carrying_code_10(h: &History, input: &CheckInput) -> Result<BTreeSet<String>, CheckError> {
+    let forbidden: BTreeSet<String> = input
+        .injected
+        .iter()
+        .filter(|(_, k)| k == "forbidden_code")
+        .map(|(t, _)| t.to_ascii_lowercase())
+        .collect();
+    let mut out = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for r in &h.jc.rows {
+        let Some(tid) = r.tid.as_deref().filter(|t| forbidden.contains(*t)) else {
+            continue;
+        };
+        if !r.is(false, Operation::SendOpdateringFravaer) || !seen.insert(tid.to_string()) {
+            continue;
+        }
+        let raw = h.jc.raw(r.id)?;
+        if let Ok(d) = sim_wire::read(raw.as_bytes(), None) {
+            if let Some(sim_wire::Payload::OpdateringFravaer(u)) = d.request().map(|q| &q.payload) {
+                if u.ophoers_aarsag.discarded_from_outside() {
+                    out.insert(tid.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 impl Signs {
-    fn of(h: &History, injected: &BTreeSet<String>) -> Result<Signs, CheckError> {
+    fn of(
+        h: &History,
+        injected: &BTreeSet<String>,
+        code10: &BTreeSet<String>,
+    ) -> Result<Signs, CheckError> {
         let mut s = Signs::default();
         let mine = |r: &Row| r.tid.as_ref().filter(|t| injected.contains(*t)).cloned();
         for r in &h.ksd.rows {
             let Some(tid) = mine(r) else { continue };
             let answered = r.outcome.is_accepting() || *r.outcome == Outcome::Duplicate;
-            if r.is(true, Operation::ModtagOpdateringFravaer) && answered {
+            if r.is(true, Operation::ModtagOpdateringFravaer) && answered && !code10.contains(&tid)
+            {
                 s.accepted.insert(tid.clone());
             }
             if refuses(r) {
@@ -138,12 +178,23 @@ impl Signs {
         }
         for r in &h.sp.rows {
             let Some(tid) = mine(r) else { continue };
-            s.platform(r, tid);
+            let discardable = code10.contains(&tid);
+            s.platform(r, tid, discardable);
         }
         for r in &h.jc.rows {
             let Some(tid) = mine(r) else { continue };
             let answered_ok = r.is(false, Operation::SendOpdateringFravaer);
             let receipt = r.is(true, Operation::ModtagForretningsSvarJc);
+            if code10.contains(&tid) {
+                // Discarded when answered with a receipt and never processed (a business
+                // receipt, or KSD's record below, is processing).
+                if receipt && r.outcome.is_accepting() {
+                    s.accepted.insert(tid);
+                } else if answered_ok && r.outcome.is_kvittering() {
+                    s.refused.insert(tid);
+                }
+                continue;
+            }
             if (answered_ok || receipt) && r.outcome.is_accepting() {
                 s.accepted.insert(tid);
             }
@@ -156,16 +207,18 @@ impl Signs {
         Ok(s)
     }
 
-    /// One platform row about an injected message.
-    fn platform(&mut self, r: &Row, tid: String) {
+    /// One platform row about an injected message; `discardable`: it carries code 10, whose
+    /// accepting receipt is no processing.
+    fn platform(&mut self, r: &Row, tid: String, discardable: bool) {
         let send = Operation::SendOpdateringFravaer;
-        if r.is_leg(false, send, Part::Response) && r.outcome.is_accepting() {
+        if r.is_leg(false, send, Part::Response) && r.outcome.is_accepting() && !discardable {
             self.accepted.insert(tid.clone());
         }
-        // KSD's FEJL as the platform received it: a refusal even when KSD's own journal has
-        // no row (a fault layer in front of KSD answered for it).
+        // KSD's FEJL (or discard) as the platform received it: a refusal even when KSD's own
+        // journal has no row (a fault layer in front of KSD answered for it).
         let ksd_answer = r.is_leg(true, Operation::ModtagOpdateringFravaer, Part::Response);
-        if refuses(r) || (ksd_answer && *r.outcome == Outcome::Fejl) {
+        let kode = matches!(*r.outcome, Outcome::Fejl | Outcome::Discarded);
+        if refuses(r) || (ksd_answer && kode) {
             self.refused.insert(tid);
         }
     }

@@ -1,7 +1,8 @@
 //! `sim-jobcenter`: the simulated jobcenter vendor solutions as a program of their own, so
 //! they can run beside a real platform or KSD. Reads a YAML config (see
-//! `sim_jobcenter::Config`), binds one mTLS listener per vendor instance and the admin port,
-//! and runs until Ctrl-C.
+//! `sim_jobcenter::Config`, with each vendor's optional `policy:`,
+//! `sim_jobcenter::VendorPolicy`), binds one mTLS listener per vendor instance and the admin
+//! port, and runs until Ctrl-C.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -34,6 +35,10 @@ struct Args {
     /// Overrides the config's state directory.
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Bearer token the admin API requires (all but /health); required when --admin is not a
+    /// loopback address. Overrides the config's `admin_token`.
+    #[arg(long)]
+    admin_token: Option<String>,
 }
 
 fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
@@ -50,9 +55,13 @@ fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
 async fn main() -> anyhow::Result<()> {
     sim_kit::program::init_tracing("info");
     let args = Args::parse();
-    let config: sim_jobcenter::Config =
-        sim_kit::program::configure(&args.config, args.state_dir.clone())?;
-
+    let config: sim_jobcenter::Config = sim_kit::program::configure(
+        &args.config,
+        sim_kit::program::Overrides {
+            state_dir: args.state_dir.clone(),
+            admin_token: args.admin_token.clone(),
+        },
+    )?;
     let mut addrs: BTreeMap<String, SocketAddr> = BTreeMap::new();
     for (name, addr) in args.listen {
         addrs.insert(name, addr);

@@ -1,5 +1,6 @@
 //! Test harness: a PKI in a temp dir, a fake platform speaking real mTLS, the jobcenter
-//! process on 127.0.0.1:0, and a KOMBIT-like client for its receiver ports.
+//! process on 127.0.0.1:0, and a KOMBIT-like client for its receiver ports (the platform's
+//! side of every call KSD makes to a jobcenter: receipts, events, extension requests).
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::collections::{BTreeMap, VecDeque};
@@ -16,7 +17,7 @@ use sim_certs::store::{ensure, layout};
 use sim_certs::{parse_vendors_csv, PkiSpec, SystemIdentity};
 use sim_jobcenter::{
     system_uuid_of, Config, Endpoint, IdentityFiles, Jobcenter, Listeners, Serving, SystemRef,
-    VendorConfig, JOBCENTER_PATH,
+    VendorConfig, VendorPolicy, JOBCENTER_PATH,
 };
 use sim_kit::soap::{fault_response, ok_response, SoapCall, SoapClient, SoapReply};
 use sim_kit::{ClientTlsConfig, HttpsClient, Identity, TrustAnchors};
@@ -95,7 +96,7 @@ impl Pki {
     }
 }
 
-/// How the fake platform answers the next `SendOpdateringFravaer`.
+/// How the fake platform answers the next call (an update or a business answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
     /// TransportKvittering OK.
@@ -130,13 +131,21 @@ pub struct FakePlatform {
 
 impl FakePlatform {
     pub async fn start(pki: &Pki) -> FakePlatform {
+        FakePlatform::start_on(pki, 0).await
+    }
+
+    /// A fake platform on `port` (0: any free one), e.g. one a jobcenter found refused
+    /// until now.
+    pub async fn start_on(pki: &Pki, port: u16) -> FakePlatform {
         let state = Arc::new(FakeState::default());
         let router = Router::new()
             .route(Port::Ksd.platform_path(), post(fake_handle))
+            // SF1690: the KY exposure on the same host, answering from the same script.
+            .route(sim_wire::ky::PLATFORM_PATH, post(fake_ky))
             .with_state(state.clone());
         let f = pki.server_files("sp");
         let tls = sim_kit::config::server_tls(&f, &[pki.root()]).unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(sim_kit::serve(listener, tls, router, async {
@@ -164,6 +173,15 @@ impl FakePlatform {
     pub fn seen(&self) -> Vec<Seen> {
         self.state.seen.lock().unwrap().clone()
     }
+
+    /// The requests of operation `op` received so far.
+    pub fn seen_of(&self, op: Operation) -> Vec<Seen> {
+        let action = op.soap_action();
+        self.seen()
+            .into_iter()
+            .filter(|s| s.soap_action.as_deref() == Some(action.as_str()))
+            .collect()
+    }
 }
 
 impl Drop for FakePlatform {
@@ -181,9 +199,15 @@ async fn fake_handle(State(s): State<Arc<FakeState>>, call: SoapCall) -> Respons
         body: call.text(),
     });
     let answer = s.script.lock().unwrap().pop_front().unwrap_or(Answer::Ok);
+    // The response of the operation called (the SOAPAction names it), as the platform's.
+    let operation = call
+        .soap_action
+        .as_deref()
+        .and_then(Operation::from_soap_action)
+        .unwrap_or(Operation::SendOpdateringFravaer);
     let kvittering = |kode, fejl_liste: Vec<Fejl>| {
         ok_response(sim_wire::write_response(&sim_wire::Response {
-            operation: Operation::SendOpdateringFravaer,
+            operation,
             body: sim_wire::ResponseBody::TransportKvittering(TransportKvittering {
                 kode,
                 begrundelse: None,
@@ -204,6 +228,38 @@ async fn fake_handle(State(s): State<Arc<FakeState>>, call: SoapCall) -> Respons
             false,
             Rule::Sp4,
             "The receiver KSD could not be reached.",
+            "7d3e2f1a-0b9c-4d8e-a7f6-5e4d3c2b1a09".parse().unwrap(),
+            "2026-11-23T09:15:02+01:00".parse().unwrap(),
+        )),
+    }
+}
+
+/// The KY exposure's answer (SF1690): KY's receipt for the operation the SOAPAction names
+/// — OK, or FEJL naming KY-6 (no such contact course) — or the platform's SP-4 fault.
+async fn fake_ky(State(s): State<Arc<FakeState>>, call: SoapCall) -> Response {
+    use sim_wire::ky::{self, KyOperation};
+    s.seen.lock().unwrap().push(Seen {
+        peer: call.peer.clone(),
+        soap_action: call.soap_action.clone(),
+        body: call.text(),
+    });
+    let answer = s.script.lock().unwrap().pop_front().unwrap_or(Answer::Ok);
+    let op = call
+        .soap_action
+        .as_deref()
+        .and_then(KyOperation::from_soap_action)
+        .unwrap_or(KyOperation::Kontaktforloeb);
+    match answer {
+        Answer::Ok => ok_response(ky::write_response(&ky::examples::response_ok(op))),
+        Answer::Fejl => {
+            let mut r = ky::examples::response_fejl();
+            r.operation = op;
+            ok_response(ky::write_response(&r))
+        }
+        Answer::Fault => fault_response(&SoapFault::serviceplatform(
+            false,
+            Rule::Sp4,
+            "KY could not be reached.",
             "7d3e2f1a-0b9c-4d8e-a7f6-5e4d3c2b1a09".parse().unwrap(),
             "2026-11-23T09:15:02+01:00".parse().unwrap(),
         )),
@@ -235,7 +291,8 @@ impl Harness {
         Harness::launch(pki, platform, state_dir, config).await
     }
 
-    /// Starts the process with `config` (made with [`config`] and changed as a test needs).
+    /// Starts the process with `config` (made with [`config`] and changed as a test needs,
+    /// e.g. a vendor's SF2090/SF2093 policy with [`set_policy`]).
     pub async fn launch(
         pki: Pki,
         platform: FakePlatform,
@@ -309,9 +366,76 @@ impl Harness {
             .unwrap()
     }
 
+    /// Calls operation `op` of `instance`'s receiver port with `xml`, as the platform does
+    /// (KOMBIT's certificate, JC-2).
+    pub async fn deliver(&self, instance: &str, op: Operation, xml: String) -> SoapReply {
+        self.pki
+            .soap_client("kombit")
+            .call(&self.url(instance), &op.soap_action(), xml)
+            .await
+            .unwrap()
+    }
+
     /// Stops the process and waits for it.
     pub async fn stop(self) {
         self.stop_keep().await;
+    }
+}
+
+/// KSD's `op` (`ModtagHaendelse` or `ModtagAnmodningForlaengelse`) as the platform forwards
+/// it: the example message with TransaktionIdentifikator `tid`, about case `sag_id`, whose
+/// AuthorityContext, header Myndighed and case Myndighed all name `municipality`.
+pub fn ksd_request(op: Operation, municipality: &str, tid: &str, sag_id: &str) -> String {
+    sim_wire::write_request(&ksd_call(op, municipality, tid, sag_id))
+}
+
+/// [`ksd_request`] before it is written, for a test to change.
+pub fn ksd_call(op: Operation, municipality: &str, tid: &str, sag_id: &str) -> Request {
+    let m = municipality.parse().unwrap();
+    let mut r = sim_wire::examples::request(op);
+    r.authority_context = Some(AuthorityContext {
+        municipality_cvr: m,
+    });
+    let (header, sag) = match &mut r.payload {
+        Payload::Haendelse(h) => (&mut h.header, &mut h.sag),
+        Payload::AnmodningForlaengelse(a) => (&mut a.header, &mut a.sag),
+        _ => panic!("{op} is not a call KSD makes about a case"),
+    };
+    header.transaktion_identifikator = tid.parse().unwrap();
+    header.myndighed = m;
+    header.sag_identifikator = Some(sag_id.parse().unwrap());
+    sag.myndighed = m;
+    sag.sag_identifikator = sag_id.parse().unwrap();
+    r
+}
+
+/// The request in a document the fake platform received, and whether it is valid.
+pub fn request_in(body: &str) -> (bool, Request) {
+    let d = sim_wire::read(body.as_bytes(), None).unwrap();
+    let valid = d.is_valid();
+    match d.message {
+        Some(sim_wire::Message::Request(r)) => (valid, r),
+        other => panic!("not a request: {other:?}"),
+    }
+}
+
+/// Asks `probe` until it gives something, for at most [`PATIENCE`] three times over: a
+/// bound for a hung test on a slow machine, not a timing check.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE * 3;
+    loop {
+        if let Some(t) = probe().await {
+            return t;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -323,6 +447,7 @@ pub fn config(pki: &Pki, platform_url: &str, state_dir: &Path, seed: u64) -> Con
         identity: pki.system_files(instance),
         system_uuid: pki.uuid(instance),
         municipalities: ms.iter().map(|m| m.to_string()).collect(),
+        policy: VendorPolicy::default(),
     };
     Config {
         state_dir: state_dir.to_path_buf(),
@@ -332,6 +457,7 @@ pub fn config(pki: &Pki, platform_url: &str, state_dir: &Path, seed: u64) -> Con
         platform: Endpoint {
             url: platform_url.into(),
         },
+        ky_platform: None,
         kombit_system: SystemRef {
             cvr: KOMBIT_CVR.into(),
             uuid: Some(pki.uuid("kombit")),
@@ -343,10 +469,24 @@ pub fn config(pki: &Pki, platform_url: &str, state_dir: &Path, seed: u64) -> Con
         ],
         call_timeout_ms: 5_000,
         max_send_attempts: 5,
+        resend_max_backoff_ms: 300_000,
         seed,
+        admin_token: None,
+        journal_retention: Default::default(),
         clock: sim_store::Clock::real(),
         faults: sim_kit::faults::Faults::none(),
+        vendor_faults: Default::default(),
     }
+}
+
+/// Gives `instance` of `config` the SF2090/SF2093 `policy` (its [`VendorConfig::policy`]).
+pub fn set_policy(config: &mut Config, instance: &str, policy: VendorPolicy) {
+    let v = config
+        .vendors
+        .iter_mut()
+        .find(|v| v.instance == instance)
+        .unwrap_or_else(|| panic!("no vendor instance '{instance}' in the config"));
+    v.policy = policy;
 }
 
 /// KSD's business receipt (ACCEPTERET) for `tid`, as the platform forwards it: the

@@ -1,21 +1,22 @@
-//! KSD's integrations, one module each, and the two places the generic machinery hands over
-//! to them: [`answer`] for a request the receiver port admitted, [`deliver_outbox`] for what
-//! KSD sends.
+//! KSD's integrations, one module each, and the places the generic machinery hands over to
+//! them: [`answer`] for a request the receiver port admitted, [`delivered`] for the
+//! jobcenter's TransportKvittering on something KSD sent ([`crate::send`]).
 //!
-//! A new integration is its module here plus its lines in those two functions.
+//! A new integration is its module here plus its lines in those functions.
 //!
 //! - [`sf2095`]: sick-leave status updates and their business receipts.
-//! - SF2090 (events, KSD-10), SF2093 (extensions, KSD-11) and SF2096 (case look-ups,
-//!   KSD-12) are not built: their requests are refused with a fault naming their rule.
+//! - [`sf2090`]: case events and their acknowledgements (KSD-10).
+//! - [`sf2093`]: extension requests and their answers (KSD-11).
+//! - [`sf2096`]: case look-ups, delimited to the calling municipality (KSD-12).
 
+pub mod sf2090;
+pub mod sf2093;
 pub mod sf2095;
-
-use std::future::Future;
-use std::sync::Arc;
+pub mod sf2096;
 
 use axum::response::Response;
 use sim_kit::soap::SoapCall;
-use sim_wire::{Decoded, Operation, Rule};
+use sim_wire::{Decoded, Operation, TransportValideringsKode};
 
 use crate::state::{Ksd, Seen};
 
@@ -28,31 +29,25 @@ pub async fn answer(
     decoded: Decoded,
     seen: &Seen,
 ) -> Option<Response> {
-    let not_built = |rule| not_built(k, op, rule, call, seen);
     Some(match op {
         Operation::ModtagOpdateringFravaer => sf2095::update::handle(k, call, decoded, seen).await,
-        // TODO(rule KSD-10): SF2090 — send a Haendelse on case changes and take the
-        // jobcenter's acknowledgement (ModtagForretningsSvar).
-        Operation::ModtagForretningsSvarKsd => not_built(Rule::Ksd10).await,
-        // TODO(rule KSD-11): SF2093 — ask for extensions and take the answer
-        // (ModtagForretningsSvarForlaengelse), setting VarighedKode 62/64, else 63.
-        Operation::ModtagForretningsSvarForlaengelse => not_built(Rule::Ksd11).await,
-        // TODO(rule KSD-12): SF2096 — HentSag/HentSagsListe returning only the calling
-        // municipality's cases.
-        Operation::HentSag | Operation::HentSagsListe => not_built(Rule::Ksd12).await,
+        Operation::ModtagForretningsSvarKsd => sf2090::receive_ack(k, call, decoded, seen).await,
+        Operation::ModtagForretningsSvarForlaengelse => {
+            sf2093::receive_answer(k, call, decoded, seen).await
+        }
+        Operation::HentSag => sf2096::hent_sag(k, call, decoded, seen).await,
+        Operation::HentSagsListe => sf2096::hent_sags_liste(k, call, decoded, seen).await,
         _ => return None,
     })
 }
 
-/// Refuses a request of an integration this simulator does not build yet with a fault naming
-/// the rule that would cover it (`soap:Server`: KSD's shortcoming, not the caller's).
-async fn not_built(k: &Ksd, op: Operation, rule: Rule, call: &SoapCall, seen: &Seen) -> Response {
-    let text = format!("{} is not supported by this simulator yet.", op.name());
-    k.refuse(seen, call.text(), false, rule, text).await
-}
-
-/// Delivers KSD's outbox until `stop` completes. It holds SF2095's business receipts only;
-/// an integration that makes KSD send (SF2090's events, SF2093's requests) delivers here too.
-pub async fn deliver_outbox(k: Arc<Ksd>, stop: impl Future<Output = ()> + Send) {
-    sf2095::receipt::deliver_forever(k, stop).await;
+/// Hands the jobcenter's TransportKvittering for something KSD sent (`op`, keyed by its
+/// TransaktionIdentifikator) to the integration that sent it.
+pub async fn delivered(k: &Ksd, op: Operation, key: &str, kode: TransportValideringsKode) {
+    match op {
+        Operation::SendHaendelse => sf2090::delivered(k, key, kode).await,
+        Operation::SendAnmodningForlaengelse => sf2093::delivered(k, key, kode).await,
+        // A business receipt's delivery is in the journal; nothing else keeps it.
+        _ => {}
+    }
 }

@@ -121,8 +121,11 @@ pub fn config(pki: &Pki, state_dir: &Path, platform_url: &str) -> Config {
         platform_system: pki.system_ref("kombit"),
         ksd_system_uuid: pki.system_ref("ksd").uuid.unwrap(),
         receipt_delay_ms: 0,
+        duration: Default::default(),
         call_timeout_ms: 5_000,
         seed: 7,
+        admin_token: None,
+        journal_retention: Default::default(),
         clock: Clock::real(),
         faults: sim_kit::faults::Faults::none(),
     }
@@ -133,9 +136,17 @@ pub async fn start_ksd(config: Config) -> RunningKsd {
     let listeners = Listeners::bind(any, any).await.unwrap();
     let (data, admin) = listeners.addrs().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let handle = tokio::spawn(sim_ksd::run(listeners, config, async {
-        let _ = stopped.await;
-    }));
+    let handle = tokio::spawn(async move {
+        let r = sim_ksd::run(listeners, config, async {
+            let _ = stopped.await;
+        })
+        .await;
+        if let Err(e) = &r {
+            // Shown with the failing test's output: why KSD stopped under it.
+            eprintln!("KSD stopped with an error: {e}");
+        }
+        r
+    });
     RunningKsd {
         data,
         admin,
@@ -160,19 +171,39 @@ impl RunningKsd {
 
     /// GET on the admin API: status and JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.admin_call(&format!("GET {path} HTTP/1.1\r\n"), "")
+            .await
+    }
+
+    /// POST of a JSON body on the admin API: status and JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let body = body.to_string();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        self.admin_call(&head, &body).await
+    }
+
+    /// One HTTP/1.1 exchange with the admin API (request line and headers in `head`).
+    async fn admin_call(&self, head: &str, body: &str) -> (u16, Value) {
         let mut s = tokio::net::TcpStream::connect(self.admin).await.unwrap();
-        s.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
-        )
-        .await
-        .unwrap();
+        let request = format!("{head}Host: localhost\r\nConnection: close\r\n\r\n{body}");
+        s.write_all(request.as_bytes()).await.unwrap();
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.unwrap();
         let text = String::from_utf8(buf).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
         (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    /// Calls KSD's receiver port with `op` and `xml` as the platform does.
+    pub async fn call(&self, client: &SoapClient, op: Operation, xml: String) -> SoapReply {
+        client
+            .call(&self.url(), &op.soap_action(), xml)
+            .await
+            .unwrap()
     }
 
     /// Undelivered business receipts.
@@ -245,19 +276,29 @@ pub struct Received {
     pub peer: Option<SystemIdentity>,
     /// The security context's municipality.
     pub context: Option<String>,
-    /// The payload.
+    /// The payload, when it is a business receipt.
     pub svar: Option<ForretningsSvar>,
+    /// The whole request, whatever its operation (SF2090 events, SF2093 requests).
+    pub request: Option<Request>,
 }
 
 /// A fake platform JC exposure: records every SendForretningsSvar and answers OK.
 pub struct FakePlatform {
     pub addr: SocketAddr,
     pub received: Arc<Mutex<Vec<Received>>>,
+    /// When set, every call is answered TransportKvittering FEJL (a jobcenter refusing the
+    /// message, passed through by the platform, SP-13).
+    pub fejl: Arc<std::sync::atomic::AtomicBool>,
     stop: Option<oneshot::Sender<()>>,
     handle: JoinHandle<Result<(), sim_kit::TransportError>>,
 }
 
-async fn record(State(seen): State<Arc<Mutex<Vec<Received>>>>, call: SoapCall) -> Response {
+type FakeState = (
+    Arc<Mutex<Vec<Received>>>,
+    Arc<std::sync::atomic::AtomicBool>,
+);
+
+async fn record(State((seen, fejl)): State<FakeState>, call: SoapCall) -> Response {
     let decoded = call.read().ok();
     let request = decoded.as_ref().and_then(|d| d.request().cloned());
     let svar = match request.as_ref().map(|r| &r.payload) {
@@ -271,14 +312,31 @@ async fn record(State(seen): State<Arc<Mutex<Vec<Received>>>>, call: SoapCall) -
             .and_then(|r| r.authority_context.as_ref())
             .map(|a| a.municipality_cvr.to_string()),
         svar,
+        request: request.clone(),
     });
+    let operation = request
+        .as_ref()
+        .map_or(Operation::SendForretningsSvarJc, |r| r.operation);
     ok_response(sim_wire::write(&Message::Response(sim_wire::Response {
-        operation: Operation::SendForretningsSvarJc,
-        body: ResponseBody::TransportKvittering(TransportKvittering {
-            kode: TransportValideringsKode::Ok,
-            begrundelse: None,
-            fejl_liste: vec![],
-        }),
+        operation,
+        body: ResponseBody::TransportKvittering(
+            if fejl.load(std::sync::atomic::Ordering::SeqCst) {
+                TransportKvittering {
+                    kode: TransportValideringsKode::Fejl,
+                    begrundelse: Some("refused by the test's jobcenter".into()),
+                    fejl_liste: vec![sim_wire::Fejl {
+                        fejl_kode: "JC-3.MYNDIGHED".into(),
+                        fejl_tekst: "refused by the test's jobcenter".into(),
+                    }],
+                }
+            } else {
+                TransportKvittering {
+                    kode: TransportValideringsKode::Ok,
+                    begrundelse: None,
+                    fejl_liste: vec![],
+                }
+            },
+        ),
     })))
 }
 
@@ -287,10 +345,11 @@ impl FakePlatform {
     pub async fn start(pki: &Pki, listener: TcpListener) -> FakePlatform {
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
+        let fejl = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let tls = sim_kit::config::server_tls(&pki.server("sp"), &[pki.root()]).unwrap();
         let router = Router::new()
             .route(Port::Jc.platform_path(), post(record))
-            .with_state(received.clone());
+            .with_state((received.clone(), fejl.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(sim_kit::serve(listener, tls, router, async {
             let _ = stopped.await;
@@ -298,6 +357,7 @@ impl FakePlatform {
         FakePlatform {
             addr,
             received,
+            fejl,
             stop: Some(stop),
             handle,
         }

@@ -49,6 +49,30 @@ pub const DEFAULT_QUERY_LIMIT: u32 = 1000;
 /// whole journal (a `limit=4294967295` once cost hundreds of MB); page on with `after_id`.
 pub const MAX_QUERY_LIMIT: u32 = 10_000;
 
+/// How much journal a long-running program keeps (off by default: a scenario's checkers read
+/// whole journals). Rows older than `max_age_hours` (virtual time) or beyond the newest
+/// `max_rows` are deleted, oldest first, in batches; SQLite reuses the freed pages, so the
+/// file stops growing instead of shrinking.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Retention {
+    /// Keep rows at most this many hours old (virtual time).
+    #[serde(default)]
+    pub max_age_hours: Option<u64>,
+    /// Keep at most this many rows (the newest).
+    #[serde(default)]
+    pub max_rows: Option<u64>,
+}
+
+impl Retention {
+    /// Whether it prunes anything at all.
+    pub fn is_on(&self) -> bool {
+        self.max_age_hours.is_some() || self.max_rows.is_some()
+    }
+}
+
+/// Rows deleted per transaction when pruning, so a prune never holds the writer long.
+const PRUNE_BATCH: i64 = 5_000;
+
 /// Whether the program received the message or sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -283,6 +307,54 @@ impl Journal {
     /// The entries that match `f`, ordered by id.
     pub async fn query(&self, f: JournalFilter) -> Result<Vec<JournalRow>, StoreError> {
         self.db.read(move |conn| query(conn, &f)).await
+    }
+
+    /// Deletes what `retention` does not keep, as of `now` (virtual), oldest first, in
+    /// batches of [`PRUNE_BATCH`] rows, each its own write. Returns how many rows went.
+    pub async fn prune(
+        &self,
+        retention: Retention,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let before = retention.max_age_hours.map(|h| {
+            let hours = i64::try_from(h).unwrap_or(i64::MAX / 3_600_000);
+            unix_millis(now).saturating_sub(hours.saturating_mul(3_600_000))
+        });
+        let keep = retention
+            .max_rows
+            .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let mut total = 0u64;
+        // By age through the `at` index, by count through the ids (the newest `keep` stay):
+        // each batch costs what it deletes, not a scan of what is kept.
+        loop {
+            let n = self
+                .db
+                .write(move |tx| {
+                    let mut n = 0;
+                    if let Some(t) = before {
+                        n += tx.execute(
+                            "DELETE FROM journal WHERE id IN
+                               (SELECT id FROM journal WHERE at < ?1 LIMIT ?2)",
+                            [t, PRUNE_BATCH],
+                        )?;
+                    }
+                    if let Some(k) = keep {
+                        n += tx.execute(
+                            "DELETE FROM journal WHERE id IN
+                               (SELECT id FROM journal
+                                WHERE id <= (SELECT COALESCE(MAX(id), 0) FROM journal) - ?1
+                                ORDER BY id LIMIT ?2)",
+                            [k, PRUNE_BATCH],
+                        )?;
+                    }
+                    Ok(n)
+                })
+                .await?;
+            total += n as u64;
+            if (n as i64) < PRUNE_BATCH {
+                return Ok(total);
+            }
+        }
     }
 
     /// Entry counts grouped by operation, direction and outcome, ordered by those.

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use sim_wire::{Operation, Port, Rule, TransportValideringsKode};
+use sim_wire::{Operation, Port, Rule, TransportKvittering, TransportValideringsKode};
 
 /// Which part of an exchange a journal row records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,6 +67,28 @@ impl Label {
             operation: format!("{port}/?"),
             part: Part::Request,
         }
+    }
+
+    /// The `part` leg of an SF1690 operation, `KY/<Operation>` (the label `sim_wire::flows`
+    /// reserves; both the platform's and KY's rows carry it, as the operation keeps its name).
+    pub fn ky(op: sim_wire::ky::KyOperation, part: Part) -> Label {
+        Label {
+            operation: op.label(),
+            part,
+        }
+    }
+
+    /// A request to the KY exposure or KY's port whose operation could not be told.
+    pub fn ky_unknown() -> Label {
+        Label {
+            operation: "KY/?".to_string(),
+            part: Part::Request,
+        }
+    }
+
+    /// The SF1690 operation, when the label names one.
+    pub fn ky_operation(&self) -> Option<sim_wire::ky::KyOperation> {
+        sim_wire::ky::KyOperation::from_label(&self.operation)
     }
 
     /// A request to a path where no operation lives: `POST <path>`.
@@ -171,6 +193,9 @@ pub enum Outcome {
     Fault(String),
     /// A repeated TransaktionIdentifikator answered from the store, not processed again (KSD-7).
     Duplicate,
+    /// TransportKvittering ADVARSEL naming `KSD-14.KASSERET`: read and thrown away by rule
+    /// (an OphoersAarsag 10 from outside); not processed, no business receipt follows.
+    Discarded,
     /// Received and being handled; the answer's row says how it ended (the platform's
     /// inbound rows).
     Received,
@@ -195,10 +220,14 @@ impl Outcome {
         matches!(self, Outcome::Ok | Outcome::Advarsel)
     }
 
-    /// Whether it is a TransportKvittering's code (OK, ADVARSEL or FEJL): the receiver read
-    /// the message and answered as the contract says, whatever it decided.
+    /// Whether it is a TransportKvittering's code (OK, ADVARSEL or FEJL, a discarding ADVARSEL
+    /// included): the receiver read the message and answered as the contract says, whatever
+    /// it decided.
     pub fn is_kvittering(&self) -> bool {
-        matches!(self, Outcome::Ok | Outcome::Advarsel | Outcome::Fejl)
+        matches!(
+            self,
+            Outcome::Ok | Outcome::Advarsel | Outcome::Fejl | Outcome::Discarded
+        )
     }
 
     /// The rule (or faultcode) a fault names.
@@ -209,13 +238,24 @@ impl Outcome {
         }
     }
 
-    /// Whether it refuses the message for what it is: FEJL, or a fault naming a rule that is
-    /// not in [`TRANSIENT_FAULT_RULES`].
+    /// Whether it refuses the message for what it is: FEJL, a discard (KSD-14), or a fault
+    /// naming a rule that is not in [`TRANSIENT_FAULT_RULES`].
     pub fn is_refusal(&self) -> bool {
         match self {
-            Outcome::Fejl => true,
+            Outcome::Fejl | Outcome::Discarded => true,
             Outcome::Fault(r) => !TRANSIENT_FAULT_RULES.contains(&r.as_str()),
             _ => false,
+        }
+    }
+}
+
+/// A receipt's outcome: its code, or [`Outcome::Discarded`] for an ADVARSEL that discards.
+impl From<&TransportKvittering> for Outcome {
+    fn from(k: &TransportKvittering) -> Outcome {
+        if k.discards() {
+            Outcome::Discarded
+        } else {
+            k.kode.into()
         }
     }
 }
@@ -238,6 +278,7 @@ impl fmt::Display for Outcome {
             Outcome::Fejl => f.write_str("FEJL"),
             Outcome::Fault(r) => write!(f, "FAULT:{r}"),
             Outcome::Duplicate => f.write_str("DUPLICATE"),
+            Outcome::Discarded => f.write_str("DISCARDED"),
             Outcome::Received => f.write_str("RECEIVED"),
             Outcome::Unreachable => f.write_str("UNREACHABLE"),
             Outcome::Http(s) => write!(f, "HTTP {s}"),
@@ -257,6 +298,7 @@ impl FromStr for Outcome {
             "ADVARSEL" => Outcome::Advarsel,
             "FEJL" => Outcome::Fejl,
             "DUPLICATE" => Outcome::Duplicate,
+            "DISCARDED" => Outcome::Discarded,
             "RECEIVED" => Outcome::Received,
             "UNREACHABLE" => Outcome::Unreachable,
             _ => {
@@ -333,6 +375,13 @@ mod tests {
             "KSD/SendOpdateringFravaer#response"
         );
         assert_eq!(Label::unknown(Port::Jc).to_string(), "JC/?");
+        // SF1690: KY's labels round-trip like the others and name their operation.
+        let ky = Label::ky(sim_wire::ky::KyOperation::Fravaer, Part::Response);
+        assert_eq!(ky.to_string(), "KY/SendFravaer#response");
+        assert_eq!(ky.to_string().parse::<Label>().unwrap(), ky);
+        assert_eq!(ky.ky_operation(), Some(sim_wire::ky::KyOperation::Fravaer));
+        assert_eq!(ky.known(), None);
+        assert_eq!(Label::ky_unknown().to_string(), "KY/?");
         assert_eq!(Label::unknown(Port::Jc).known(), None);
         assert_eq!(Label::endpoint("/x").to_string(), "POST /x");
         assert_eq!(Label::claimed(None).to_string(), "a fault");
@@ -351,6 +400,7 @@ mod tests {
             Outcome::fault(Rule::Sp5),
             Outcome::Fault("soap:Server".into()),
             Outcome::Duplicate,
+            Outcome::Discarded,
             Outcome::Received,
             Outcome::Unreachable,
             Outcome::Http(502),
@@ -367,6 +417,11 @@ mod tests {
         assert!(Outcome::fault(Rule::Ksd8).is_refusal());
         assert!(!Outcome::fault(Rule::Sp4).is_refusal(), "transient");
         assert!(!Outcome::Duplicate.is_refusal());
+        assert!(Outcome::Discarded.is_refusal(), "KSD-14: not processed");
+        assert!(
+            !Outcome::Discarded.is_accepting(),
+            "no business receipt follows"
+        );
         assert_eq!(Outcome::fault(Rule::Sp9).fault_rule(), Some("SP-9"));
         assert!(Outcome::Fejl.is_kvittering() && Outcome::Advarsel.is_kvittering());
         assert!(!Outcome::Http(500).is_kvittering() && !Outcome::fault(Rule::Sp4).is_kvittering());

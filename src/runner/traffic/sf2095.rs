@@ -81,6 +81,11 @@ pub(crate) async fn one_arrival(ctx: Ctx, a: Arrival) {
     let now = ctx.clock.now();
     let decide = |k: FaultKind| ctx.plan.decide(k, &vendor, a.intended_at, a.seq);
     let mut spec = update_spec(&data, &a);
+    ctx.known.lock().expect("known keys lock").person(
+        a.municipality,
+        data.cpr,
+        data.nem_refusion_id,
+    );
     let mut injected = None;
     let mut raw: Option<(String, String)> = None; // (certificate stem, body)
     if let Some(rule) = decide(FaultKind::ForbiddenCode) {
@@ -171,8 +176,9 @@ pub(crate) async fn send_via_vendor(
     spec: UpdateSpec,
     tid: &str,
 ) -> Result<bool, String> {
-    /// A follower gives up after this long (real time): the vendor's own attempts (JC-1) end
-    /// long before.
+    /// A follower stops following after this long (real time), so a run whose receiver never
+    /// answers still ends: the vendor itself never gives the update up (JC-1) and it counts
+    /// as still owned (undelivered) in the report.
     const FOLLOW_LIMIT: StdDuration = StdDuration::from_secs(600);
     let started = Instant::now();
     let mut submit = true;
@@ -186,24 +192,34 @@ pub(crate) async fn send_via_vendor(
                 .run(move |jc| async move { jc.send_update(s).await })
                 .await
             {
+                // Still without a TransportKvittering after the quick attempts: the
+                // vendor's background resender owns it now (JC-1); follow it.
+                Ok(Ok(out)) if out.status == UpdateStatus::Sent => submit = false,
                 Ok(Ok(out)) => return Ok(out.status == UpdateStatus::Accepted),
                 Ok(Err(e)) => return Err(e.to_string()),
                 Err(Crashed) => submit = false,
             }
         }
         if started.elapsed() > FOLLOW_LIMIT {
-            return Err("no outcome after the jobcenter crashed holding it".into());
+            return Err(format!(
+                "no TransportKvittering within {} s (real time) of following it; the vendor still owns it and keeps resending",
+                FOLLOW_LIMIT.as_secs()
+            ));
         }
+        // Told when the TransportKvittering commits (no polling, however many are owned);
+        // a second at most, to notice a crash of the jobcenter meanwhile.
         let t = tid.to_string();
-        match jc.run(move |jc| async move { jc.update(&t).await }).await {
+        let wait = StdDuration::from_secs(1);
+        match jc
+            .run(move |jc| async move { jc.wait_for_transport(&t, wait).await })
+            .await
+        {
             Ok(Ok(None)) => submit = true,
-            Ok(Ok(Some(u))) => match u.status {
-                UpdateStatus::Accepted => return Ok(true),
-                UpdateStatus::Rejected | UpdateStatus::Undelivered => return Ok(false),
-                UpdateStatus::Sent => tokio::time::sleep(StdDuration::from_millis(20)).await,
-            },
+            Ok(Ok(Some(UpdateStatus::Accepted))) => return Ok(true),
+            Ok(Ok(Some(UpdateStatus::Rejected))) => return Ok(false),
+            Ok(Ok(Some(UpdateStatus::Sent))) => {}
             Ok(Err(e)) => return Err(e.to_string()),
-            Err(Crashed) => {}
+            Err(Crashed) => tokio::time::sleep(StdDuration::from_millis(20)).await,
         }
     }
 }

@@ -75,7 +75,10 @@ fn context(v: &Vendor, spec: &UpdateSpec) -> Result<(Cvr, Cvr), JobcenterError> 
     let municipality = match &spec.municipality {
         Some(m) => parse::<Cvr>("municipality", m)?,
         None => *v.municipalities().first().ok_or_else(|| {
-            JobcenterError::Config(format!("instance '{}' serves no municipality", v.instance))
+            JobcenterError::Spec(format!(
+                "instance '{}' serves no municipality now: name one it serves, or give it one",
+                v.instance
+            ))
         })?,
     };
     // JC-3: a solution acts only for municipalities it serves.
@@ -149,7 +152,21 @@ fn draw(v: &Vendor, spec: &UpdateSpec, today: Date) -> Result<Drawn, JobcenterEr
         .map(|d| parse::<Dato>("ophoers_slut_dato", d))
         .transpose()?;
     let aarsag = aarsag(rng, spec.ophoers_aarsag)?;
+    // KSD-14: an approved holiday (24) carries its last day; the case stays open.
+    let ophoers_slut = match ophoers_slut {
+        None if aarsag.is_approved_holiday() => Some(Dato(days_after(
+            ophoers_start.0,
+            rng.range_inclusive(0, 20),
+        ))),
+        given => given,
+    };
     let sag_id = match &spec.jobcenter_sag_id {
+        // Free text goes into the document as it is: only what XML 1.0 allows (WIRE-1).
+        Some(s) if s.chars().any(|c| !sim_wire::is_xml_char(c)) => {
+            return Err(JobcenterError::Spec(
+                "jobcenter_sag_id holds a character XML 1.0 does not allow (WIRE-1)".into(),
+            ))
+        }
         Some(s) => s.clone(),
         None => format!(
             "{}-{}-{:06}",
@@ -183,7 +200,7 @@ fn aarsag(rng: &mut Rng, given: Option<u8>) -> Result<OphoersAarsag, JobcenterEr
             let allowed: Vec<OphoersAarsag> = OPHOERS_AARSAG_LIST
                 .iter()
                 .filter_map(|c| OphoersAarsag::new(*c))
-                .filter(|a| a.outsider_may_send())
+                .filter(|a| a.jobcenter_sends())
                 .collect();
             rng.choose(&allowed)
                 .copied()

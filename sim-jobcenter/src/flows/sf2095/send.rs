@@ -1,5 +1,7 @@
 //! SF2095's first leg: sending an update to the platform (JC-1). Persist first, then send
-//! the same document until a TransportKvittering arrives or the attempts run out.
+//! the same document until a TransportKvittering arrives: a few quick attempts while the
+//! sender waits, then, never giving up, the background resender (a durable queue in the
+//! vendor's own store, `sim_store::Outbox`) with jittered backoff, across restarts.
 //!
 //! A transport error (platform down, timeout) or a SOAP fault (platform in a service
 //! window, KSD unreachable, SP-4) says nothing about the message itself, so the identical
@@ -7,13 +9,13 @@
 //! after a backoff. The first TransportKvittering ends the send: OK/ADVARSEL accepted, FEJL
 //! rejected (see `flows::sf2095` on why FEJL is not resent).
 
-use sim_kit::client::ClientError;
-use sim_kit::soap::SoapReply;
-use sim_store::{Direction, Exchange, Journal, Label, Outcome, Part};
+use sim_store::{Exchange, Journal, Label, Outbox, OutboxItem};
 use sim_wire::{Operation, TransportValideringsKode};
+use time::OffsetDateTime;
 
 use super::generate;
 use super::store::{self, Attempted, NewUpdate};
+use crate::flows::heard::Heard;
 use crate::model::{SendOutcome, UpdateSpec, UpdateStatus};
 use crate::state::Jobcenter;
 use crate::JobcenterError;
@@ -30,85 +32,47 @@ struct Owned {
     xml: String,
 }
 
-/// What one attempt heard back.
-struct Heard {
-    /// The journal's outcome of the attempt.
-    outcome: Outcome,
-    /// The answer's body, when one arrived.
-    answer: Option<String>,
-    /// The fault or transport error, when no TransportKvittering arrived.
-    fault: Option<String>,
-    /// The TransportKvittering's code: what ends the sending.
-    kode: Option<TransportValideringsKode>,
-    /// The TransportKvittering's FejlListe, when it has entries.
-    detail: Option<String>,
-}
-
 impl Heard {
-    fn of(reply: Result<SoapReply, ClientError>) -> Heard {
-        let r = match reply {
-            Err(e) => {
-                return Heard {
-                    outcome: Outcome::Unreachable,
-                    answer: None,
-                    fault: Some(format!("transport: {e}")),
-                    kode: None,
-                    detail: None,
-                }
-            }
-            Ok(r) => r,
-        };
-        if let Some(k) = r.transport_kvittering() {
-            let detail = (!k.fejl_liste.is_empty()).then(|| {
-                k.fejl_liste
-                    .iter()
-                    .map(|f| format!("{}: {}", f.fejl_kode, f.fejl_tekst))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            });
-            return Heard {
-                outcome: Outcome::from(k.kode),
-                answer: Some(r.body.clone()),
-                fault: None,
-                kode: Some(k.kode),
-                detail,
-            };
+    /// Where the update stands after this attempt: without a TransportKvittering it is
+    /// still the vendor's, being sent (JC-1). One KSD discarded (KSD-14: code 10) is
+    /// `rejected`: not processed, and no business receipt will come for it.
+    fn status(&self) -> UpdateStatus {
+        if self.outcome == sim_store::Outcome::Discarded {
+            return UpdateStatus::Rejected;
         }
-        let outcome = r.outcome();
-        let fault = match r.fault() {
-            Some(f) => format!("{outcome}: {}", f.fault_string),
-            None => format!("{outcome}: no TransportKvittering"),
-        };
-        Heard {
-            outcome,
-            answer: Some(r.body),
-            fault: Some(fault),
-            kode: None,
-            detail: None,
-        }
-    }
-
-    /// Where the update stands after this attempt; `last`: no attempt follows.
-    fn status(&self, last: bool) -> UpdateStatus {
         match self.kode {
             Some(TransportValideringsKode::Ok | TransportValideringsKode::Advarsel) => {
                 UpdateStatus::Accepted
             }
             Some(TransportValideringsKode::Fejl) => UpdateStatus::Rejected,
-            None if last => UpdateStatus::Undelivered,
             None => UpdateStatus::Sent,
         }
     }
 }
 
+/// What an attempt changes about the update's place in the background resender's queue,
+/// written in the attempt's own transaction.
+#[derive(Debug, Clone, Copy)]
+enum Queue {
+    /// A TransportKvittering arrived: nothing is left to resend.
+    Done,
+    /// The sender stops waiting without one: the background resender takes the update over,
+    /// first due at this time (unless it already holds it).
+    HandOver(OffsetDateTime),
+    /// No change (more attempts follow).
+    Keep,
+}
+
 impl Jobcenter {
     /// Builds an update from `spec`, persists it (the vendor owns it from here, JC-1), and
     /// sends it to the platform with the instance's own certificate, resending on transport
-    /// errors and faults with backoff up to `max_send_attempts` times.
+    /// errors and faults with quick backoff up to `max_send_attempts` times. Still without a
+    /// TransportKvittering, the outcome says `sent` and the background resender goes on
+    /// until one arrives.
     ///
     /// Errors are about the request (unknown instance, a municipality the instance does not
     /// serve (JC-3), a bad override) or the store; what the platform answered, including
-    /// "never answered", is in the [`SendOutcome`].
+    /// "not answered yet", is in the [`SendOutcome`].
     pub async fn send_update(&self, spec: UpdateSpec) -> Result<SendOutcome, JobcenterError> {
         let instance = match (&spec.instance, &spec.municipality) {
             (Some(i), _) => i.clone(),
@@ -138,13 +102,35 @@ impl Jobcenter {
             xml: owned.xml.clone(),
             created_at: now,
         };
-        self.inner
+        let stored = self
+            .inner
             .db
             .write(move |tx| store::insert_update(tx, &row))
             .await?;
+        if !stored {
+            return Err(JobcenterError::Spec(format!(
+                "TransaktionIdentifikator {} is already taken: an update is made once (resend it with POST /updates/{{tid}}/resend)",
+                owned.transaktion_id
+            )));
+        }
         tracing::info!(tid = %owned.transaktion_id, instance = %owned.instance,
             municipality = %owned.municipality, "update owned; sending");
-        self.deliver(owned).await
+        // A new update is in no queue until its quick attempts hand it over.
+        self.deliver_detached(owned, false).await
+    }
+
+    /// [`Jobcenter::deliver`] in a task of its own: a caller that stops waiting (an admin
+    /// client that hangs up) does not stop the quick attempts before their hand-over to the
+    /// background resender, so no owned update is left outside its queue.
+    async fn deliver_detached(
+        &self,
+        u: Owned,
+        queued: bool,
+    ) -> Result<SendOutcome, JobcenterError> {
+        let jc = self.clone();
+        tokio::spawn(async move { jc.deliver(u, queued).await })
+            .await
+            .map_err(|e| JobcenterError::Task(e.to_string()))?
     }
 
     /// The first configured instance that serves municipality `m` (JC-3).
@@ -188,42 +174,61 @@ impl Jobcenter {
                 status: u.status,
             });
         }
-        self.deliver(Owned {
+        self.deliver_detached(
+            Owned {
+                transaktion_id: u.transaktion_id,
+                instance: u.instance,
+                municipality: u.municipality,
+                cpr: u.cpr,
+                xml: u.request_xml,
+            },
+            true,
+        )
+        .await
+    }
+
+    /// One background resend (the resender's `deliver`): the update as stored, once more,
+    /// unless a TransportKvittering already came another way. `Ok` when one arrived (the
+    /// queue forgets the update), the fault or transport error otherwise (due again after
+    /// the jittered backoff).
+    pub(crate) async fn resend_in_background(&self, item: OutboxItem) -> Result<(), String> {
+        let found = self.update(&item.key).await.map_err(|e| e.to_string())?;
+        let Some(u) = found.filter(|u| u.status == UpdateStatus::Sent) else {
+            return Ok(());
+        };
+        let owned = Owned {
             transaktion_id: u.transaktion_id,
             instance: u.instance,
             municipality: u.municipality,
             cpr: u.cpr,
             xml: u.request_xml,
-        })
-        .await
-    }
-
-    /// Resends, in the background, every update an earlier run left without a
-    /// TransportKvittering: the vendor still owns them (JC-1). Looked up before `start`
-    /// returns, so updates sent through the new handle are never picked up twice.
-    pub(crate) async fn resume_unanswered(&self) -> Result<(), JobcenterError> {
-        let left = self.inner.db.read(store::unanswered).await?;
-        if left.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(count = left.len(), "resending updates left unanswered");
-        let jc = self.clone();
-        tokio::spawn(async move {
-            for tid in left {
-                if let Err(e) = jc.resend(&tid).await {
-                    tracing::warn!(%tid, error = %e, "resending a left update failed");
+        };
+        let attempt = format!("background resend {}", item.attempts + 1);
+        let heard = self
+            .attempt(&owned, &attempt, |kode| {
+                if kode {
+                    Queue::Done
+                } else {
+                    Queue::Keep
                 }
-            }
-        });
-        Ok(())
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        match heard.kode {
+            Some(_) => Ok(()),
+            None => Err(heard.fault.unwrap_or_else(|| heard.outcome.to_string())),
+        }
     }
 
-    /// The attempt loop: the same document until a TransportKvittering or the last attempt,
-    /// with backoff (virtual time) between attempts.
-    async fn deliver(&self, u: Owned) -> Result<SendOutcome, JobcenterError> {
-        let v = self.vendor(&u.instance)?;
+    /// The attempt loop while the sender waits: the same document until a
+    /// TransportKvittering or the last quick attempt, with backoff (virtual time) between
+    /// attempts; then the background resender owns the sending.
+    ///
+    /// `queued`: the update may already be in the resender's queue (a resend of a stored
+    /// update), so a TransportKvittering must take it out; a new update's first quick attempts
+    /// skip that delete (one statement less per update on the writer thread).
+    async fn deliver(&self, u: Owned, queued: bool) -> Result<SendOutcome, JobcenterError> {
         let max = self.inner.max_send_attempts;
-        let url = self.inner.platform.url.clone();
         let mut outcome = SendOutcome {
             transaktion_id: u.transaktion_id.clone(),
             instance: u.instance.clone(),
@@ -235,30 +240,23 @@ impl Jobcenter {
             attempts: 0,
             status: UpdateStatus::Sent,
         };
-        let exchange = Exchange {
-            label: Label::request(OP),
-            transaktion_id: Some(u.transaktion_id.clone()),
-            call_uuid: None,
-            peer: Some(url.clone()),
-            municipality: Some(u.municipality.clone()),
-            cpr: Some(u.cpr.clone()),
-        };
         for n in 1..=max {
             outcome.attempts = n;
-            let sent_at = self.inner.clock.now();
-            let reply = v.client.call(&url, &OP.soap_action(), u.xml.clone()).await;
-            let heard = Heard::of(reply);
-            outcome.status = heard.status(n == max);
+            let attempt = format!("attempt {n}/{max}");
+            let heard = self
+                .attempt(&u, &attempt, |kode| match (kode, n == max) {
+                    (true, _) if queued => Queue::Done,
+                    (true, _) => Queue::Keep,
+                    (false, true) => Queue::HandOver(self.first_resend_due(&u.transaktion_id)),
+                    (false, false) => Queue::Keep,
+                })
+                .await?;
+            outcome.status = heard.status();
             outcome.transport_code = heard.kode.map(|k| k.to_string());
             outcome.fault = heard.fault.clone();
             if heard.answer.is_some() {
                 outcome.response_xml = heard.answer.clone();
             }
-            let attempt = format!("attempt {n}/{max}");
-            self.record_attempt(&exchange, &u, &attempt, sent_at, &heard, outcome.status)
-                .await?;
-            tracing::info!(tid = %u.transaktion_id, instance = %u.instance, %attempt,
-                outcome = %heard.outcome, status = outcome.status.as_str(), "sent update");
             if heard.kode.is_some() {
                 break;
             }
@@ -269,42 +267,75 @@ impl Jobcenter {
         Ok(outcome)
     }
 
+    /// When the background resender first sends an update it was handed.
+    fn first_resend_due(&self, transaktion_id: &str) -> OffsetDateTime {
+        let wait = self.inner.resend_backoff.delay_for(1, transaktion_id);
+        self.inner.clock.now() + wait
+    }
+
+    /// One attempt: the document to the platform with the instance's certificate, journaled
+    /// with the update's new state and `queue(a TransportKvittering arrived)` in one commit.
+    async fn attempt(
+        &self,
+        u: &Owned,
+        attempt: &str,
+        queue: impl FnOnce(bool) -> Queue,
+    ) -> Result<Heard, JobcenterError> {
+        let v = self.vendor(&u.instance)?;
+        let url = &self.inner.platform.url;
+        let exchange = Exchange {
+            label: Label::request(OP),
+            transaktion_id: Some(u.transaktion_id.clone()),
+            call_uuid: None,
+            peer: Some(url.clone()),
+            municipality: Some(u.municipality.clone()),
+            cpr: Some(u.cpr.clone()),
+        };
+        let sent_at = self.inner.clock.now();
+        let reply = v.client.call(url, &OP.soap_action(), u.xml.clone()).await;
+        let heard = Heard::of(reply);
+        let status = heard.status();
+        let queue = queue(heard.kode.is_some());
+        self.record_attempt(&exchange, u, attempt, sent_at, &heard, status, queue)
+            .await?;
+        tracing::info!(tid = %u.transaktion_id, instance = %u.instance, %attempt,
+            outcome = %heard.outcome, status = status.as_str(), ?queue, "sent update");
+        if status == UpdateStatus::Rejected {
+            // The vendor's ownership ends here (JC-1): no case worker fixes it in a simulation,
+            // so it is said loudly, kept with its FejlListe (`GET /updates?status=rejected`)
+            // and counted as `rejected` in a run's totals.
+            tracing::warn!(tid = %u.transaktion_id, instance = %u.instance,
+                outcome = %heard.outcome, fejl = heard.detail.as_deref().unwrap_or("-"),
+                "update rejected: not resent; a case worker would correct it and send a new one");
+        }
+        Ok(heard)
+    }
+
     /// Journals one attempt (request out at `sent_at`, answer in now: the platform's response
-    /// time as the vendor saw it) together with the update row's new state, in one commit: the
-    /// journal never shows an attempt the row does not count.
+    /// time as the vendor saw it) together with the update row's new state and its place in
+    /// the resender's queue, in one commit: the journal never shows an attempt the row does
+    /// not count, and no update without a TransportKvittering is ever out of the queue for
+    /// longer than its sender waits.
+    #[allow(clippy::too_many_arguments)]
     async fn record_attempt(
         &self,
         exchange: &Exchange,
         u: &Owned,
         attempt: &str,
-        sent_at: time::OffsetDateTime,
+        sent_at: OffsetDateTime,
         heard: &Heard,
         status: UpdateStatus,
+        queue: Queue,
     ) -> Result<(), JobcenterError> {
         let now = self.inner.clock.now();
-        let detail = match (&heard.fault, &heard.detail) {
-            (Some(f), _) => format!("{attempt}: {f}"),
-            (None, Some(d)) => format!("{attempt}: {d}"),
-            (None, None) => attempt.to_string(),
-        };
-        let out = exchange.entry(
+        let (out, back) = heard.entries(
+            exchange,
+            attempt,
             sent_at,
-            Direction::Out,
-            Part::Request,
-            heard.outcome.clone(),
-            Some(detail),
+            now,
             u.xml.clone(),
+            format!("{attempt} → {}", status.as_str()),
         );
-        let back = heard.answer.as_ref().map(|a| {
-            exchange.entry(
-                now,
-                Direction::In,
-                Part::Response,
-                heard.outcome.clone(),
-                Some(format!("{attempt} → {}", status.as_str())),
-                a.clone(),
-            )
-        });
         let row = Attempted {
             transaktion_id: u.transaktion_id.clone(),
             status,
@@ -313,6 +344,7 @@ impl Jobcenter {
             at: now,
             response_xml: heard.answer.clone(),
         };
+        let instance = u.instance.clone();
         self.inner
             .db
             .write(move |tx| {
@@ -321,9 +353,24 @@ impl Jobcenter {
                 if let Some(b) = &back {
                     Journal::record_in(tx, b)?;
                 }
+                match queue {
+                    Queue::Done => {
+                        Outbox::remove_key_in(tx, &row.transaktion_id)?;
+                    }
+                    Queue::HandOver(due) => {
+                        store::hand_over(tx, &row.transaktion_id, &instance, now, due)?;
+                    }
+                    Queue::Keep => {}
+                }
                 Ok(())
             })
             .await?;
+        if matches!(queue, Queue::HandOver(_)) {
+            self.inner.resends.notify();
+        }
+        if status != UpdateStatus::Sent {
+            self.tell_transport(&u.transaktion_id, status);
+        }
         Ok(())
     }
 }

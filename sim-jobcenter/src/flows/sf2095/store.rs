@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use sim_store::{from_unix_millis, unix_millis};
 use time::OffsetDateTime;
 
+use crate::flows::answer;
 use crate::model::{ReceiptInfo, UpdateInfo, UpdateStatus};
 use crate::state::Jobcenter;
 use crate::JobcenterError;
@@ -58,22 +59,25 @@ pub(crate) struct NewUpdate {
     pub created_at: OffsetDateTime,
 }
 
-/// Stores a new update as `sent` with no attempt yet.
-pub(crate) fn insert_update(tx: &Transaction<'_>, u: &NewUpdate) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO jc_updates (transaktion_id, instance, municipality, cpr, status,
+/// Stores a new update as `sent` with no attempt yet; `false` (nothing stored) when its
+/// TransaktionIdentifikator is already taken: an update is made once, resent as it is.
+pub(crate) fn insert_update(tx: &Transaction<'_>, u: &NewUpdate) -> rusqlite::Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO jc_updates (transaktion_id, instance, municipality, cpr, status,
              attempts, created_at, request_xml)
-         VALUES (?1, ?2, ?3, ?4, 'sent', 0, ?5, ?6)",
-    )?
-    .execute(rusqlite::params![
-        u.transaktion_id,
-        u.instance,
-        u.municipality,
-        u.cpr,
-        unix_millis(u.created_at),
-        u.xml
-    ])?;
-    Ok(())
+         VALUES (?1, ?2, ?3, ?4, 'sent', 0, ?5, ?6)
+         ON CONFLICT (transaktion_id) DO NOTHING",
+        )?
+        .execute(rusqlite::params![
+            u.transaktion_id,
+            u.instance,
+            u.municipality,
+            u.cpr,
+            unix_millis(u.created_at),
+            u.xml
+        ])?;
+    Ok(n == 1)
 }
 
 /// What one attempt changed about an update.
@@ -87,12 +91,17 @@ pub(crate) struct Attempted {
     pub response_xml: Option<String>,
 }
 
-/// Counts one more attempt and stores its result.
+/// Counts one more attempt and stores its result — unless a TransportKvittering was
+/// already recorded: an attempt that ends later (a resend racing the background resender)
+/// never turns an answered update back into an owned one.
 pub(crate) fn record_attempt(tx: &Transaction<'_>, a: &Attempted) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "UPDATE jc_updates SET status = ?2, attempts = attempts + 1,
-             transport_code = ?3, fault = ?4, last_attempt_at = ?5,
-             response_xml = COALESCE(?6, response_xml)
+        "UPDATE jc_updates SET attempts = attempts + 1, last_attempt_at = ?5,
+             status = CASE WHEN status = 'sent' THEN ?2 ELSE status END,
+             transport_code = CASE WHEN status = 'sent' THEN ?3 ELSE transport_code END,
+             fault = CASE WHEN status = 'sent' THEN ?4 ELSE fault END,
+             response_xml = CASE WHEN status = 'sent' THEN COALESCE(?6, response_xml)
+                                 ELSE response_xml END
          WHERE transaktion_id = ?1",
     )?
     .execute(rusqlite::params![
@@ -212,15 +221,59 @@ pub(crate) fn counts(c: &rusqlite::Connection) -> rusqlite::Result<Counts> {
     })
 }
 
-/// TransaktionIdentifikatorer of the updates an earlier run left without a
-/// TransportKvittering, oldest first.
-pub(crate) fn unanswered(c: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
-    let mut st = c.prepare(
-        "SELECT transaktion_id FROM jc_updates
-         WHERE status IN ('sent', 'undelivered') ORDER BY created_at",
+/// Hands an update without a TransportKvittering to the background resender (JC-1): one
+/// queue item per update, first due at `due`. The item carries no copy of the document; the
+/// resender reads it from `jc_updates`.
+pub(crate) fn hand_over(
+    tx: &Transaction<'_>,
+    transaktion_id: &str,
+    instance: &str,
+    now: OffsetDateTime,
+    due: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    let queued: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE key = ?1)")?
+        .query_row([transaktion_id], |r| r.get(0))?;
+    if !queued {
+        let item = sim_store::NewOutboxItem {
+            target: instance.to_string(),
+            key: transaktion_id.to_string(),
+            payload: String::new(),
+            meta: String::new(),
+        };
+        sim_store::Outbox::enqueue_in_at(tx, &item, now, due)?;
+    }
+    Ok(())
+}
+
+/// How many updates the background resender holds (its queue also holds the business
+/// answers of SF2090 and SF2093, whose items name their flow in `meta`).
+pub(crate) fn queued_updates(c: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    c.query_row("SELECT COUNT(*) FROM outbox WHERE meta = ''", [], |r| {
+        r.get(0)
+    })
+}
+
+/// At start: every update an earlier process left without a TransportKvittering and
+/// outside the resender's queue (it crashed while a sender waited, or the store predates the
+/// queue) is queued, due `now`; the old "undelivered" state becomes "sent". Returns how many.
+pub(crate) fn adopt_unanswered(
+    tx: &Transaction<'_>,
+    now: OffsetDateTime,
+) -> rusqlite::Result<usize> {
+    tx.execute(
+        "UPDATE jc_updates SET status = 'sent' WHERE status = 'undelivered'",
+        [],
     )?;
-    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-    rows.collect()
+    tx.execute(
+        "INSERT INTO outbox (created_at, due_at, attempts, target, key, payload, meta)
+         SELECT ?1, ?1, 0, u.instance, u.transaktion_id, '', ''
+         FROM jc_updates u
+         WHERE u.status = 'sent'
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = u.transaktion_id)
+         ORDER BY u.created_at",
+        [unix_millis(now)],
+    )
 }
 
 impl Jobcenter {
@@ -245,23 +298,29 @@ impl Jobcenter {
         Ok(Some(u))
     }
 
-    /// Updates, newest first, optionally of one instance or status.
+    /// Updates, newest first, optionally of one instance or status: `limit` of them after
+    /// skipping `offset`.
     pub async fn updates(
         &self,
         instance: Option<String>,
         status: Option<UpdateStatus>,
+        offset: u64,
         limit: u32,
     ) -> Result<Vec<UpdateInfo>, JobcenterError> {
         let status = status.map(|s| s.as_str().to_string());
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         Ok(self
             .inner
             .db
             .read(move |c| {
                 let mut st = c.prepare_cached(&format!(
                     "{UPDATE_SELECT} WHERE (?1 IS NULL OR instance = ?1)
-                     AND (?2 IS NULL OR status = ?2) ORDER BY created_at DESC, rowid DESC LIMIT ?3"
+                     AND (?2 IS NULL OR status = ?2) ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4"
                 ))?;
-                let rows = st.query_map(rusqlite::params![instance, status, limit], update_row)?;
+                let rows = st.query_map(
+                    rusqlite::params![instance, status, limit, offset],
+                    update_row,
+                )?;
                 rows.collect()
             })
             .await?)
@@ -287,7 +346,6 @@ impl Jobcenter {
             .await?)
     }
 
-    /// Business receipts received, oldest first, optionally by one instance.
     /// One page of [`Jobcenter::receipts`]: `limit` of them after skipping `offset`, in the
     /// same order (what the admin API serves: never the whole table at once).
     pub async fn receipts_page(
@@ -313,21 +371,13 @@ impl Jobcenter {
             .await?)
     }
 
+    /// Business receipts received, oldest first, optionally by one instance: all of them
+    /// (the in-process API; the admin API pages).
     pub async fn receipts(
         &self,
         instance: Option<String>,
     ) -> Result<Vec<ReceiptInfo>, JobcenterError> {
-        Ok(self
-            .inner
-            .db
-            .read(move |c| {
-                let mut st = c.prepare_cached(&format!(
-                    "{RECEIPT_SELECT} WHERE (?1 IS NULL OR instance = ?1) ORDER BY received_at, rowid"
-                ))?;
-                let rows = st.query_map([instance], receipt_row)?;
-                rows.collect()
-            })
-            .await?)
+        self.receipts_page(instance, 0, u32::MAX).await
     }
 
     /// When each stored business receipt first arrived: (TransaktionIdentifikator, virtual
@@ -355,19 +405,12 @@ const UPDATE_SELECT: &str = "SELECT transaktion_id, instance, municipality, cpr,
     transport_code, fault, created_at, request_xml, response_xml, business_code FROM jc_updates";
 
 fn update_row(r: &Row<'_>) -> rusqlite::Result<UpdateInfo> {
-    let status: String = r.get(4)?;
     Ok(UpdateInfo {
         transaktion_id: r.get(0)?,
         instance: r.get(1)?,
         municipality: r.get(2)?,
         cpr: r.get(3)?,
-        status: UpdateStatus::parse(&status).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                4,
-                rusqlite::types::Type::Text,
-                format!("unknown update status {status:?}").into(),
-            )
-        })?,
+        status: answer::parsed(r, 4, "update status", UpdateStatus::parse)?,
         attempts: r.get(5)?,
         transport_code: r.get(6)?,
         fault: r.get(7)?,

@@ -3,7 +3,9 @@
 //! In this order: a TransaktionIdentifikator KSD already accepted gets the very same answer
 //! again and nothing else happens (KSD-7); a message that breaks a rule gets a FEJL
 //! TransportKvittering naming every rule and is not processed nor stored, only journaled
-//! (KSD-1, with KSD-3/4/5/8 applied by `sim-wire`); anything else is recorded — update, case
+//! (KSD-1, with KSD-3/4/5/8 applied by `sim-wire`); an update carrying OphoersAarsag 10 is
+//! discarded the same way but answered ADVARSEL naming `KSD-14.KASSERET` (the seed throws it
+//! away; a FEJL would have the jobcenter own it and send it again); anything else is recorded — update, case
 //! change, history, journal and business receipt in one transaction — and only then
 //! acknowledged with OK (or ADVARSEL when there were warnings).
 
@@ -21,8 +23,9 @@ use sim_wire::{
 };
 use time::OffsetDateTime;
 
-use super::receipt::{self, Meta};
+use super::receipt;
 use crate::cases::{self, Recorded, Verdict};
+use crate::send::{self, Meta};
 use crate::state::{Ksd, Seen};
 
 /// Handles one `ModtagOpdateringFravaer` the port admitted (the platform is the caller).
@@ -43,11 +46,13 @@ pub async fn handle(k: &Ksd, call: &SoapCall, decoded: Decoded, seen: &Seen) -> 
     });
     let answer = Answer {
         at: k.now(),
-        outcome: kvittering.kode.into(),
+        outcome: (&kvittering).into(),
         rules: rules_named(&problems),
         response,
     };
-    match update.filter(|_| kvittering.kode != TransportValideringsKode::Fejl) {
+    // FEJL (KSD-1) and a discard (KSD-14: code 10 from outside) are not processed.
+    let processed = kvittering.kode != TransportValideringsKode::Fejl && !kvittering.discards();
+    match update.filter(|_| processed) {
         Some((update, context)) => record(k, seen, answer, update, context, raw).await,
         None => not_processed(k, seen, answer, raw).await,
     }
@@ -122,9 +127,11 @@ fn read_update(decoded: &Decoded) -> (Vec<Problem>, Option<(OpdateringFravaer, C
 }
 
 /// KSD-1: FEJL means not processed. Nothing is stored but the journal, so a corrected message
-/// with the same TransaktionIdentifikator is processed when it comes.
+/// with the same TransaktionIdentifikator is processed when it comes. A discarded update
+/// (KSD-14, ADVARSEL naming `KSD-14.KASSERET`) takes the same path: it is read, journaled and
+/// thrown away, so a repeat is discarded again with the same answer.
 async fn not_processed(k: &Ksd, seen: &Seen, answer: Answer, raw: String) -> Response {
-    tracing::info!(call = %seen.call_id, rules = ?answer.rules, "update refused (FEJL)");
+    tracing::info!(call = %seen.call_id, rules = ?answer.rules, outcome = %answer.outcome, "update not processed");
     k.journal.record_all(answer.entries(seen, raw)).await;
     ok_response(answer.response)
 }
@@ -254,6 +261,7 @@ async fn record(
         due,
         case_ids: k.case_ids.clone(),
         ksd_system: k.ksd_system,
+        duration: k.duration,
     };
     match k.db.write(move |tx| recording.store(tx)).await {
         Ok(Stored::Accepted {
@@ -310,6 +318,8 @@ struct Recording {
     case_ids: Arc<IdStream>,
     /// RegistreringITsystem of the receipt.
     ksd_system: Uuid,
+    /// KSD-9's rule, for the limit of a case created now.
+    duration: crate::lifecycle::DurationRule,
 }
 
 impl Recording {
@@ -323,15 +333,22 @@ impl Recording {
             }
             return Ok(Stored::Duplicate(previous));
         }
-        let (sag_id, created) =
-            cases::find_or_create(tx, &self.update, self.context, self.at, &self.case_ids)?;
+        let (sag_id, created) = cases::find_or_create(
+            tx,
+            &self.update,
+            self.context,
+            self.at,
+            &self.case_ids,
+            &self.duration,
+        )?;
+        let verdict = pensioners_only(tx, &sag_id.to_string(), &self.update, self.verdict)?;
         cases::record(
             tx,
             &Recorded {
                 sag_id: &sag_id.to_string(),
                 update: &self.update,
                 municipality: self.context,
-                verdict: &self.verdict,
+                verdict: &verdict,
                 at: self.at,
                 raw: &self.raw,
                 response: &self.response,
@@ -347,21 +364,44 @@ impl Recording {
             sag_id,
             self.ksd_system,
             self.due,
-            &self.verdict,
+            &verdict,
         );
         let meta = Meta {
+            operation: Operation::SendForretningsSvarJc.label(),
             municipality: self.context.to_string(),
             cpr: self.update.header.sygemeldte_part.to_string(),
             call_id: self.seen.call_id.to_string(),
         };
         // Due after the receipt delay (virtual time), in the same commit as the update.
-        receipt::enqueue_in(tx, &svar, &meta, self.at, self.due)?;
+        send::enqueue_in(tx, &svar, &meta, self.at, self.due)?;
         Ok(Stored::Accepted {
             sag_id,
             created,
-            verdict: self.verdict,
+            verdict,
         })
     }
+}
+
+/// KSD-14: 17 and 25 belong to pensioner cases; sent for a case that is not one, the update
+/// is rejected (AFVIST), not failed: the message is fine, the case is the wrong kind.
+fn pensioners_only(
+    tx: &Transaction<'_>,
+    sag_id: &str,
+    u: &OpdateringFravaer,
+    verdict: Verdict,
+) -> rusqlite::Result<Verdict> {
+    if verdict != Verdict::Accepteret || !u.ophoers_aarsag.is_pensioners() {
+        return Ok(verdict);
+    }
+    let pensioner = crate::lifecycle::limit(tx, sag_id)?.is_some_and(|l| l.pensioner);
+    Ok(if pensioner {
+        verdict
+    } else {
+        Verdict::Afvist(format!(
+            "OphoersAarsag {} concerns pensioner cases (KSD-14); case {sag_id} is not one",
+            u.ophoers_aarsag
+        ))
+    })
 }
 
 /// The history note of a recorded update: whether its case was created, and why when the

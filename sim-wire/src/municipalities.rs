@@ -1,12 +1,13 @@
-//! The 98 municipalities (kommunekode and CVR), so a scenario can name them either way and a
-//! CVR that is no municipality is refused with its position.
+//! The 98 municipalities (kommunekode and CVR): the only authorities whose CVR may stand in
+//! an AuthorityContext of this service, so a scenario can name them either way, the platform
+//! routes only them (SP-3), and a CVR that is no municipality is refused where it is given.
 //!
 //! The table is `scenarios/municipalities.csv`, compiled in (the same file the `sim` crate
-//! embeds), so there is one source and no file is read at run time.
+//! embeds), so there is one source and no file is read at run time (this crate does no IO).
 
 use std::sync::OnceLock;
 
-use sim_wire::Cvr;
+use crate::Cvr;
 
 /// `scenarios/municipalities.csv`: `kommunekode,cvr,navn`.
 const MUNICIPALITIES_CSV: &str = include_str!("../../scenarios/municipalities.csv");
