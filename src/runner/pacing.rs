@@ -110,6 +110,14 @@ impl Pace {
     /// The drain: polls `receipts` (with the clock moving at `max`) until it reaches
     /// `accepted`, the virtual `deadline` passes, or the real `cap` is reached. `progress`
     /// sees every count.
+    ///
+    /// At `max` the virtual deadline alone would end the drain too early: the clock moves
+    /// 100 virtual seconds per real second whatever the programs manage, so a one-minute
+    /// liveness deadline lasts 0.6 s of real time, and on a loaded machine (CI running test
+    /// binaries side by side, round trips of seconds) receipts still in flight were cut off
+    /// and counted lost. There, past the virtual deadline, the drain also waits until no new
+    /// receipt has come for [`QUIET_AT_MAX`] of real time. At `max` liveness judges loss only
+    /// (the run's whole length is its deadline), so waiting longer cannot make a receipt late.
     pub(crate) async fn drain<F, Fut>(
         &mut self,
         accepted: u64,
@@ -121,10 +129,16 @@ impl Pace {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = u64>,
     {
+        let (mut last, mut last_change) = (None, Instant::now());
         loop {
             let n = receipts().await;
             progress(self.clock.now(), n);
-            if n >= accepted || self.clock.now() >= deadline || Instant::now() >= cap {
+            if last != Some(n) {
+                (last, last_change) = (Some(n), Instant::now());
+            }
+            let past_deadline = self.clock.now() >= deadline
+                && (self.speed != Speed::Max || last_change.elapsed() >= QUIET_AT_MAX);
+            if n >= accepted || past_deadline || Instant::now() >= cap {
                 return;
             }
             match self.speed {
@@ -137,6 +151,10 @@ impl Pace {
         }
     }
 }
+
+/// At speed `max`, how long (real time) the drain goes on past the virtual deadline while
+/// receipts keep coming: see [`Pace::drain`].
+pub(crate) const QUIET_AT_MAX: StdDuration = StdDuration::from_secs(5);
 
 /// How far the runner moves a manual clock towards the next arrival while every sender is
 /// busy and nothing can happen before that arrival but sleepers waking: 1 s first, doubling
@@ -168,5 +186,33 @@ mod tests {
         let mut s = Stall::default();
         let steps: Vec<u64> = (0..8).map(|_| s.next_step().as_secs()).collect();
         assert_eq!(steps, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+
+    /// At `max`, receipts still coming in when the virtual deadline passes are waited for
+    /// (SP-2, KSD-2: the backlog drains), and the drain ends once they stop. Counted in polls,
+    /// not timed: the deadline passes after 120 polls, receipts come on the first 400.
+    #[tokio::test]
+    async fn at_max_the_drain_outlasts_the_virtual_deadline_while_receipts_come() {
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let clock = Clock::manual(start);
+        let mut pace = Pace::new(clock.clone(), Speed::Max, Instant::now());
+        let polls = std::sync::atomic::AtomicU64::new(0);
+        let deadline = start + time::Duration::minutes(1);
+        let cap = Instant::now() + StdDuration::from_secs(120);
+        let mut seen = 0;
+        pace.drain(
+            10_000,
+            deadline,
+            cap,
+            || {
+                let p = polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                async move { p.min(400) }
+            },
+            |_, n| seen = n,
+        )
+        .await;
+        assert_eq!(seen, 400, "every receipt that came was waited for");
+        assert!(clock.now() > deadline);
+        assert!(Instant::now() < cap, "ended by the quiet period, not the cap");
     }
 }
