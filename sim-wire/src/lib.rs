@@ -27,6 +27,7 @@
 //!   writer, rules and examples.
 
 mod dom;
+pub mod besked;
 pub mod error;
 pub mod examples;
 pub mod flows;
@@ -37,6 +38,7 @@ pub mod ns;
 pub mod operation;
 pub mod read;
 pub mod rules;
+pub mod star;
 pub mod validate;
 pub mod values;
 pub mod write;

@@ -1,0 +1,1 @@
+//! The simulated STAR (DFDG) for SF1612. Skeleton: being built (issue 13).
