@@ -56,6 +56,30 @@ pub fn by_kode(kode: u16) -> Option<&'static Municipality> {
     municipalities().iter().find(|m| m.kode == kode)
 }
 
+/// KOMBIT's CVR: the platform's own organisation, and the ObjektAnsvarligMyndighed of a
+/// Haendelsesbesked whose person has no known residence municipality (SP-11).
+pub const KOMBIT_CVR: &str = "19435075";
+
+/// The simulated CPR register (the platform's CPR replica in seed 004 §3.1.3.2.1): the
+/// municipality a person lives in, or `None` for someone with no Danish residence (about 1 in
+/// 64, e.g. living in Greenland). A pure function of the CPR number, so every program that
+/// asks (the platform publishing SF1612 messages, STAR choosing an event's authority, the
+/// checkers) gets the same answer without sharing a table.
+pub fn residence_of(cpr: &crate::Cpr) -> Option<&'static Municipality> {
+    // FNV-1a over the ten digits: spreads consecutive CPR numbers over the municipalities.
+    let h = cpr
+        .to_string()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    if h % 64 == 0 {
+        return None;
+    }
+    let all = municipalities();
+    all.get(((h >> 6) % all.len() as u64) as usize)
+}
+
 /// Whether the 8 digits of `cvr` pass the CVR modulus-11 check (weights 2 7 6 5 4 3 2 1).
 pub fn cvr_check_digit_ok(cvr: Cvr) -> bool {
     let digits = cvr.to_string();
@@ -70,6 +94,22 @@ pub fn cvr_check_digit_ok(cvr: Cvr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SP-11: the CPR register answers the same for the same person, spreads people over
+    /// many municipalities, and knows no residence for a few.
+    #[test]
+    fn the_cpr_register_is_a_function_of_the_cpr() {
+        let cprs: Vec<crate::Cpr> = (0..2000u32)
+            .map(|i| format!("0101{:02}{:04}", 50 + i % 40, i).parse().unwrap())
+            .collect();
+        let a: Vec<_> = cprs.iter().map(|c| residence_of(c).map(|m| m.kode)).collect();
+        let b: Vec<_> = cprs.iter().map(|c| residence_of(c).map(|m| m.kode)).collect();
+        assert_eq!(a, b);
+        let unknown = a.iter().filter(|m| m.is_none()).count();
+        assert!((5..100).contains(&unknown), "{unknown}");
+        let distinct: std::collections::HashSet<_> = a.iter().flatten().collect();
+        assert!(distinct.len() > 90, "{}", distinct.len());
+    }
 
     #[test]
     fn ninety_eight_municipalities_with_valid_cvrs() {
