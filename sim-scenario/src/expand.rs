@@ -160,6 +160,20 @@ impl Scenario {
                 num(k.allowance_share)
             );
         }
+        if let Some(st) = &self.star {
+            let volume = match st.volume {
+                Volume::PerMonth(n) => format!("per_month: {n}"),
+                Volume::Total(n) => format!("total: {n}"),
+            };
+            let _ = writeln!(
+                y,
+                "star: {{{volume}, job_every: {}, population: {}, known_share: {}, delivery: {}}}",
+                crate::units::format_duration(st.job_every),
+                st.population,
+                num(st.known_share),
+                st.delivery.as_str()
+            );
+        }
         self.vendor_policies.write_yaml(&mut y, num);
         let hourly: Vec<String> = self.profile.hourly.iter().map(|w| num(*w)).collect();
         let _ = writeln!(y, "profile:");

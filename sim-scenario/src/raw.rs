@@ -159,6 +159,7 @@ pub(crate) struct RawScenario {
     pub cases: Option<Spanned<RawCases>>,
     pub lookups: Option<Spanned<RawLookups>>,
     pub ky: Option<Spanned<RawKy>>,
+    pub star: Option<Spanned<RawStar>>,
     pub vendor_policies:
         Option<Spanned<std::collections::BTreeMap<String, Spanned<RawVendorPolicy>>>>,
 }
@@ -221,6 +222,18 @@ pub(crate) struct RawKy {
     pub per_month: Option<Spanned<u64>>,
     pub total: Option<Spanned<u64>>,
     pub allowance_share: Option<Spanned<f64>>,
+}
+
+/// `star:`, STAR's sick-leave statuses (SF1612).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStar {
+    pub per_month: Option<Spanned<u64>>,
+    pub total: Option<Spanned<u64>>,
+    pub job_every: Option<Spanned<String>>,
+    pub population: Option<Spanned<u64>>,
+    pub known_share: Option<Spanned<f64>>,
+    pub delivery: Option<Spanned<String>>,
 }
 
 /// An outside system in a seat: where it is called, which CA its server certificate chains

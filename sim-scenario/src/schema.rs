@@ -70,6 +70,9 @@ pub struct Scenario {
     /// The jobcenters' SF1690 messages to KY during the run (KY-1..KY-10): consistent
     /// conversations per person. `None`: nobody writes to KY.
     pub ky: Option<Ky>,
+    /// STAR's sick-leave statuses (SF1612, KSD-13): STAR's event stream, the platform's job
+    /// period and how KSD takes its deliveries. `None`: no STAR in the run.
+    pub star: Option<Star>,
     /// How the simulated vendors acknowledge KSD's events (SF2090, KSD-10) and answer its
     /// extension requests (SF2093, KSD-11), per instance: `vendor_policies:`, the jobcenter's
     /// defaults when left out.
@@ -121,6 +124,44 @@ pub struct Ky {
     pub volume: Volume,
     /// Share of the activities created with allowances (§ 82/83) in the same message.
     pub allowance_share: f64,
+}
+
+/// STAR's sick-leave statuses (`star:`, SF1612): `volume` events at the run's profile about
+/// `population` persons; the platform's job fetches them every `job_every` (SP-10) and
+/// publishes them through the Beskedfordeler, which hands KSD those about persons on its value
+/// list (BF-1), by `delivery`. `known_share` of KSD's case intake (`cases:`) is about persons
+/// STAR reports on, so that STAR's events reach cases KSD has.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Star {
+    /// How many events (per 30-day month nationally, 90,000 in KSD-13, or a total).
+    pub volume: Volume,
+    /// The platform's job period in virtual time (SP-10; 10 minutes by default).
+    pub job_every: Duration,
+    /// How many persons STAR's events are about.
+    pub population: u64,
+    /// Share of KSD's case intake drawn from STAR's persons.
+    pub known_share: f64,
+    /// How KSD takes its deliveries from the Beskedfordeler (BF-2).
+    pub delivery: Delivery,
+}
+
+/// How a subscriber takes deliveries from the Beskedfordeler (BF-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The subscriber fetches and acknowledges.
+    Pull,
+    /// The Beskedfordeler posts to the subscriber's endpoint.
+    Push,
+}
+
+impl Delivery {
+    /// The name used in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Pull => "pull",
+            Delivery::Push => "push",
+        }
+    }
 }
 
 /// An outside system in a seat.
@@ -847,6 +888,7 @@ fn build(raw: RawScenario) -> Result<Scenario, ScenarioError> {
     let cases = raw.cases.map(build_cases).transpose()?;
     let lookups = raw.lookups.map(build_lookups).transpose()?;
     let ky = raw.ky.map(build_ky).transpose()?;
+    let star = raw.star.map(build_star).transpose()?;
     let vendor_policies = match raw.vendor_policies {
         None => VendorPolicies::default(),
         Some(p) => crate::policy::build(p, &vendors)?,
@@ -867,7 +909,57 @@ fn build(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         cases,
         lookups,
         ky,
+        star,
         vendor_policies,
+    })
+}
+
+/// `star:` — `per_month` or `total` (not both); `job_every` a positive duration (10m);
+/// `population` at least 1 (10,000); `known_share` between 0 and 1 (0.5); `delivery` `pull` or
+/// `push` (pull).
+fn build_star(k: Spanned<crate::raw::RawStar>) -> Result<Star, ScenarioError> {
+    let v = &k.value;
+    let volume = match (&v.per_month, &v.total) {
+        (Some(_), Some(t)) => return Err(err(t, "give either per_month or total, not both")),
+        (Some(p), None) => Volume::PerMonth(p.value),
+        (None, Some(t)) => Volume::Total(t.value),
+        (None, None) => Volume::PerMonth(90_000),
+    };
+    let job_every = match &v.job_every {
+        Some(d) => positive_duration_at(d, "job_every")?,
+        None => Duration::minutes(10),
+    };
+    let population = match &v.population {
+        Some(p) if p.value == 0 => return Err(err(p, "population must be at least 1")),
+        Some(p) => p.value,
+        None => 10_000,
+    };
+    let known_share = match &v.known_share {
+        Some(s) if !(0.0..=1.0).contains(&s.value) => {
+            return Err(err(s, "known_share must be between 0 and 1"))
+        }
+        Some(s) => s.value,
+        None => 0.5,
+    };
+    let delivery = match &v.delivery {
+        None => Delivery::Pull,
+        Some(d) => match d.value.as_str() {
+            "pull" => Delivery::Pull,
+            "push" => Delivery::Push,
+            other => {
+                return Err(err(
+                    d,
+                    format!("delivery is `pull` or `push`, not `{other}`"),
+                ))
+            }
+        },
+    };
+    Ok(Star {
+        volume,
+        job_every,
+        population,
+        known_share,
+        delivery,
     })
 }
 

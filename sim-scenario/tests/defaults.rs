@@ -107,3 +107,18 @@ fn assignments_filter_routing_by_selection() {
     let got = s.assignments(&routing);
     assert_eq!(got, vec![(cvr("64942212"), "schultz-jc".to_string())]);
 }
+
+/// KSD-13: STAR's 90,000 statuses a month by default; SP-10's job every 10 minutes; pull.
+#[test]
+fn star_defaults_follow_the_seed() {
+    let s = parse("star: {}").unwrap().star.unwrap();
+    assert_eq!(s.volume, Volume::PerMonth(90_000));
+    assert_eq!(s.job_every, Duration::minutes(10));
+    assert_eq!(s.delivery, sim_scenario::Delivery::Pull);
+    assert!(parse("{}").unwrap().star.is_none());
+    // The canonical form keeps it, so the hash changes with it.
+    let a = parse("star: {total: 5}").unwrap();
+    let b = parse("star: {total: 6}").unwrap();
+    assert_ne!(hash(&a.to_yaml()), hash(&b.to_yaml()));
+    assert_eq!(parse(&a.to_yaml()).unwrap(), a);
+}

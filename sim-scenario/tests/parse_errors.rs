@@ -365,3 +365,19 @@ fn ky_needs_one_rate_and_a_share_in_range() {
     );
     check("ky: {total: 5, share: 1}\n", 1, 16, "unknown field `share`");
 }
+
+/// `star:` (SF1612): one rate at most, a positive job period (SP-10), a share in [0, 1], a
+/// known delivery (BF-2).
+#[test]
+fn star_is_checked_field_by_field() {
+    check(
+        "star: {per_month: 10, total: 5}\n",
+        1,
+        30,
+        "either per_month or total",
+    );
+    check("star: {job_every: 0s}\n", 1, 19, "job_every must be longer");
+    check("star: {known_share: 2}\n", 1, 21, "between 0 and 1");
+    check("star: {population: 0}\n", 1, 20, "at least 1");
+    check("star: {delivery: mail}\n", 1, 18, "`pull` or `push`");
+}
