@@ -53,9 +53,9 @@ pub use error::{Pos, ScenarioError};
 pub use faults::{Crash, FaultPlan};
 pub use policy::{AckPolicy, ExtensionPolicy, VendorPolicies, VendorPolicy};
 pub use schema::{
-    hash, parse, seat_speed_problem, CaseIntake, Clock, Distribution, Expectations, FaultKind,
-    FaultParams, FaultRule, Ky, Lookups, Profile, Scenario, Seat, Selection, SlaClass, Speed,
-    Target, Volume, Window,
+    hash, parse, seat_speed_problem, CaseIntake, Clock, Delivery, Distribution, Expectations,
+    FaultKind, FaultParams, FaultRule, Ky, Lookups, Profile, Scenario, Seat, Selection, SlaClass,
+    Speed, Star, Target, Volume, Window,
 };
 /// The seeded stream every draw of a scenario comes from (re-exported from `sim-seed`).
 pub use sim_seed::Rng;

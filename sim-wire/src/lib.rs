@@ -26,8 +26,8 @@
 //! - [`ky`]: SF1690, `KontanthjaelpServiceKY` (wire.md §5): its own operations, reader,
 //!   writer, rules and examples.
 
-mod dom;
 pub mod besked;
+mod dom;
 pub mod error;
 pub mod examples;
 pub mod flows;

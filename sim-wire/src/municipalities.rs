@@ -102,8 +102,14 @@ mod tests {
         let cprs: Vec<crate::Cpr> = (0..2000u32)
             .map(|i| format!("0101{:02}{:04}", 50 + i % 40, i).parse().unwrap())
             .collect();
-        let a: Vec<_> = cprs.iter().map(|c| residence_of(c).map(|m| m.kode)).collect();
-        let b: Vec<_> = cprs.iter().map(|c| residence_of(c).map(|m| m.kode)).collect();
+        let a: Vec<_> = cprs
+            .iter()
+            .map(|c| residence_of(c).map(|m| m.kode))
+            .collect();
+        let b: Vec<_> = cprs
+            .iter()
+            .map(|c| residence_of(c).map(|m| m.kode))
+            .collect();
         assert_eq!(a, b);
         let unknown = a.iter().filter(|m| m.is_none()).count();
         assert!((5..100).contains(&unknown), "{unknown}");

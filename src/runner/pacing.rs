@@ -213,6 +213,9 @@ mod tests {
         .await;
         assert_eq!(seen, 400, "every receipt that came was waited for");
         assert!(clock.now() > deadline);
-        assert!(Instant::now() < cap, "ended by the quiet period, not the cap");
+        assert!(
+            Instant::now() < cap,
+            "ended by the quiet period, not the cap"
+        );
     }
 }
