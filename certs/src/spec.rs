@@ -139,7 +139,7 @@ pub struct PkiSpec {
 
 impl PkiSpec {
     /// The ecosystem's standard set: KOMBIT, the platform, KSD, one per vendor instance, and
-    /// server certificates for the three programs (`sp`, `ksd`, `jobcenter`).
+    /// server certificates for the programs (`sp`, `ksd`, `jobcenter`, `star`).
     pub fn standard(vendors: &[VendorInstance], legacy: bool) -> Self {
         let kombit = Cvr::new(KOMBIT_CVR).expect("valid constant");
         let mut systems = vec![
@@ -184,6 +184,9 @@ impl PkiSpec {
                 "jobcenter",
                 "jobcenter - vendor solutions (simulated) HTTPS",
             ),
+            // SF1612: the platform's job calls STAR (DFDG); STAR is seat-able like the others,
+            // so it has its own server certificate.
+            ServerSpec::for_service("star", "star - STAR DFDG (simulated) HTTPS"),
         ];
         PkiSpec {
             systems,
