@@ -78,6 +78,16 @@ impl Label {
         }
     }
 
+    /// The `part` leg of an operation named by its `sim_wire::flows` label (`STAR/CreateSequence`,
+    /// `BF/Haendelsesbesked` ...): for the legs that are no SOAP operation of the Sygefravaer or KY
+    /// contracts (SF1612's sequence steps and broker deliveries).
+    pub fn flow(label: &str, part: Part) -> Label {
+        Label {
+            operation: label.to_string(),
+            part,
+        }
+    }
+
     /// A request to the KY exposure or KY's port whose operation could not be told.
     pub fn ky_unknown() -> Label {
         Label {
