@@ -101,6 +101,20 @@ impl Label {
         sim_wire::ky::KyOperation::from_label(&self.operation)
     }
 
+    /// The `part` leg of a Beskedfordeler operation, `BF/<Operation>` (SF1612, BF-1, BF-2):
+    /// publishing, deliveries, value-list changes, pulls, acknowledgements, subscriptions.
+    pub fn bf(op: sim_wire::besked::BfOperation, part: Part) -> Label {
+        Label {
+            operation: op.label(),
+            part,
+        }
+    }
+
+    /// The Beskedfordeler operation, when the label names one.
+    pub fn bf_operation(&self) -> Option<sim_wire::besked::BfOperation> {
+        sim_wire::besked::BfOperation::from_label(&self.operation)
+    }
+
     /// A request to a path where no operation lives: `POST <path>`.
     pub fn endpoint(path: &str) -> Label {
         Label {
@@ -215,6 +229,9 @@ pub enum Outcome {
     Http(u16),
     /// An answer that could not be read as SOAP; the kind of error (`not-xml` ...).
     Unreadable(String),
+    /// A Beskedfordeler answer's `StandardRetur/StatusKode` other than 20 (a push the
+    /// subscriber did not accept: delivered again, BF-2). StatusKode 20 is [`Outcome::Ok`].
+    Statuskode(u16),
     /// Text this version does not know (a journal written by another version). Never written.
     Unknown(String),
 }
@@ -292,6 +309,7 @@ impl fmt::Display for Outcome {
             Outcome::Received => f.write_str("RECEIVED"),
             Outcome::Unreachable => f.write_str("UNREACHABLE"),
             Outcome::Http(s) => write!(f, "HTTP {s}"),
+            Outcome::Statuskode(s) => write!(f, "STATUSKODE {s}"),
             Outcome::Unreadable(k) => write!(f, "UNREADABLE:{k}"),
             Outcome::Unknown(t) => f.write_str(t),
         }
@@ -318,6 +336,8 @@ impl FromStr for Outcome {
                     Outcome::Unreadable(k.to_string())
                 } else if let Some(n) = s.strip_prefix("HTTP ").and_then(|n| n.parse().ok()) {
                     Outcome::Http(n)
+                } else if let Some(n) = s.strip_prefix("STATUSKODE ").and_then(|n| n.parse().ok()) {
+                    Outcome::Statuskode(n)
                 } else {
                     Outcome::Unknown(s.to_string())
                 }
@@ -394,6 +414,15 @@ mod tests {
         assert_eq!(Label::ky_unknown().to_string(), "KY/?");
         assert_eq!(Label::unknown(Port::Jc).known(), None);
         assert_eq!(Label::endpoint("/x").to_string(), "POST /x");
+        // SF1612: the Beskedfordeler's labels round-trip and name their operation.
+        let bf = Label::bf(sim_wire::besked::BfOperation::ModtagBesked, Part::Response);
+        assert_eq!(bf.to_string(), "BF/ModtagBesked#response");
+        assert_eq!(bf.to_string().parse::<Label>().unwrap(), bf);
+        assert_eq!(
+            bf.bf_operation(),
+            Some(sim_wire::besked::BfOperation::ModtagBesked)
+        );
+        assert_eq!(bf.known(), None);
         assert_eq!(Label::claimed(None).to_string(), "a fault");
         assert_eq!(
             Label::claimed(Some(Operation::HentSag)),
@@ -414,6 +443,7 @@ mod tests {
             Outcome::Received,
             Outcome::Unreachable,
             Outcome::Http(502),
+            Outcome::Statuskode(50),
             Outcome::Unreadable("not-xml".into()),
             Outcome::Unknown("ACCEPTERET".into()),
         ];
