@@ -45,6 +45,7 @@ mod raw;
 /// under the name the scenario code has always used.
 pub use sim_wire::municipalities as refdata;
 pub mod schema;
+pub mod star;
 pub mod units;
 
 pub use arrivals::{Arrival, Arrivals};
