@@ -106,69 +106,114 @@ pub async fn create(k: &Ksd, new: NewCase) -> Result<CaseView, IntakeError> {
     let sag_id = k.case_ids.next_uuid().to_string();
     let tid = k.message_ids.next_uuid();
     let (ksd_system, rule) = (k.ksd_system, k.duration);
-    let kode = if new.pensioner {
-        VarighedKode::Pensionist61
-    } else {
-        VarighedKode::Oprettet60
+    let case = Opening {
+        sag_id: sag_id.clone(),
+        cpr,
+        municipality,
+        arbejdsgiver: Some(arbejdsgiver),
+        p_nummer: p,
+        nem_refusion_id: nr,
+        first,
+        pensioner: new.pensioner,
+        note: "case created in KSD (KSD-9)",
     };
-    let id = sag_id.clone();
-    let created = k.db.write(move |tx| {
-        // One case per person, municipality and first day (the key an update finds it by,
-        // KSD-9): the same notification twice is one case.
-        let existing: Option<String> = rusqlite::OptionalExtension::optional(
-            tx.prepare_cached(
-                "SELECT sag_id FROM ksd_cases
-                 WHERE cpr = ?1 AND municipality = ?2 AND foerste_fravaersdag = ?3 LIMIT 1",
-            )?
-            .query_row(
-                (cpr.to_string(), municipality.to_string(), first.to_string()),
-                |r| r.get(0),
-            ),
-        )?;
-        if let Some(existing) = existing {
-            return Ok(Err(IntakeError::Exists(existing)));
-        }
-        tx.prepare_cached(
-            "INSERT INTO ksd_cases (sag_id, municipality, cpr, arbejdsgiver, p_nummer,
-                 nem_refusion_id, foerste_fravaersdag, status, varighed_kode, created_at,
-                 updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-        )?
-        .execute(rusqlite::params![
-            id,
-            municipality.to_string(),
-            cpr.to_string(),
-            arbejdsgiver.to_string(),
-            p.map(|p| p.to_string()),
-            nr.map(|n| n.to_string()),
-            first.to_string(),
-            Status::Aktiv.as_str(),
-            kode.as_str(),
-            unix_millis(now),
-        ])?;
-        lifecycle::start_in(tx, &id, first, new.pensioner, &rule)?;
-        cases::own_change_in(
-            tx,
-            &id,
-            now,
-            &tid.to_string(),
-            "case created in KSD (KSD-9)",
-        )?;
-        sf2090::event_in(
-            tx,
-            &id,
-            HaendelseType::Oprettet,
-            tid,
-            ksd_system,
-            &rule,
-            now,
-        )?;
-        Ok(Ok(()))
-    });
+    let created = k
+        .db
+        .write(move |tx| create_in(tx, &case, tid, ksd_system, &rule, now));
     created.await??;
     k.outbox.notify();
     k.lifecycle.notify_one();
     found(k, &sag_id).await
+}
+
+/// A case KSD opens: from the intake (NemRefusion, by hand) or from a DFDG sick-leave report
+/// (SF1612), which names no employer.
+#[derive(Debug, Clone)]
+pub struct Opening {
+    /// The new case's id.
+    pub sag_id: String,
+    /// The person.
+    pub cpr: Cpr,
+    /// The municipality the case belongs to.
+    pub municipality: Cvr,
+    /// The notifier, when known (a DFDG report does not say).
+    pub arbejdsgiver: Option<Cvr>,
+    /// Production unit, for employment.
+    pub p_nummer: Option<PNummer>,
+    /// NemRefusion's id of the notification.
+    pub nem_refusion_id: Option<Uuid>,
+    /// First day of absence.
+    pub first: Dato,
+    /// A pensioner's case (61).
+    pub pensioner: bool,
+    /// The history row's note.
+    pub note: &'static str,
+}
+
+/// Opens `case` within `tx`: the row with 60 (61 for a pensioner), its limit (KSD-9), a history
+/// row and the OPRETTET event (KSD-10) — or `Exists` when the person, municipality and first day have a case already (the key an update
+/// finds it by: the same notification twice is one case).
+pub fn create_in(
+    tx: &rusqlite::Transaction<'_>,
+    case: &Opening,
+    tid: Uuid,
+    ksd_system: Uuid,
+    rule: &lifecycle::DurationRule,
+    now: time::OffsetDateTime,
+) -> rusqlite::Result<Result<(), IntakeError>> {
+    let existing: Option<String> = rusqlite::OptionalExtension::optional(
+        tx.prepare_cached(
+            "SELECT sag_id FROM ksd_cases
+             WHERE cpr = ?1 AND municipality = ?2 AND foerste_fravaersdag = ?3 LIMIT 1",
+        )?
+        .query_row(
+            (
+                case.cpr.to_string(),
+                case.municipality.to_string(),
+                case.first.to_string(),
+            ),
+            |r| r.get(0),
+        ),
+    )?;
+    if let Some(existing) = existing {
+        return Ok(Err(IntakeError::Exists(existing)));
+    }
+    let kode = if case.pensioner {
+        VarighedKode::Pensionist61
+    } else {
+        VarighedKode::Oprettet60
+    };
+    tx.prepare_cached(
+        "INSERT INTO ksd_cases (sag_id, municipality, cpr, arbejdsgiver, p_nummer,
+             nem_refusion_id, foerste_fravaersdag, status, varighed_kode, created_at,
+             updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+    )?
+    .execute(rusqlite::params![
+        case.sag_id,
+        case.municipality.to_string(),
+        case.cpr.to_string(),
+        // Unknown employer (a DFDG report): empty, as the column is required.
+        case.arbejdsgiver.map(|a| a.to_string()).unwrap_or_default(),
+        case.p_nummer.map(|p| p.to_string()),
+        case.nem_refusion_id.map(|n| n.to_string()),
+        case.first.to_string(),
+        Status::Aktiv.as_str(),
+        kode.as_str(),
+        unix_millis(now),
+    ])?;
+    lifecycle::start_in(tx, &case.sag_id, case.first, case.pensioner, rule)?;
+    cases::own_change_in(tx, &case.sag_id, now, &tid.to_string(), case.note)?;
+    sf2090::event_in(
+        tx,
+        &case.sag_id,
+        HaendelseType::Oprettet,
+        tid,
+        ksd_system,
+        rule,
+        now,
+    )?;
+    Ok(Ok(()))
 }
 
 /// Ends an open case for a reason KSD sets, with its history row and the AFSLUTTET event.
@@ -194,47 +239,82 @@ pub async fn end(k: &Ksd, sag_id: &str, end: End) -> Result<CaseView, IntakeErro
     let tid = k.message_ids.next_uuid();
     let (ksd_system, rule) = (k.ksd_system, k.duration);
     let id = sag_id.to_string();
-    let r =
-        k.db.write(move |tx| {
-            let status: Option<String> = rusqlite::OptionalExtension::optional(
-                tx.prepare_cached("SELECT status FROM ksd_cases WHERE sag_id = ?1")?
-                    .query_row([&id], |r| r.get(0)),
-            )?;
-            match status.as_deref() {
-                None => return Ok(Err(IntakeError::NotFound(id))),
-                Some(s) if s != Status::Aktiv.as_str() => return Ok(Err(IntakeError::Ended(id))),
-                Some(_) => {}
-            }
-            tx.prepare_cached(
-                "UPDATE ksd_cases SET status = ?2, ophoers_aarsag = ?3, ophoers_start = ?4,
-                     updated_at = ?5
-                 WHERE sag_id = ?1",
-            )?
-            .execute(rusqlite::params![
-                id,
-                Status::Ophoert.as_str(),
-                aarsag.code(),
-                start.to_string(),
-                unix_millis(now)
-            ])?;
-            lifecycle::close_in(tx, &id)?;
-            let note = format!("ended in KSD with {aarsag} (KSD-10)");
-            cases::own_change_in(tx, &id, now, &tid.to_string(), &note)?;
-            sf2090::event_in(
-                tx,
-                &id,
-                HaendelseType::Afsluttet,
-                tid,
-                ksd_system,
-                &rule,
-                now,
-            )?;
-            Ok(Ok(()))
+    let note = format!("ended in KSD with {aarsag} (KSD-10)");
+    let r = k
+        .db
+        .write(move |tx| {
+            let ending = Ending {
+                sag_id: &id,
+                aarsag,
+                start,
+                note: &note,
+            };
+            end_in(tx, &ending, tid, ksd_system, &rule, now)
         })
         .await?;
     r?;
     k.outbox.notify();
     found(k, sag_id).await
+}
+
+/// An end of a case KSD sets: by hand, or from a DFDG report that the sick leave ended
+/// (SF1612).
+pub struct Ending<'a> {
+    /// The case.
+    pub sag_id: &'a str,
+    /// Why it ends (not 24 nor a duration code: the callers check).
+    pub aarsag: OphoersAarsag,
+    /// End of follow-up.
+    pub start: Dato,
+    /// The history row's note.
+    pub note: &'a str,
+}
+
+/// Ends an open case within `tx`: status OPHOERT, the limit closed (KSD-9), a history row and
+/// the AFSLUTTET event (KSD-10); `NotFound`/`Ended` otherwise.
+pub fn end_in(
+    tx: &rusqlite::Transaction<'_>,
+    e: &Ending<'_>,
+    tid: Uuid,
+    ksd_system: Uuid,
+    rule: &lifecycle::DurationRule,
+    now: time::OffsetDateTime,
+) -> rusqlite::Result<Result<(), IntakeError>> {
+    let status: Option<String> = rusqlite::OptionalExtension::optional(
+        tx.prepare_cached("SELECT status FROM ksd_cases WHERE sag_id = ?1")?
+            .query_row([e.sag_id], |r| r.get(0)),
+    )?;
+    match status.as_deref() {
+        None => return Ok(Err(IntakeError::NotFound(e.sag_id.to_string()))),
+        Some(s) if s != Status::Aktiv.as_str() => {
+            return Ok(Err(IntakeError::Ended(e.sag_id.to_string())))
+        }
+        Some(_) => {}
+    }
+    tx.prepare_cached(
+        "UPDATE ksd_cases SET status = ?2, ophoers_aarsag = ?3, ophoers_start = ?4,
+             updated_at = ?5
+         WHERE sag_id = ?1",
+    )?
+    .execute(rusqlite::params![
+        e.sag_id,
+        Status::Ophoert.as_str(),
+        e.aarsag.code(),
+        e.start.to_string(),
+        unix_millis(now)
+    ])?;
+    lifecycle::close_in(tx, e.sag_id)?;
+    cases::own_change_in(tx, e.sag_id, now, &tid.to_string(), e.note)?;
+    sf2090::event_in(
+        tx,
+        e.sag_id,
+        HaendelseType::Afsluttet,
+        tid,
+        ksd_system,
+        rule,
+        now,
+    )?;
+    Ok(Ok(()))
 }
 
 async fn found(k: &Ksd, sag_id: &str) -> Result<CaseView, IntakeError> {

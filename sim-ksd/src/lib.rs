@@ -71,6 +71,7 @@ pub fn migrations() -> Vec<&'static str> {
         state::META_MIGRATION,
         cases::KSD_MIGRATION,
         lifecycle::LIFECYCLE_MIGRATION,
+        flows::sf1612::MIGRATION,
         flows::sf2090::MIGRATION,
         flows::sf2093::MIGRATION,
         flows::sf2096::MIGRATION,

@@ -9,6 +9,7 @@
 //! - [`sf2093`]: extension requests and their answers (KSD-11).
 //! - [`sf2096`]: case look-ups, delimited to the calling municipality (KSD-12).
 
+pub mod sf1612;
 pub mod sf2090;
 pub mod sf2093;
 pub mod sf2095;

@@ -1,0 +1,317 @@
+//! SF1612 at KSD: STAR's sick-leave statuses, delivered by the Beskedfordeler, become case
+//! changes; and the value list that decides which persons KSD hears about.
+//!
+//! **Processing** (`process`): each Haendelsesbesked is handled once by its
+//! `ObjektRegistreringId` (STAR's MessageIdentifier): a delivery that comes again (BF-2 is at
+//! least once) is recorded as a repeat and changes nothing. The STAR event in `Beskeddata` is
+//! read back from its ISO-8859-1 bytes, and — *defined here*, the seed says only that KSD gets
+//! the statuses — applied to the person's case that carries the same NemRefusionIdentifier:
+//! - the case does not exist and the sick leave has not ended: a DFDG sick-leave report opens
+//!   one (KSD-9: 60, the 22-week limit from IllnessStartDate), for the person's residence
+//!   municipality from the CPR register; the employer is not in the report;
+//! - `IsIllnessEnded`: the case ends with OphoersAarsag 1 (the citizen reported fit) on
+//!   IllnessEndDate;
+//! - a moved first or last day: a history row and an AENDRET event;
+//!
+//! each change with its SF2090 event in the same commit as the record of the message, before
+//! the delivery is acknowledged (KSD acknowledges nothing it has not persisted).
+//!
+//! **The value list** (BF-1, `@PersonkredsSygemeldingsstatus`): the persons with an open case.
+//! `ksd_value_list` is what the Beskedfordeler has been told; the sync worker compares it with
+//! the open cases (every case whose row changed since the last pass) and sends the additions and
+//! removals through the platform's value-list service, recording each batch once it was
+//! answered OK. A failed batch stays to do, so the list converges after any outage.
+
+use rusqlite::{OptionalExtension, Transaction};
+use sim_store::{unix_millis, Direction, Exchange, Label, Outcome, Part};
+use sim_wire::star::IllnessUpdateRegistration;
+use sim_wire::{Cpr, HaendelseType, OphoersAarsag, Status, Uuid};
+
+use crate::intake::{self, Ending, IntakeError, Opening};
+use crate::state::Ksd;
+
+/// The journal label of a delivery KSD received (`sim_wire::flows`' leg of SF1612).
+pub const DELIVERY_LABEL: &str = "BF/Haendelsesbesked";
+
+/// KSD's SF1612 tables: every message handled (once), and the value list as told.
+pub const MIGRATION: &str = "
+CREATE TABLE IF NOT EXISTS ksd_star_events (
+    message_identifier TEXT PRIMARY KEY,
+    besked_id          TEXT NOT NULL,
+    received_at        INTEGER NOT NULL,
+    cpr                TEXT NOT NULL,
+    sag_id             TEXT,
+    outcome            TEXT NOT NULL,
+    repeats            INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS ksd_value_list (
+    cpr      TEXT PRIMARY KEY,
+    added_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ksd_value_list_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
+";
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// A case was opened from the DFDG report.
+    Opened(String),
+    /// The case ended.
+    Ended(String),
+    /// The case changed (a moved first or last day).
+    Changed(String),
+    /// Nothing to change: why (an end of a case KSD does not have, no residence ...).
+    Nothing(String),
+    /// Handled before (BF-2 delivers at least once); nothing changed now.
+    Repeat,
+    /// The message or its event could not be read; recorded, never applied.
+    Unreadable(String),
+}
+
+impl Handled {
+    /// The `ksd_star_events.outcome` text.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Handled::Opened(_) => "opened",
+            Handled::Ended(_) => "ended",
+            Handled::Changed(_) => "changed",
+            Handled::Nothing(_) => "nothing",
+            Handled::Repeat => "repeat",
+            Handled::Unreadable(_) => "unreadable",
+        }
+    }
+
+    fn sag_id(&self) -> Option<&str> {
+        match self {
+            Handled::Opened(s) | Handled::Ended(s) | Handled::Changed(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Handles one delivered message (its document `raw`, from `peer`): applied once, recorded and
+/// journaled in one commit. `Err` only when the store failed: then nothing was recorded and the
+/// delivery must not be acknowledged.
+pub async fn process(k: &Ksd, raw: &[u8], peer: &str) -> Result<Handled, sim_store::StoreError> {
+    let now = k.now();
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let besked = match sim_wire::besked::read_haendelsesbesked(raw) {
+        Ok(b) => b,
+        Err(e) => {
+            let h = Handled::Unreadable(e.to_string());
+            journal(k, None, None, &h, text, peer, now).await;
+            return Ok(h);
+        }
+    };
+    let mid = besked.registrering_id();
+    let cpr = besked.person_cpr();
+    let event = match sim_wire::star::read_event_document(&besked.beskeddata.data) {
+        Ok(e) => e,
+        Err(why) => {
+            let h = Handled::Unreadable(format!("the STAR event in Beskeddata: {why}"));
+            journal(k, Some(mid), cpr, &h, text, peer, now).await;
+            return Ok(h);
+        }
+    };
+    let tid = k.message_ids.next_uuid();
+    let (ksd_system, rule, case_ids) = (k.ksd_system, k.duration, k.case_ids.clone());
+    let besked_id = besked.besked_id.to_string();
+    let exchange = exchange(Some(mid), cpr.as_ref(), peer);
+    let handled = k
+        .db
+        .write(move |tx| {
+            let seen: bool = tx
+                .prepare_cached("SELECT 1 FROM ksd_star_events WHERE message_identifier = ?1")?
+                .exists([mid.to_string()])?;
+            let h = if seen {
+                tx.prepare_cached(
+                    "UPDATE ksd_star_events SET repeats = repeats + 1 WHERE message_identifier = ?1",
+                )?
+                .execute([mid.to_string()])?;
+                Handled::Repeat
+            } else {
+                let h = apply_in(tx, &event, &case_ids, tid, ksd_system, &rule, now)?;
+                tx.prepare_cached(
+                    "INSERT INTO ksd_star_events (message_identifier, besked_id, received_at, cpr,
+                         sag_id, outcome)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(rusqlite::params![
+                    mid.to_string(),
+                    besked_id,
+                    unix_millis(now),
+                    event.person_civil_registration_identifier.to_string(),
+                    h.sag_id(),
+                    h.as_str(),
+                ])?;
+                h
+            };
+            let (outcome, detail) = journal_outcome(&h);
+            sim_store::Journal::record_in(
+                tx,
+                &exchange.entry(now, Direction::In, Part::Request, outcome, detail, text),
+            )?;
+            Ok(h)
+        })
+        .await?;
+    if handled.sag_id().is_some() {
+        k.outbox.notify();
+        k.lifecycle.notify_one();
+    }
+    Ok(handled)
+}
+
+/// The journal's view of a delivery.
+fn exchange(mid: Option<Uuid>, cpr: Option<&Cpr>, peer: &str) -> Exchange {
+    Exchange {
+        label: Label::flow(DELIVERY_LABEL, Part::Request),
+        transaktion_id: mid.map(|m| m.to_string()),
+        call_uuid: None,
+        peer: Some(peer.to_string()),
+        municipality: None,
+        cpr: cpr.map(ToString::to_string),
+    }
+}
+
+fn journal_outcome(h: &Handled) -> (Outcome, Option<String>) {
+    match h {
+        Handled::Repeat => (Outcome::Duplicate, None),
+        Handled::Unreadable(why) => (Outcome::Unreadable("besked".into()), Some(why.clone())),
+        Handled::Nothing(why) => (Outcome::Ok, Some(why.clone())),
+        other => (Outcome::Ok, Some(other.as_str().to_string())),
+    }
+}
+
+/// Journals a message that could not be applied (outside a commit of its own: nothing else
+/// is written for it).
+async fn journal(
+    k: &Ksd,
+    mid: Option<Uuid>,
+    cpr: Option<Cpr>,
+    h: &Handled,
+    raw: String,
+    peer: &str,
+    now: time::OffsetDateTime,
+) {
+    let (outcome, detail) = journal_outcome(h);
+    let e = exchange(mid, cpr.as_ref(), peer).entry(
+        now,
+        Direction::In,
+        Part::Request,
+        outcome,
+        detail,
+        raw,
+    );
+    k.journal.record_all(vec![e]).await;
+}
+
+/// The change one STAR event makes (see the module docs), within `tx`.
+fn apply_in(
+    tx: &Transaction<'_>,
+    e: &IllnessUpdateRegistration,
+    case_ids: &sim_kit::ids::IdStream,
+    tid: Uuid,
+    ksd_system: Uuid,
+    rule: &crate::lifecycle::DurationRule,
+    now: time::OffsetDateTime,
+) -> rusqlite::Result<Handled> {
+    let cpr = e.person_civil_registration_identifier;
+    let nr = e.illness.nem_refusion_identifier;
+    // The person's case for this notification: by NemRefusionIdentifier, else (a report
+    // without one) the open case with the same first day.
+    let case: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT sag_id, status FROM ksd_cases
+             WHERE cpr = ?1 AND (nem_refusion_id = ?2 OR (?2 IS NULL AND foerste_fravaersdag = ?3))
+             ORDER BY created_at DESC LIMIT 1",
+        )?
+        .query_row(
+            rusqlite::params![
+                cpr.to_string(),
+                nr.map(|n| n.to_string()),
+                e.illness.illness_start_date.to_string()
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let open = case
+        .as_ref()
+        .filter(|(_, status)| status == Status::Aktiv.as_str());
+    match (open, e.is_illness_ended) {
+        (Some((sag_id, _)), true) => {
+            let aarsag = OphoersAarsag::new(1).expect("1 is on the value list");
+            let start = e
+                .illness
+                .illness_end_date
+                .unwrap_or(e.illness.illness_start_date);
+            let ending = Ending {
+                sag_id,
+                aarsag,
+                start,
+                note: "ended by STAR's DFDG status: reported fit (SF1612)",
+            };
+            Ok(match intake::end_in(tx, &ending, tid, ksd_system, rule, now)? {
+                Ok(()) => Handled::Ended(sag_id.clone()),
+                Err(why) => Handled::Nothing(why.to_string()),
+            })
+        }
+        (Some((sag_id, _)), false) => {
+            let note = match (e.is_start_date_updated, e.is_end_date_updated) {
+                (true, true) => "first and last day moved by STAR's DFDG status (SF1612)",
+                (true, false) => "first day moved by STAR's DFDG status (SF1612)",
+                (false, true) => "last day moved by STAR's DFDG status (SF1612)",
+                (false, false) => "sick leave confirmed by STAR's DFDG status (SF1612)",
+            };
+            // TODO(rule KSD-9): a moved first day would move the duration limit; the limit
+            // stays as it was set when the case opened.
+            crate::cases::own_change_in(tx, sag_id, now, &tid.to_string(), note)?;
+            crate::flows::sf2090::event_in(
+                tx,
+                sag_id,
+                HaendelseType::Aendret,
+                tid,
+                ksd_system,
+                rule,
+                now,
+            )?;
+            Ok(Handled::Changed(sag_id.clone()))
+        }
+        (None, true) => Ok(Handled::Nothing(match case {
+            Some((sag_id, _)) => format!("case {sag_id} has ended already"),
+            None => "an end of a sick leave KSD has no case for".into(),
+        })),
+        (None, false) => {
+            if let Some((sag_id, _)) = case {
+                return Ok(Handled::Nothing(format!(
+                    "case {sag_id} of this notification has ended"
+                )));
+            }
+            let Some(m) = sim_wire::municipalities::residence_of(&cpr) else {
+                return Ok(Handled::Nothing(
+                    "no residence municipality in the CPR register: no case".into(),
+                ));
+            };
+            let sag_id = case_ids.next_uuid().to_string();
+            let opening = Opening {
+                sag_id: sag_id.clone(),
+                cpr,
+                municipality: m.cvr,
+                arbejdsgiver: None,
+                p_nummer: None,
+                nem_refusion_id: nr,
+                first: e.illness.illness_start_date,
+                pensioner: false,
+                note: "case opened from STAR's DFDG sick-leave report (SF1612, KSD-9)",
+            };
+            Ok(
+                match intake::create_in(tx, &opening, tid, ksd_system, rule, now)? {
+                    Ok(()) => Handled::Opened(sag_id),
+                    Err(IntakeError::Exists(s)) => {
+                        Handled::Nothing(format!("case {s} exists for this first day"))
+                    }
+                    Err(why) => Handled::Nothing(why.to_string()),
+                },
+            )
+        }
+    }
+}
