@@ -122,11 +122,11 @@ pub(crate) fn build(
         let at = |m: String| err(&entry, format!("vendor_policies: {m}"));
         check_instance(&name).map_err(|m| {
             at(m.replace(
-                "is not a target: sp, ksd, jobcenter or",
+                "is not a target: sp, ksd, jobcenter, star or",
                 "is neither `all` nor",
             ))
         })?;
-        if matches!(name.as_str(), "sp" | "ksd" | "jobcenter") {
+        if matches!(name.as_str(), "sp" | "ksd" | "jobcenter" | "star") {
             return Err(at(format!(
                 "'{name}' is a program, not a vendor instance (use `all` for every instance)"
             )));

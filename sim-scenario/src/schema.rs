@@ -443,11 +443,25 @@ pub enum FaultKind {
     /// KSD delivers each again after its acknowledgement timeout, and a delivery outside the
     /// fault is acknowledged.
     UnacknowledgedEvent,
+    /// STAR cuts its answer to a fetch after k of the sequence's n events (k drawn per
+    /// sequence): the platform's job must close the sequence, and the next run publishes each
+    /// event once (SP-10).
+    StarCutSequence,
+    /// STAR answers late (`delay`).
+    SlowStar,
+    /// The Beskedfordeler is down (`window`): publishing and delivering fail until it is back;
+    /// nothing acknowledged is lost (BF-2).
+    BrokerDown,
+    /// KSD's push endpoint refuses a delivery (StatusKode 50): the Beskedfordeler delivers it
+    /// again (BF-2).
+    PushRefused,
+    /// The Beskedfordeler delivers a message twice (`delay` apart): KSD processes it once.
+    DuplicateDelivery,
 }
 
 impl FaultKind {
     /// Every kind, in documentation order.
-    pub const ALL: [FaultKind; 18] = [
+    pub const ALL: [FaultKind; 23] = [
         FaultKind::DuplicateUpdate,
         FaultKind::DuplicateReceipt,
         FaultKind::SlowKsd,
@@ -466,6 +480,11 @@ impl FaultKind {
         FaultKind::LateExtensionAnswer,
         FaultKind::EventAckTwice,
         FaultKind::UnacknowledgedEvent,
+        FaultKind::StarCutSequence,
+        FaultKind::SlowStar,
+        FaultKind::BrokerDown,
+        FaultKind::PushRefused,
+        FaultKind::DuplicateDelivery,
     ];
 
     /// The name used in the file.
@@ -489,6 +508,11 @@ impl FaultKind {
             FaultKind::LateExtensionAnswer => "late_extension_answer",
             FaultKind::EventAckTwice => "event_ack_twice",
             FaultKind::UnacknowledgedEvent => "unacknowledged_event",
+            FaultKind::StarCutSequence => "star_cut_sequence",
+            FaultKind::SlowStar => "slow_star",
+            FaultKind::BrokerDown => "broker_down",
+            FaultKind::PushRefused => "push_refused",
+            FaultKind::DuplicateDelivery => "duplicate_delivery",
         }
     }
 
@@ -506,9 +530,13 @@ impl FaultKind {
             SlowPlatform | ServiceWindow => (T_SP, Some(Target::Sp)),
             FejlReceipt => (T_KSD | T_JC | T_VENDOR, Some(Target::Ksd)),
             Timeout | MalformedXml | SoapFault | ConnectionReset => {
-                (T_SP | T_KSD | T_JC | T_VENDOR, None)
+                (T_SP | T_KSD | T_JC | T_VENDOR | T_STAR, None)
             }
-            Crash => (T_SP | T_KSD | T_JC, None),
+            Crash => (T_SP | T_KSD | T_JC | T_STAR, None),
+            StarCutSequence | SlowStar => (T_STAR, Some(Target::Star)),
+            // The Beskedfordeler lives in the platform.
+            BrokerDown | DuplicateDelivery => (T_SP, Some(Target::Sp)),
+            PushRefused => (T_KSD, Some(Target::Ksd)),
         }
     }
 
@@ -516,15 +544,14 @@ impl FaultKind {
     fn fields(self) -> &'static [&'static str] {
         use FaultKind::*;
         match self {
-            DuplicateUpdate | DuplicateReceipt | SlowKsd | SlowVendor | SlowPlatform => {
-                &["probability", "window", "target", "delay"]
-            }
+            DuplicateUpdate | DuplicateReceipt | SlowKsd | SlowVendor | SlowPlatform | SlowStar
+            | DuplicateDelivery => &["probability", "window", "target", "delay"],
             Timeout => &["probability", "window", "target", "after"],
             ForbiddenCode => &["probability", "window", "target", "codes"],
             CvrMismatchAgreement | CvrMismatchHeader | MalformedXml | SoapFault | FejlReceipt
-            | ConnectionReset | LateExtensionAnswer | EventAckTwice | UnacknowledgedEvent => {
-                &["probability", "window", "target"]
-            }
+            | ConnectionReset | LateExtensionAnswer | EventAckTwice | UnacknowledgedEvent
+            | StarCutSequence | PushRefused => &["probability", "window", "target"],
+            BrokerDown => &["window", "target"],
             ServiceWindow => &["window", "target", "weekly", "monthly", "quarterly"],
             Crash => &["target", "at", "downtime"],
         }
@@ -535,6 +562,7 @@ const T_SP: u8 = 1;
 const T_KSD: u8 = 2;
 const T_JC: u8 = 4;
 const T_VENDOR: u8 = 8;
+const T_STAR: u8 = 16;
 
 impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -570,6 +598,8 @@ pub enum Target {
     Jobcenter,
     /// One vendor instance.
     Vendor(String),
+    /// STAR's DFDG (sim-star), SF1612's source.
+    Star,
 }
 
 impl Target {
@@ -580,15 +610,17 @@ impl Target {
             Target::Ksd => "ksd",
             Target::Jobcenter => "jobcenter",
             Target::Vendor(v) => v,
+            Target::Star => "star",
         }
     }
 
-    /// Parses a name: `sp`, `ksd`, `jobcenter`, or a vendor instance name.
+    /// Parses a name: `sp`, `ksd`, `jobcenter`, `star`, or a vendor instance name.
     pub fn parse(name: &str) -> Result<Target, String> {
         Ok(match name {
             "sp" => Target::Sp,
             "ksd" => Target::Ksd,
             "jobcenter" => Target::Jobcenter,
+            "star" => Target::Star,
             other => Target::Vendor(check_instance(other)?),
         })
     }
@@ -605,6 +637,7 @@ impl Target {
             Target::Ksd => T_KSD,
             Target::Jobcenter => T_JC,
             Target::Vendor(_) => T_VENDOR,
+            Target::Star => T_STAR,
         }
     }
 }
@@ -626,7 +659,7 @@ pub(crate) fn check_instance(name: &str) -> Result<String, String> {
         Ok(name.to_string())
     } else {
         Err(format!(
-            "'{name}' is not a target: sp, ksd, jobcenter or a vendor instance name (lower case letters, digits, '-')"
+            "'{name}' is not a target: sp, ksd, jobcenter, star or a vendor instance name (lower case letters, digits, '-')"
         ))
     }
 }
@@ -1487,6 +1520,7 @@ fn fault_target(
                     (T_KSD, "ksd"),
                     (T_JC, "jobcenter"),
                     (T_VENDOR, "a vendor instance"),
+                    (T_STAR, "star"),
                 ] {
                     if allowed & bit != 0 {
                         names.push(n);
@@ -1557,7 +1591,10 @@ fn fault_params(
     window: &mut Window,
 ) -> Result<FaultParams, ScenarioError> {
     Ok(match kind {
-        FaultKind::SlowKsd | FaultKind::SlowVendor | FaultKind::SlowPlatform => match &r.delay {
+        FaultKind::SlowKsd
+        | FaultKind::SlowVendor
+        | FaultKind::SlowPlatform
+        | FaultKind::SlowStar => match &r.delay {
             Some(d) => FaultParams::Delay(build_distribution(d)?),
             None => {
                 return Err(ScenarioError::at_loc(
@@ -1566,7 +1603,7 @@ fn fault_params(
                 ))
             }
         },
-        FaultKind::DuplicateUpdate | FaultKind::DuplicateReceipt => {
+        FaultKind::DuplicateUpdate | FaultKind::DuplicateReceipt | FaultKind::DuplicateDelivery => {
             FaultParams::Delay(match &r.delay {
                 Some(d) => build_distribution(d)?,
                 None => Distribution::Fixed(Duration::ZERO),
