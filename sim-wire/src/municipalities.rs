@@ -66,13 +66,9 @@ pub const KOMBIT_CVR: &str = "19435075";
 /// asks (the platform publishing SF1612 messages, STAR choosing an event's authority, the
 /// checkers) gets the same answer without sharing a table.
 pub fn residence_of(cpr: &crate::Cpr) -> Option<&'static Municipality> {
-    // FNV-1a over the ten digits: spreads consecutive CPR numbers over the municipalities.
-    let h = cpr
-        .to_string()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+    // sim-seed's hash (FNV-1a) of the ten digits: spreads consecutive CPR numbers over the
+    // municipalities.
+    let h = sim_seed::hash(cpr.to_string().as_bytes());
     if h % 64 == 0 {
         return None;
     }
