@@ -78,6 +78,13 @@ pub trait FaultHook: Send + Sync + 'static {
     fn now(&self) -> Option<time::OffsetDateTime> {
         None
     }
+
+    /// Whether a component inside a program is down now (`bf`: the platform's Beskedfordeler
+    /// in a `broker_down` window): it refuses to publish and delivers nothing until it is back.
+    fn unavailable(&self, component: &str) -> bool {
+        let _ = component;
+        false
+    }
 }
 
 /// When a request reached the program, before the fault layer held it back (a request
@@ -114,6 +121,11 @@ impl Faults {
     /// See [`FaultHook::receipt_delay`].
     pub fn receipt_delay(&self, key: &str) -> Option<std::time::Duration> {
         self.0.as_ref().and_then(|h| h.receipt_delay(key))
+    }
+
+    /// See [`FaultHook::unavailable`].
+    pub fn unavailable(&self, component: &str) -> bool {
+        self.0.as_ref().is_some_and(|h| h.unavailable(component))
     }
 
     /// See [`FaultHook::duplicate_delivery`].

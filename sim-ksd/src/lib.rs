@@ -61,6 +61,10 @@ pub use sim_kit::config::{Endpoint, IdentityFiles, Listeners, SystemRef};
 /// (`ModtagOpdateringFravaer` ...). Mirrors the platform's `/service/KSD/Sygefravaer/2`.
 pub const KSD_PATH: &str = "/ksd/Sygefravaer/2";
 
+/// KSD's push endpoint for the Beskedfordeler (SF1612, BF-2; *defined here*): a push
+/// subscription's URL. `ModtagBesked` is answered StatusKode 20 once the message is handled.
+pub const BF_PUSH_PATH: &str = "/ksd/Beskedfordeler/1";
+
 /// Every table batch `ksd.sqlite` is opened with, in order: the journal's, the outbox's, the
 /// process's own and the cases'. Public so that tools and tests that write a KSD history
 /// without running one (the checkers' fixtures) create the real tables instead of copies.
@@ -105,6 +109,7 @@ pub async fn run(
     let data = Router::new()
         .route(KSD_PATH, post(port::handle))
         .route(ky::KY_PATH, post(ky::handle))
+        .route(BF_PUSH_PATH, post(flows::sf1612::push))
         .fallback(port::no_such_endpoint)
         .method_not_allowed_fallback(port::no_such_endpoint)
         .with_state(ksd.clone());

@@ -24,6 +24,7 @@
 
 use rusqlite::{OptionalExtension, Transaction};
 use sim_store::{unix_millis, Direction, Exchange, Label, Outcome, Part};
+use sim_wire::besked::Haendelsesbesked;
 use sim_wire::star::IllnessUpdateRegistration;
 use sim_wire::{Cpr, HaendelseType, OphoersAarsag, Status, Uuid};
 
@@ -89,17 +90,21 @@ impl Handled {
     }
 }
 
-/// Handles one delivered message (its document `raw`, from `peer`): applied once, recorded and
-/// journaled in one commit. `Err` only when the store failed: then nothing was recorded and the
-/// delivery must not be acknowledged.
-pub async fn process(k: &Ksd, raw: &[u8], peer: &str) -> Result<Handled, sim_store::StoreError> {
+/// Handles one delivered message (`besked`, or why it could not be read; `raw` its document,
+/// from `peer`): applied once, recorded and journaled in one commit. `Err` only when the store
+/// failed: then nothing was recorded and the delivery must not be acknowledged.
+pub async fn process(
+    k: &Ksd,
+    besked: Result<Haendelsesbesked, String>,
+    raw: String,
+    peer: &str,
+) -> Result<Handled, sim_store::StoreError> {
     let now = k.now();
-    let text = String::from_utf8_lossy(raw).into_owned();
-    let besked = match sim_wire::besked::read_haendelsesbesked(raw) {
+    let besked = match besked {
         Ok(b) => b,
-        Err(e) => {
-            let h = Handled::Unreadable(e.to_string());
-            journal(k, None, None, &h, text, peer, now).await;
+        Err(why) => {
+            let h = Handled::Unreadable(why);
+            journal(k, None, None, &h, raw, peer, now).await;
             return Ok(h);
         }
     };
@@ -109,7 +114,7 @@ pub async fn process(k: &Ksd, raw: &[u8], peer: &str) -> Result<Handled, sim_sto
         Ok(e) => e,
         Err(why) => {
             let h = Handled::Unreadable(format!("the STAR event in Beskeddata: {why}"));
-            journal(k, Some(mid), cpr, &h, text, peer, now).await;
+            journal(k, Some(mid), cpr, &h, raw, peer, now).await;
             return Ok(h);
         }
     };
@@ -149,7 +154,7 @@ pub async fn process(k: &Ksd, raw: &[u8], peer: &str) -> Result<Handled, sim_sto
             let (outcome, detail) = journal_outcome(&h);
             sim_store::Journal::record_in(
                 tx,
-                &exchange.entry(now, Direction::In, Part::Request, outcome, detail, text),
+                &exchange.entry(now, Direction::In, Part::Request, outcome, detail, raw),
             )?;
             Ok(h)
         })
@@ -159,6 +164,74 @@ pub async fn process(k: &Ksd, raw: &[u8], peer: &str) -> Result<Handled, sim_sto
         k.lifecycle.notify_one();
     }
     Ok(handled)
+}
+
+/// KSD's push endpoint ([`crate::BF_PUSH_PATH`]): only the platform (KOMBIT's certificate,
+/// SP-7) may push; a `ModtagBesked` is handled ([`process`]) and answered StatusKode 20 — also
+/// for a repeat or a message KSD cannot use (it would never be able to), 50 when KSD's store
+/// failed (worth delivering again, BF-2). Anything else is refused with a fault.
+pub async fn push(
+    axum::extract::State(k): axum::extract::State<std::sync::Arc<Ksd>>,
+    call: sim_kit::soap::SoapCall,
+) -> axum::response::Response {
+    use sim_wire::besked::{BfMessage, BfRequest, BfResponse, StandardRetur, STATUSKODE_FEJL};
+    let peer = call
+        .peer
+        .as_ref()
+        .map(sim_kit::config::peer_text)
+        .unwrap_or_else(|| "an unidentified caller".into());
+    let seen = crate::state::Seen::new(
+        k.call_ids.next_uuid(),
+        Label::flow(DELIVERY_LABEL, Part::Request),
+        Some(peer.clone()),
+    );
+    if !call
+        .peer
+        .as_ref()
+        .is_some_and(|p| k.platform_system.matches(p))
+    {
+        let text = format!(
+            "{peer} may not push to KSD: only the platform, with KOMBIT's certificate (CVR {}), does.",
+            k.platform_system.cvr
+        );
+        return k
+            .refuse(&seen, call.text(), true, sim_wire::Rule::Sp7, text)
+            .await;
+    }
+    if let Some(why) = &call.unreadable {
+        let text = format!("the push could not be read: {why}");
+        return k
+            .refuse(&seen, call.text(), true, sim_wire::Rule::Wire1, text)
+            .await;
+    }
+    let body = call.text();
+    let besked = match sim_wire::besked::read(body.as_bytes(), call.soap_action.as_deref()) {
+        Ok(BfMessage::Request(BfRequest::ModtagBesked(b))) => Ok(b),
+        Ok(other) => {
+            let text = format!(
+                "KSD's push endpoint takes ModtagBesked, not {}",
+                match other {
+                    BfMessage::Request(r) => r.operation().name().to_string(),
+                    BfMessage::Response(r) => format!("a response of {}", r.operation().name()),
+                    BfMessage::Fault(_) => "a fault".into(),
+                }
+            );
+            return k
+                .refuse(&seen, body, true, sim_wire::Rule::Wire1, text)
+                .await;
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let retur = match process(&k, besked, body, &peer).await {
+        Ok(_) => StandardRetur::ok(),
+        Err(e) => {
+            tracing::warn!(error = %e, "SF1612 delivery not recorded; answering 50 (BF-2 redelivers)");
+            StandardRetur::fejl(STATUSKODE_FEJL, format!("KSD could not record it: {e}"))
+        }
+    };
+    sim_kit::soap::ok_response(sim_wire::besked::write_response(&BfResponse::ModtagBesked(
+        retur,
+    )))
 }
 
 /// The journal's view of a delivery.
@@ -250,10 +323,12 @@ fn apply_in(
                 start,
                 note: "ended by STAR's DFDG status: reported fit (SF1612)",
             };
-            Ok(match intake::end_in(tx, &ending, tid, ksd_system, rule, now)? {
-                Ok(()) => Handled::Ended(sag_id.clone()),
-                Err(why) => Handled::Nothing(why.to_string()),
-            })
+            Ok(
+                match intake::end_in(tx, &ending, tid, ksd_system, rule, now)? {
+                    Ok(()) => Handled::Ended(sag_id.clone()),
+                    Err(why) => Handled::Nothing(why.to_string()),
+                },
+            )
         }
         (Some((sag_id, _)), false) => {
             let note = match (e.is_start_date_updated, e.is_end_date_updated) {
