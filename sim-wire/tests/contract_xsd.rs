@@ -206,8 +206,8 @@ fn every_xsd_and_wsdl_is_well_formed() {
     );
     assert_eq!(
         checked.iter().filter(|n| n.ends_with(".wsdl")).count(),
-        6,
-        "expected 6 WSDLs (Sygefravaer's four, KY's two), found {checked:?}"
+        8,
+        "expected 8 WSDLs (Sygefravaer's four, KY's two, STAR's two), found {checked:?}"
     );
 }
 
@@ -264,7 +264,10 @@ fn wsdls_declare_their_ports_operations_actions_faults_and_examples() {
         "SendSanktionsanmodning",
         "SendMaalgruppeskift",
     ];
-    let ports: [(&str, &str, &str, &[&str]); 6] = [
+    // SF1612 (rules SP-10, SP-12): STAR's two services, the platform's job calls them.
+    const WSRM: &str = "http://star.dk/dfdg/WsrmService/3/";
+    const WSRM_MESSAGE: &str = "http://star.dk/dfdg/WsrmMessageService/10/";
+    let ports: [(&str, &str, &str, &[&str]); 8] = [
         (
             "KSD-Sygefravaer-2.wsdl",
             KSD,
@@ -311,6 +314,18 @@ fn wsdls_declare_their_ports_operations_actions_faults_and_examples() {
         ),
         ("KY-Kontanthjaelp-2.wsdl", KY, "KY", KY_OPS),
         ("KY-Kontanthjaelp-2-modtager.wsdl", KY, "KY", KY_OPS),
+        (
+            "star-WsrmService-3.wsdl",
+            WSRM,
+            "STAR",
+            &["CreateSequence", "TerminateSequence", "CloseSequence"],
+        ),
+        (
+            "star-WsrmMessageService-10.wsdl",
+            WSRM_MESSAGE,
+            "STAR",
+            &["GetIllnessUpdatedVersion6"],
+        ),
     ];
     let el = |n: &str| format!("*[local-name()='{n}']");
     let soap_op =

@@ -61,11 +61,12 @@ fn the_published_contract_examples_decode_cleanly() {
         if path.extension().is_none_or(|e| e != "xml") {
             continue;
         }
-        // SF1690's examples are another service's, read by `sim_wire::ky` (ky_golden.rs).
-        if path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("KY-"))
-        {
+        // SF1690's and STAR's examples are other services', read by `sim_wire::ky`
+        // (ky_golden.rs) and `sim_wire::star` (star_golden.rs).
+        if path.file_name().is_some_and(|n| {
+            let n = n.to_string_lossy();
+            n.starts_with("KY-") || n.starts_with("STAR-")
+        }) {
             continue;
         }
         let bytes = std::fs::read(&path).unwrap();
