@@ -77,9 +77,8 @@ fn every_star_example_is_published_and_golden_and_reads_back() {
     );
 
     // Each reads back to what it was written from.
-    let read = |name: &str| {
-        std::fs::read(dirs()[1].join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-    };
+    let read =
+        |name: &str| std::fs::read(dirs()[1].join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     for (name, call) in examples::requests() {
         let bytes = read(&format!("STAR-{name}.xml"));
         let back = star::read_request(&bytes, Some(&call.operation().soap_action())).unwrap();
