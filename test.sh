@@ -6,6 +6,10 @@
 #   python3                   outside systems in other stacks (ssl + http.server) in seats
 #   cc                        ring and the bundled SQLite compile C code
 #   schemathesis  (PyPI)      fuzzes each admin API against docs/openapi/*.yaml
+#   RabbitMQ                  the Beskedfordeler's tests (sim-bf) run against it as well as the
+#                             embedded broker; they take it from SIM_TEST_AMQP_URL, which
+#                             .ci/run sets after starting a private rabbitmq-server, and fail
+#                             (saying so) without it
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -37,4 +41,8 @@ if ! command -v schemathesis >/dev/null 2>&1; then
   command -v schemathesis >/dev/null 2>&1 || { echo "test.sh: schemathesis is still not on PATH" >&2; exit 1; }
 fi
 
+if [ -z "${SIM_TEST_AMQP_URL:-}" ]; then
+  echo "test.sh: SIM_TEST_AMQP_URL is not set: sim-bf's RabbitMQ runs will fail (.ci/run starts a broker and sets it)" >&2
+fi
+export SIM_TEST_AMQP_URL="${SIM_TEST_AMQP_URL:-}"
 cargo test --workspace --no-fail-fast "$@"
