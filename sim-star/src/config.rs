@@ -49,6 +49,7 @@ pub struct Config {
     pub sequence_timeout_ms: u64,
     /// At most this many events in one sequence (the oldest queued first); `None`: every
     /// queued event. Seed 004 names no limit.
+    // TODO(rule SP-10): STAR's real per-sequence limit is not public; off by default.
     #[serde(default)]
     pub max_events_per_sequence: Option<u64>,
     /// How much journal to keep; off by default (a scenario's checkers read whole journals).

@@ -331,6 +331,8 @@ async fn fetch(
             .await;
     }
 
+    // TODO(rule SP-10): the whole answer is built in memory (and journaled whole); a backlog
+    // of months in one sequence would want a streamed answer and `max_events_per_sequence`.
     let n = fragments.len() as u64;
     let parts = star::fetch_response_parts();
     let cut = s.star_faults.cut_fetch_after(id, n);

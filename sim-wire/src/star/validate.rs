@@ -67,6 +67,8 @@ pub fn check_headers(op: StarOperation, headers: &StarHeaders) -> Vec<Problem> {
             ] {
                 constant(&mut out, &path, found, want);
             }
+            // TODO(rule SP-12): only the form is checked; whether the time is the call's own
+            // (close to the receiver's clock) is not, as this crate reads no clock.
             let t = m.registration_date_time.trim();
             let path = "RequestUserMetadataHeader/RegistrationDateTime";
             if t.is_empty() {
