@@ -13,7 +13,13 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to stderr (`json`: one object per line, for log collectors).
+    #[arg(long, value_enum, default_value_t, global = true)]
+    log_format: sim_kit::program::LogFormat,
 }
+
+/// The `--log-format` given, for the subcommands that start logging.
+static LOG_FORMAT: std::sync::OnceLock<sim_kit::program::LogFormat> = std::sync::OnceLock::new();
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -31,13 +37,15 @@ enum Command {
     Run(cmd::run::Args),
 }
 
-/// Logs to stderr; `RUST_LOG` overrides `default`.
+/// Logs to stderr in the `--log-format` given; `RUST_LOG` overrides `default`.
 pub(crate) fn init_tracing(default: &str) {
-    sim_kit::program::init_tracing(default);
+    let format = LOG_FORMAT.get().copied().unwrap_or_default();
+    sim_kit::program::init_logging(default, format);
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let _ = LOG_FORMAT.set(cli.log_format);
     let result = match cli.command {
         Command::Validate(args) => cmd::validate::run(args),
         Command::Certs(args) => cmd::certs::run(args),

@@ -205,9 +205,28 @@ impl HttpsClient {
                 body,
             })
         };
-        tokio::time::timeout(self.request_timeout, call)
+        let action = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("soapaction"))
+            .map(|(_, v)| *v);
+        let timer = crate::metrics::Timer::start();
+        let result = tokio::time::timeout(self.request_timeout, call)
             .await
-            .map_err(|_| ClientError::Timeout(self.request_timeout))?
+            .map_err(|_| ClientError::Timeout(self.request_timeout))
+            .and_then(|r| r);
+        crate::metrics::client_call(timer, action, call_status(&result));
+        result
+    }
+}
+
+/// The `status` label of a call's latency: the HTTP status, or what kind of failure.
+fn call_status(result: &Result<HttpResponse, ClientError>) -> String {
+    match result {
+        Ok(r) => r.status.as_u16().to_string(),
+        Err(ClientError::Timeout(_)) => "timeout".into(),
+        Err(ClientError::Transport(_)) => "transport".into(),
+        Err(ClientError::Url { .. }) => "url".into(),
+        Err(ClientError::Header(_)) => "header".into(),
     }
 }
 

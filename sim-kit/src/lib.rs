@@ -30,6 +30,8 @@
 //! - [`shutdown`]: one shutdown signal, many waiters.
 //! - [`faults`]: the fault layer every program puts in front of its handlers, driven by a
 //!   [`faults::FaultHook`] from the scenario runner.
+//! - [`metrics`]: the process's Prometheus registry (every series labelled with its `program`),
+//!   served at `GET /metrics` on every admin port.
 
 pub mod admin;
 pub mod client;
@@ -38,6 +40,7 @@ pub mod crypto;
 pub mod faults;
 pub mod ids;
 pub mod limits;
+pub mod metrics;
 pub mod program;
 pub mod refusal;
 pub mod server;

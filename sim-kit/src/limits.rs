@@ -151,12 +151,14 @@ impl InFlight {
             }
         };
         let caller_permit = mine.try_acquire_owned().map_err(|_| {
+            crate::metrics::shed("per_caller");
             Shed(format!(
                 "the calling system already has {} requests in flight",
                 self.limits.max_in_flight_per_caller
             ))
         })?;
         let all = self.budget(path).try_acquire_owned().map_err(|_| {
+            crate::metrics::shed("in_flight");
             Shed(format!(
                 "{} requests are in flight, the most this endpoint handles at once",
                 self.limits.max_in_flight

@@ -4,6 +4,10 @@
 //! once its state is open — serving its mTLS data planes, its admin API and its background
 //! workers under one shutdown ([`serve_program`]) — written once, with one error each
 //! ([`StartError`] for the binaries, [`RunError`] for the libraries).
+//!
+//! Every admin API also answers `GET /metrics` (Prometheus text, [`crate::metrics`]): mounted
+//! here, by [`serve_program`], so no program has to remember it. Logs go to stderr as text,
+//! or as one JSON object per line with `--log-format json` ([`LogFormat`]) for a log collector.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -59,6 +63,9 @@ pub async fn serve_program(program: Program, stop: &Shutdown) -> Result<(), RunE
     let (admin_listener, admin) = program.admin;
     crate::admin::exposure_allowed(admin_listener.local_addr()?, program.admin_token.as_deref())
         .map_err(RunError::Config)?;
+    crate::metrics::install();
+    // Behind the token like the rest of the API (Prometheus presents one as a bearer token).
+    let admin = admin.route("/metrics", axum::routing::get(crate::metrics::scrape));
     let admin = crate::admin::protect(admin, program.admin_token);
     let workers: Vec<_> = program.workers.into_iter().map(tokio::spawn).collect();
     let admin_stop = stop.wait();
@@ -201,6 +208,9 @@ pub struct SingleArgs {
     /// a loopback address. Overrides the config's `admin_token`.
     #[arg(long)]
     pub admin_token: Option<String>,
+    /// How log lines are written to stderr.
+    #[arg(long, value_enum, default_value_t)]
+    pub log_format: LogFormat,
 }
 
 impl SingleArgs {
@@ -243,7 +253,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
     Fut: Future<Output = Result<(), E>>,
 {
-    init_tracing("info");
+    init_logging("info", args.log_format);
     let config: C = args.configure()?;
     let listeners = args.bind(default_data, default_admin).await?;
     let (data, admin) = listeners.addrs()?;
@@ -252,14 +262,48 @@ where
     Ok(())
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` or else `default`. Safe to call twice.
+/// How a program writes its log lines (`--log-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people: one line per event, fields as `key=value`.
+    #[default]
+    Text,
+    /// For log collectors: one JSON object per line, the event's fields at the top level
+    /// beside `timestamp`, `level`, `target` and `message`.
+    Json,
+}
+
+/// Logs to stderr as text, filtered by `RUST_LOG` or else `default`. Safe to call twice.
 pub fn init_tracing(default: &str) {
+    init_logging(default, LogFormat::Text);
+}
+
+/// Logs to stderr in `format`, filtered by `RUST_LOG` or else `default`. Safe to call twice
+/// (the first call wins).
+pub fn init_logging(default: &str, format: LogFormat) {
+    use tracing_subscriber::util::SubscriberInitExt;
+    // `try_init` also forwards the `log` crate's records (rustls's) into tracing.
+    let _ = subscriber(default, format, std::io::stderr).try_init();
+}
+
+/// The subscriber [`init_logging`] installs, writing to `writer` (a test gives a buffer).
+fn subscriber<W>(
+    default: &str,
+    format: LogFormat,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(writer);
+    match format {
+        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(builder.json().flatten_event(true).with_ansi(false).finish()),
+    }
 }
 
 /// Reads a program's YAML configuration from `path`.
@@ -319,6 +363,78 @@ mod tests {
     fn a_missing_file_is_a_read_error() {
         let e = load_config::<Cfg>(Path::new("/nonexistent/sp.yaml")).unwrap_err();
         assert!(matches!(e, StartError::Read { .. }), "{e}");
+    }
+
+    /// A `MakeWriter` into a shared buffer.
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Buffer {
+        type Writer = Buffer;
+        fn make_writer(&'w self) -> Buffer {
+            self.clone()
+        }
+    }
+
+    fn logged(format: LogFormat) -> String {
+        let out = Buffer::default();
+        let sub = subscriber("info", format, out.clone());
+        tracing::subscriber::with_default(sub, || {
+            tracing::info!(reason = "unknown_ca", peer = %"127.0.0.1:1", "refused connection");
+            tracing::warn!(count = 3, "second \"line\"");
+        });
+        let bytes = out.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn json_logs_are_one_object_per_line_with_the_fields_on_top() {
+        let text = logged(LogFormat::Json);
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["level"], "INFO");
+        assert_eq!(lines[0]["message"], "refused connection");
+        assert_eq!(lines[0]["reason"], "unknown_ca");
+        assert_eq!(lines[0]["peer"], "127.0.0.1:1");
+        assert!(lines[0]["timestamp"].is_string(), "{text}");
+        assert_eq!(lines[1]["message"], "second \"line\"");
+        assert_eq!(lines[1]["count"], 3);
+    }
+
+    #[test]
+    fn text_logs_stay_text() {
+        let text = logged(LogFormat::Text);
+        assert!(text.contains("refused connection"), "{text}");
+        assert!(serde_json::from_str::<serde_json::Value>(text.lines().next().unwrap()).is_err());
+    }
+
+    #[test]
+    fn every_single_program_takes_log_format() {
+        use clap::Parser;
+        #[derive(Debug, clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            program: SingleArgs,
+        }
+        let cli =
+            Cli::try_parse_from(["sim-ksd", "-c", "ksd.yaml", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.program.log_format, LogFormat::Json);
+        let cli = Cli::try_parse_from(["sim-ksd", "-c", "ksd.yaml"]).unwrap();
+        assert_eq!(cli.program.log_format, LogFormat::Text);
+        assert!(Cli::try_parse_from(["sim-ksd", "-c", "k.yaml", "--log-format", "xml"]).is_err());
     }
 
     #[tokio::test]

@@ -270,6 +270,7 @@ impl Connection {
         let Some((_slot, shed_all)) = self.take_slot().await else {
             return;
         };
+        let _open = crate::metrics::OpenConnection::enter();
         let handshake =
             tokio::time::timeout(self.tls.handshake_timeout, self.tls.acceptor.accept(tcp));
         let stream = tokio::select! {
@@ -311,10 +312,21 @@ impl Connection {
                 req.extensions_mut().insert(identity);
                 req.extensions_mut().insert(info);
                 req.extensions_mut().insert(deadline);
+                let action = req
+                    .headers()
+                    .get("soapaction")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let timer = crate::metrics::Timer::start();
                 let mut response = match router.call(req).await {
                     Ok(r) => r,
                     Err(never) => match never {},
                 };
+                crate::metrics::server_request(
+                    timer,
+                    action.as_deref(),
+                    response.status().as_u16(),
+                );
                 if shed_all {
                     // Free the connection for a caller the server can serve.
                     response.headers_mut().insert(
@@ -442,6 +454,7 @@ fn count_in(
 ) -> Option<crate::limits::Entered> {
     let f = in_flight?;
     let entered = if shed_all {
+        crate::metrics::shed("connections");
         Err(Shed(format!(
             "{max_connections} connections are served, the most this endpoint serves at once"
         )))
@@ -475,10 +488,12 @@ impl std::fmt::Display for InjectedReset {
 impl std::error::Error for InjectedReset {}
 
 fn refuse(peer: SocketAddr, refusal: &Refusal) {
+    crate::metrics::refusal("connection", refusal.code());
     warn!(%peer, reason = %refusal.code(), detail = %refusal, "refused connection");
 }
 
 fn refuse_identified(peer: SocketAddr, identity: &SystemIdentity, refusal: &Refusal) {
+    crate::metrics::refusal("connection", refusal.code());
     warn!(
         %peer,
         reason = %refusal.code(),

@@ -160,6 +160,7 @@ pub async fn refuse(
 ) -> Response {
     let fault = SoapFault::serviceplatform(client, rule, text, call_uuid, DatoTid(at));
     tracing::info!(%call_uuid, rule = rule.id(), %text, "refused");
+    crate::metrics::refusal("message", rule.id());
     let outcome = Outcome::fault(rule);
     let request = exchange.entry(
         received,

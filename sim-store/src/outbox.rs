@@ -6,6 +6,11 @@
 //! between the state change and the send loses nothing: the next process on the same file
 //! delivers it. The price is at-least-once: a delivery that succeeded just before a crash is
 //! made again, so receivers deduplicate (by `key`, the TransaktionIdentifikator).
+//!
+//! For the program's `/metrics` (`sim_kit::metrics`), [`Outbox::run`] counts every attempt
+//! (`sim_outbox_attempts_total`, `result` `delivered` or `failed`: each failure is retried)
+//! and reads how many items wait (`sim_outbox_waiting`) every [`DEPTH_EVERY`] of real time,
+//! labelled with the program the database belongs to.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -50,6 +55,10 @@ CREATE INDEX IF NOT EXISTS outbox_key ON outbox (key);
 
 /// Events kept for slow [`Outbox::events`] subscribers before they see `Lagged`.
 const EVENT_CAPACITY: usize = 1024;
+
+/// How often [`Outbox::run`] reads the number of waiting items for `sim_outbox_waiting` (real
+/// time: one `COUNT(*)` a second is nothing; one per delivery would be, under load).
+pub const DEPTH_EVERY: Duration = Duration::from_secs(1);
 
 /// A message waiting to be delivered.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -338,6 +347,8 @@ impl Outbox {
         let mut task_items: HashMap<tokio::task::Id, OutboxItem> = HashMap::new();
         // Ids this `run` claimed, to release them when it ends.
         let mut mine: HashSet<i64> = HashSet::new();
+        let mut depth = tokio::time::interval(DEPTH_EVERY);
+        depth.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
 
         loop {
@@ -379,6 +390,7 @@ impl Outbox {
                     }
                 }
                 () = self.clock.sleep_until(next_due.unwrap_or(now)), if next_due.is_some() => {}
+                _ = depth.tick() => self.report_depth().await,
             }
         }
 
@@ -489,6 +501,21 @@ impl Outbox {
         };
     }
 
+    /// The `program` label of this outbox's series (see [`crate::journal`]'s counting).
+    fn metric_labels(&self) -> Vec<metrics::Label> {
+        crate::journal::program_of_database(self.db.path())
+            .map(|p| metrics::Label::new("program", p))
+            .into_iter()
+            .collect()
+    }
+
+    /// Sets `sim_outbox_waiting` to the items not yet delivered (unchanged if unreadable).
+    async fn report_depth(&self) {
+        if let Ok(n) = self.pending().await {
+            metrics::gauge!("sim_outbox_waiting", self.metric_labels()).set(n as f64);
+        }
+    }
+
     /// Records the outcome of one attempt and publishes it.
     async fn settle(&self, item: &OutboxItem, result: Result<(), String>, backoff: &Backoff) {
         let attempt = item.attempts.saturating_add(1);
@@ -523,6 +550,15 @@ impl Outbox {
         };
         match outcome {
             Ok(outcome) => {
+                let mut labels = self.metric_labels();
+                labels.push(metrics::Label::new(
+                    "result",
+                    match outcome {
+                        Attempt::Delivered => "delivered",
+                        Attempt::Failed { .. } => "failed",
+                    },
+                ));
+                metrics::counter!("sim_outbox_attempts_total", labels).increment(1);
                 // No subscriber is fine.
                 let _ = self.shared.events.send(OutboxEvent {
                     id,

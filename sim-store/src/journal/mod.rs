@@ -3,6 +3,11 @@
 //! It is the history that checkers judge after a run and that the admin API shows, so it
 //! keeps the raw XML next to the fields a question is usually asked about (transaction,
 //! citizen, municipality, operation, time).
+//!
+//! Every row is also counted for the program's `/metrics` (`sim_kit::metrics`):
+//! `sim_messages_total` by operation, part, direction and outcome, `sim_journal_rows_total`
+//! and `sim_journal_bytes_total`. Counted as the row is written into its transaction, so a
+//! transaction that then fails (logged at ERROR by its writer) has been counted too.
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, Row, ToSql, Transaction};
@@ -259,6 +264,7 @@ impl Journal {
     /// Records `e` inside a caller's transaction, so a program's own state change and the
     /// journal entry about it commit together or not at all.
     pub fn record_in(tx: &Transaction<'_>, e: &JournalEntry) -> rusqlite::Result<i64> {
+        count(tx, e);
         tx.prepare_cached(
             "INSERT INTO journal (at, direction, operation, transaktion_id, call_uuid, peer,
                                   municipality, cpr, outcome, detail, raw)
@@ -381,6 +387,79 @@ impl Journal {
     }
 }
 
+/// Counts `e` for the metrics. The writer thread that runs this works for whichever program
+/// opened the database, so the `program` label is named after the file: each program keeps
+/// one, named after it (`ksd.sqlite` → `sim-ksd`).
+fn count(conn: &Connection, e: &JournalEntry) {
+    let mut labels = vec![
+        metrics::Label::new("operation", metric_operation(&e.operation)),
+        metrics::Label::new(
+            "part",
+            match e.operation.part() {
+                Part::Request => "request",
+                Part::Response => "response",
+                Part::Fault => "fault",
+            },
+        ),
+        metrics::Label::new("direction", e.direction.as_str()),
+        metrics::Label::new("outcome", metric_outcome(&e.outcome)),
+    ];
+    let program = conn
+        .path()
+        .and_then(|p| program_of_database(std::path::Path::new(p)));
+    if let Some(p) = &program {
+        labels.push(metrics::Label::new("program", p.clone()));
+    }
+    metrics::counter!("sim_messages_total", labels).increment(1);
+    let labels: Vec<metrics::Label> = program
+        .map(|p| metrics::Label::new("program", p))
+        .into_iter()
+        .collect();
+    metrics::counter!("sim_journal_rows_total", labels.clone()).increment(1);
+    metrics::counter!("sim_journal_bytes_total", labels).increment(e.raw.len() as u64);
+}
+
+/// The program a database file belongs to, for metrics: `sim-<stem>` (`ksd.sqlite` →
+/// `sim-ksd`); `None` for an in-memory or nameless database.
+pub(crate) fn program_of_database(path: &std::path::Path) -> Option<String> {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("sim-{s}"))
+}
+
+/// The `operation` label of a row: its `<port>/<Operation>` when that is a leg of a contract
+/// the ecosystem speaks, else `other` — a refused request journaled under the path it was
+/// sent to must not add a series per made-up path.
+fn metric_operation(label: &Label) -> String {
+    let op = label.operation();
+    let known = sim_wire::flows::flow_of_label(op).is_some()
+        || sim_wire::ky::KyOperation::from_label(op).is_some()
+        || sim_wire::star::StarOperation::from_label(op).is_some()
+        || sim_wire::besked::BfOperation::from_label(op).is_some();
+    if known {
+        op.to_string()
+    } else {
+        "other".to_string()
+    }
+}
+
+/// The `outcome` label of a row: the stored outcome, but a fault naming no rule of ours (an
+/// outside system's faultcode) or text this version does not know as `other`, so outside
+/// systems cannot add series.
+fn metric_outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Fault(r) if sim_wire::Rule::from_id(r).is_none() => {
+            Outcome::Fault("other".into()).to_string()
+        }
+        Outcome::Unknown(_) => "other".to_string(),
+        Outcome::Unreadable(kind) if kind.len() > 40 => {
+            Outcome::Unreadable("other".into()).to_string()
+        }
+        o => o.to_string(),
+    }
+}
+
 fn query(conn: &Connection, f: &JournalFilter) -> rusqlite::Result<Vec<JournalRow>> {
     let mut sql = String::from(
         "SELECT id, at, direction, operation, transaktion_id, call_uuid, peer, municipality,
@@ -437,4 +516,32 @@ fn row(r: &Row<'_>) -> rusqlite::Result<JournalRow> {
             raw: r.get(11)?,
         },
     })
+}
+
+#[cfg(test)]
+mod metric_tests {
+    use super::*;
+
+    #[test]
+    fn metric_labels_stay_bounded() {
+        let op = sim_wire::Operation::ModtagOpdateringFravaer;
+        assert_eq!(metric_operation(&Label::request(op)), op.label());
+        assert_eq!(metric_operation(&Label::endpoint("/made/up/4711")), "other");
+        let fault = |r: &str| metric_outcome(&Outcome::Fault(r.into()));
+        assert_eq!(
+            fault("SP-4"),
+            Outcome::fault(sim_wire::Rule::from_id("SP-4").unwrap()).to_string()
+        );
+        assert_eq!(fault("soap:Server 4711"), fault("anything else"));
+        assert_eq!(metric_outcome(&Outcome::Unknown("x".into())), "other");
+        assert_eq!(metric_outcome(&Outcome::Ok), Outcome::Ok.to_string());
+    }
+
+    #[test]
+    fn a_database_names_its_program() {
+        let p = |s: &str| program_of_database(std::path::Path::new(s));
+        assert_eq!(p("/state/ksd/ksd.sqlite").as_deref(), Some("sim-ksd"));
+        assert_eq!(p("jobcenter.sqlite").as_deref(), Some("sim-jobcenter"));
+        assert_eq!(p(""), None);
+    }
 }
