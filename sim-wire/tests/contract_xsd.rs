@@ -206,8 +206,8 @@ fn every_xsd_and_wsdl_is_well_formed() {
     );
     assert_eq!(
         checked.iter().filter(|n| n.ends_with(".wsdl")).count(),
-        8,
-        "expected 8 WSDLs (Sygefravaer's four, KY's two, STAR's two), found {checked:?}"
+        10,
+        "expected 10 WSDLs (Sygefravaer's four, KY's two, STAR's two, the Beskedfordeler's two), found {checked:?}"
     );
 }
 
@@ -267,7 +267,10 @@ fn wsdls_declare_their_ports_operations_actions_faults_and_examples() {
     // SF1612 (rules SP-10, SP-12): STAR's two services, the platform's job calls them.
     const WSRM: &str = "http://star.dk/dfdg/WsrmService/3/";
     const WSRM_MESSAGE: &str = "http://star.dk/dfdg/WsrmMessageService/10/";
-    let ports: [(&str, &str, &str, &[&str]); 8] = [
+    // SF1612 (rules BF-1, BF-2): the Beskedfordeler's endpoint at the platform and the push
+    // endpoint a subscriber implements.
+    const BF: &str = "http://serviceplatformen.dk/xml/wsdl/soap11/Beskedfordeler/1/";
+    let ports: [(&str, &str, &str, &[&str]); 10] = [
         (
             "KSD-Sygefravaer-2.wsdl",
             KSD,
@@ -326,6 +329,18 @@ fn wsdls_declare_their_ports_operations_actions_faults_and_examples() {
             "STAR",
             &["GetIllnessUpdatedVersion6"],
         ),
+        (
+            "Beskedfordeler-1.wsdl",
+            BF,
+            "bf",
+            &[
+                "VaerdilisteTilfoej",
+                "VaerdilisteFjern",
+                "HentBeskeder",
+                "BekraeftBeskeder",
+            ],
+        ),
+        ("Beskedfordeler-1-modtager.wsdl", BF, "bf", &["ModtagBesked"]),
     ];
     let el = |n: &str| format!("*[local-name()='{n}']");
     let soap_op =

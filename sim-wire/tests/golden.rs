@@ -61,11 +61,12 @@ fn the_published_contract_examples_decode_cleanly() {
         if path.extension().is_none_or(|e| e != "xml") {
             continue;
         }
-        // SF1690's and STAR's examples are other services', read by `sim_wire::ky`
-        // (ky_golden.rs) and `sim_wire::star` (star_golden.rs).
+        // SF1690's, STAR's and the Beskedfordeler's examples are other services', read by
+        // `sim_wire::ky` (ky_golden.rs), `sim_wire::star` (star_golden.rs) and
+        // `sim_wire::besked` (sim-bf/tests/contract_examples.rs).
         if path.file_name().is_some_and(|n| {
             let n = n.to_string_lossy();
-            n.starts_with("KY-") || n.starts_with("STAR-")
+            n.starts_with("KY-") || n.starts_with("STAR-") || n.starts_with("bf-")
         }) {
             continue;
         }
