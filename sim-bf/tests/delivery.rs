@@ -18,7 +18,7 @@ async fn bf1_only_persons_on_the_value_list_are_delivered() {
     let pki = &Pki::new();
     each_backend(|backend| async move {
         let dir = tempfile::tempdir().unwrap();
-        let p = Platform::start(&pki, dir.path(), manual_clock(), backend).await;
+        let p = Platform::start(pki, dir.path(), manual_clock(), backend).await;
         let sub = p.pull_subscription().await;
         // Acme subscribes too, with its own (empty) list: it gets nothing of KSD's persons.
         let acme =
@@ -30,7 +30,7 @@ async fn bf1_only_persons_on_the_value_list_are_delivered() {
             })
             .await
             .unwrap();
-        let ksd = p.client(&pki, "ksd");
+        let ksd = p.client(pki, "ksd");
         let (on, off) = (cpr(1), cpr(2));
         assert_eq!(ksd.vaerdiliste_tilfoej(LIST, &[on]).await.unwrap(), 1);
         assert_eq!(
@@ -56,7 +56,7 @@ async fn bf1_only_persons_on_the_value_list_are_delivered() {
             Published::New { deliveries: 0 }
         );
 
-        let mut puller = p.puller(&pki, &sub).await;
+        let mut puller = p.puller(pki, &sub).await;
         let got = fetch_n(&mut puller, 1).await;
         assert_eq!(got.len(), 1);
         let b = got[0].besked.as_ref().unwrap();
@@ -83,10 +83,10 @@ async fn bf2_pull_redelivers_what_was_not_acked_also_across_a_restart() {
     let pki = &Pki::new();
     each_backend(|backend| async move {
         let dir = tempfile::tempdir().unwrap();
-        let p = Platform::start(&pki, dir.path(), manual_clock(), backend).await;
+        let p = Platform::start(pki, dir.path(), manual_clock(), backend).await;
         let sub = p.pull_subscription().await;
         let person = cpr(3);
-        p.client(&pki, "ksd")
+        p.client(pki, "ksd")
             .vaerdiliste_tilfoej(LIST, &[person])
             .await
             .unwrap();
@@ -95,7 +95,7 @@ async fn bf2_pull_redelivers_what_was_not_acked_also_across_a_restart() {
             p.bf.publish(b).await.unwrap();
         }
 
-        let mut puller = p.puller(&pki, &sub).await;
+        let mut puller = p.puller(pki, &sub).await;
         let got = fetch_n(&mut puller, 3).await;
         assert_eq!(got.len(), 3);
         assert!(got.iter().all(|g| g.forsoeg == 1));
@@ -110,7 +110,7 @@ async fn bf2_pull_redelivers_what_was_not_acked_also_across_a_restart() {
         p.clock
             .advance(sim_bf::config::DEFAULT_LEASE + Duration::from_secs(1));
 
-        let mut puller = p.puller(&pki, &sub).await;
+        let mut puller = p.puller(pki, &sub).await;
         let again = fetch_n(&mut puller, 2).await;
         let mut ids: Vec<_> = again
             .iter()
@@ -126,8 +126,8 @@ async fn bf2_pull_redelivers_what_was_not_acked_also_across_a_restart() {
         // The platform stops (its Beskedfordeler dropped) and starts again on the same state.
         let (state, clock, backend) = p.stop().await;
         clock.advance(sim_bf::config::DEFAULT_LEASE + Duration::from_secs(1));
-        let p = Platform::start(&pki, &state, clock, backend).await;
-        let mut puller = p.puller(&pki, &sub).await;
+        let p = Platform::start(pki, &state, clock, backend).await;
+        let mut puller = p.puller(pki, &sub).await;
         let after = fetch_n(&mut puller, 2).await;
         let mut ids: Vec<_> = after
             .iter()
@@ -147,7 +147,7 @@ async fn bf2_pull_redelivers_what_was_not_acked_also_across_a_restart() {
         puller.close().await;
         p.clock
             .advance(sim_bf::config::DEFAULT_LEASE + Duration::from_secs(1));
-        let mut puller = p.puller(&pki, &sub).await;
+        let mut puller = p.puller(pki, &sub).await;
         assert!(puller.fetch(100).await.unwrap().is_empty(), "all acked");
         puller.close().await;
         p.stop().await;
@@ -163,8 +163,8 @@ async fn bf2_push_redelivers_until_statuskode_20() {
     let pki = &Pki::new();
     each_backend(|backend| async move {
         let dir = tempfile::tempdir().unwrap();
-        let p = Platform::start(&pki, dir.path(), manual_clock(), backend).await;
-        let mut endpoint = PushEndpoint::start(&pki, 0).await;
+        let p = Platform::start(pki, dir.path(), manual_clock(), backend).await;
+        let mut endpoint = PushEndpoint::start(pki, 0).await;
         endpoint.set(Answer::Refuse);
         let sub =
             p.bf.create_subscription(NewSubscription {
@@ -176,7 +176,7 @@ async fn bf2_push_redelivers_until_statuskode_20() {
             .await
             .unwrap();
         let person = cpr(4);
-        p.client(&pki, "ksd")
+        p.client(pki, "ksd")
             .vaerdiliste_tilfoej(LIST, &[person])
             .await
             .unwrap();
@@ -212,7 +212,7 @@ async fn bf2_push_redelivers_until_statuskode_20() {
         let second = besked_for(person, &p.clock);
         p.bf.publish(&second).await.unwrap();
         endpoint.set(Answer::Accept);
-        endpoint.up(&pki).await;
+        endpoint.up(pki).await;
         eventually("both messages accepted", || async {
             p.clock.advance(Duration::from_secs(61));
             (endpoint.accepted().len() >= 2).then_some(())
@@ -251,10 +251,10 @@ async fn publish_is_idempotent_by_objektregistreringid() {
     let pki = &Pki::new();
     each_backend(|backend| async move {
         let dir = tempfile::tempdir().unwrap();
-        let p = Platform::start(&pki, dir.path(), manual_clock(), backend).await;
+        let p = Platform::start(pki, dir.path(), manual_clock(), backend).await;
         let sub = p.pull_subscription().await;
         let person = cpr(5);
-        p.client(&pki, "ksd")
+        p.client(pki, "ksd")
             .vaerdiliste_tilfoej(LIST, &[person])
             .await
             .unwrap();
@@ -267,7 +267,7 @@ async fn publish_is_idempotent_by_objektregistreringid() {
         let mut again = b.clone();
         again.besked_id = uuid();
         assert_eq!(p.bf.publish(&again).await.unwrap(), Published::Already);
-        let mut puller = p.puller(&pki, &sub).await;
+        let mut puller = p.puller(pki, &sub).await;
         let got = fetch_n(&mut puller, 2).await;
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].besked.as_ref().unwrap().besked_id, b.besked_id);
@@ -292,7 +292,7 @@ async fn subscriptions_need_an_agreement_and_value_lists_a_subscription() {
     let pki = &Pki::new();
     each_backend(|backend| async move {
         let dir = tempfile::tempdir().unwrap();
-        let p = Platform::start(&pki, dir.path(), manual_clock(), backend).await;
+        let p = Platform::start(pki, dir.path(), manual_clock(), backend).await;
         let refused =
             p.bf.create_subscription(NewSubscription {
                 subscriber_cvr: "12345678".into(),
@@ -312,7 +312,7 @@ async fn subscriptions_need_an_agreement_and_value_lists_a_subscription() {
 
         // Acme has an agreement but no subscription: its value-list change is refused.
         let e = p
-            .client(&pki, "acme-jc")
+            .client(pki, "acme-jc")
             .vaerdiliste_tilfoej(LIST, &[cpr(6)])
             .await
             .unwrap_err();
@@ -341,11 +341,10 @@ async fn subscriptions_need_an_agreement_and_value_lists_a_subscription() {
             .await
             .unwrap();
         p.pull_subscription().await;
-        let e =
-            sim_bf::client::EmbeddedPuller::new(p.client(&pki, "ksd"), acme.id.parse().unwrap())
-                .fetch(10)
-                .await
-                .unwrap_err();
+        let e = sim_bf::client::EmbeddedPuller::new(p.client(pki, "ksd"), acme.id.parse().unwrap())
+            .fetch(10)
+            .await
+            .unwrap_err();
         let ClientError::Refused { rule, .. } = e else {
             panic!("{e}")
         };
@@ -362,16 +361,16 @@ async fn haendelsesbesked_round_trip_keeps_aeoeaa() {
     let pki = &Pki::new();
     each_backend(|backend| async move {
         let dir = tempfile::tempdir().unwrap();
-        let p = Platform::start(&pki, dir.path(), manual_clock(), backend).await;
+        let p = Platform::start(pki, dir.path(), manual_clock(), backend).await;
         let sub = p.pull_subscription().await;
         let person = cpr(7);
-        p.client(&pki, "ksd")
+        p.client(pki, "ksd")
             .vaerdiliste_tilfoej(LIST, &[person])
             .await
             .unwrap();
         let b = besked_for(person, &p.clock);
         p.bf.publish(&b).await.unwrap();
-        let mut puller = p.puller(&pki, &sub).await;
+        let mut puller = p.puller(pki, &sub).await;
         let got = fetch_n(&mut puller, 1).await;
         let back = got[0].besked.as_ref().unwrap();
         assert_eq!(back, &b);

@@ -322,6 +322,9 @@ pub struct BekraeftBeskederSvar {
 }
 
 /// A request of one of the Beskedfordeler's SOAP operations.
+// One request is handled at a time and moved rarely; boxing the message would only add
+// indirection to every construction and match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BfRequest {
     /// `ModtagBeskedInput/Haendelsesbesked`: the push call.

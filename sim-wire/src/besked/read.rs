@@ -172,7 +172,7 @@ fn base64_attributes(xml: &[u8]) -> Vec<Base64Attrs> {
     loop {
         match reader.read_resolved_event() {
             Ok((ResolveResult::Bound(ns), Event::Start(e) | Event::Empty(e)))
-                if &*ns.as_ref() == NS_BASE64 && &*e.local_name().as_ref() == "Base64" =>
+                if ns.as_ref() == NS_BASE64 && e.local_name().as_ref() == "Base64" =>
             {
                 let mut a = Base64Attrs::default();
                 for attr in e.attributes().flatten() {
