@@ -48,7 +48,9 @@ pub struct Program {
     /// Its mTLS data planes: a listener each with its TLS and its router (the platform and KSD
     /// have one, the jobcenter process one per vendor instance).
     pub data: Vec<(TcpListener, ServerTls, axum::Router)>,
-    /// Its admin API (plain HTTP, JSON), never on a data plane's port.
+    /// Its admin API (plain HTTP, JSON), never on a data plane's port. [`serve_program`] adds
+    /// `GET /metrics` to it, so the router must not route `/metrics` itself (axum refuses
+    /// overlapping routes by panicking at start-up).
     pub admin: (TcpListener, axum::Router),
     /// The admin API's bearer token, if any (`sim_kit::admin::protect`); required when the
     /// admin listener is not on a loopback address.
@@ -57,7 +59,8 @@ pub struct Program {
     pub workers: Vec<Worker>,
 }
 
-/// Serves `program` until `stop` fires: every data plane, the admin API and the workers.
+/// Serves `program` until `stop` fires: every data plane, the admin API (with `GET /metrics`,
+/// the process's Prometheus registry, [`crate::metrics`]) and the workers.
 /// Returns when all have stopped (the first data plane error, if any).
 pub async fn serve_program(program: Program, stop: &Shutdown) -> Result<(), RunError> {
     let (admin_listener, admin) = program.admin;
