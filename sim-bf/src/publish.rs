@@ -123,6 +123,9 @@ pub(crate) async fn publish(inner: &Inner, b: &Haendelsesbesked) -> Result<Publi
                     Stored::New(seq) => seq,
                 };
                 // BF-1: the subscriptions whose value list holds the person now.
+                // TODO(rule BF-1): a subscription is the subscriber organisation's; the real
+                // broker also matches TilladtModtager against the authority the agreement is
+                // for (TS103: one per municipality). Not modelled: KSD subscribes once for all.
                 let targets = match &cpr {
                     Some(cpr) => store::matching(tx, &beskedtype, cpr)?,
                     None => Vec::new(),
