@@ -66,6 +66,7 @@ fn outside_platform(
             .map(|(k, p)| (k.clone(), at(*p)))
             .collect(),
         jobcenter_admin: at(ports.jobcenter_admin),
+        star: None,
     };
     let mut sp = derive(&cfg, &spec, &addrs).unwrap().sp;
     sp.state_dir = dir.join("outside-sp");

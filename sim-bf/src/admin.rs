@@ -81,7 +81,13 @@ pub(crate) async fn create_subscription(
         }
     }
     let now = inner.clock.now();
-    let id = inner.ids.next_uuid().to_string();
+    let id = match &new.id {
+        Some(id) => id
+            .parse::<Uuid>()
+            .map_err(|e| BfError::Invalid(format!("id: {e}")))?
+            .to_string(),
+        None => inner.ids.next_uuid().to_string(),
+    };
     let exchange = inner.exchange(
         BfOperation::OpretAbonnement,
         None,

@@ -40,6 +40,11 @@ pub struct BfConfig {
     pub push_concurrency: usize,
     /// Seed of the id streams (delivery and subscription ids, CallUUIDs).
     pub seed: u64,
+    /// Injected faults (scenario runs): the broker down in a window
+    /// ([`sim_kit::faults::Faults::unavailable`] of `bf`: publishing fails, pushes wait), and
+    /// duplicate deliveries (`duplicate_delivery("bf", ObjektRegistreringId)`: a push sent
+    /// twice, a pulled message handed out again after its ack).
+    pub faults: sim_kit::faults::Faults,
 }
 
 /// Default [`BfConfig::lease`]: five minutes of virtual time — a subscriber processes a batch
@@ -63,6 +68,7 @@ impl BfConfig {
             },
             push_concurrency: 8,
             seed: 0,
+            faults: sim_kit::faults::Faults::none(),
         }
     }
 }

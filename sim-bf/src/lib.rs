@@ -104,6 +104,10 @@ pub struct NewSubscription {
     /// Push delivery to this `https://` URL; absent: pull.
     #[serde(default)]
     pub push_url: Option<String>,
+    /// The subscription's id (a UUID), when the caller fixes it — the ecosystem's wiring does,
+    /// so that KSD knows its `AbonnementId` before the platform starts; absent: drawn.
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 /// The running Beskedfordeler. Cheap to clone; clones share everything.

@@ -44,6 +44,11 @@ enum Plan {
 }
 
 pub(crate) async fn publish(inner: &Inner, b: &Haendelsesbesked) -> Result<Published, BfError> {
+    if inner.config.faults.unavailable("bf") {
+        return Err(BfError::Broker(
+            "the Beskedfordeler is down (injected broker_down): nothing published".into(),
+        ));
+    }
     let now = inner.clock.now();
     let xml = write_haendelsesbesked(b);
     let reg = b.registrering_id().to_string();

@@ -66,7 +66,23 @@ async fn deliver_item(inner: &Inner, item: sim_store::OutboxItem) -> Result<(), 
         // The subscription was deleted: nothing to deliver any more.
         return Ok(());
     };
-    push_once(inner, &sub, &item.key, &item.payload).await
+    if inner.config.faults.unavailable("bf") {
+        return Err("the Beskedfordeler is down (injected broker_down)".into());
+    }
+    push_once(inner, &sub, &item.key, &item.payload).await?;
+    duplicate(inner, &sub, &item.key, &item.payload).await;
+    Ok(())
+}
+
+/// A duplicate delivery (injected, `duplicate_delivery`): the same push once more after the
+/// first was accepted. The subscriber must handle it once (BF-2 is at least once).
+async fn duplicate(inner: &Inner, sub: &store::Subscription, delivery_id: &str, xml: &str) {
+    let key = sim_wire::besked::read_haendelsesbesked(xml.as_bytes())
+        .map(|b| b.registrering_id().to_string())
+        .unwrap_or_default();
+    if inner.config.faults.duplicate_delivery("bf", &key) {
+        let _ = push_once(inner, sub, delivery_id, xml).await;
+    }
 }
 
 /// Why one push was not accepted, and how the journal says it.
@@ -369,8 +385,14 @@ async fn push_until_accepted(
     let mut attempt = 0u32;
     loop {
         attempt = attempt.saturating_add(1);
+        if inner.config.faults.unavailable("bf") {
+            let wait = inner.config.backoff.delay_for(attempt, &id);
+            inner.clock.sleep(wait).await;
+            continue;
+        }
         match push_once(&inner, &sub, &id, &xml).await {
             Ok(()) => {
+                duplicate(&inner, &sub, &id, &xml).await;
                 if let Err(e) = delivery.acker.ack(BasicAckOptions::default()).await {
                     // Not acked: RabbitMQ hands it over again, the subscriber deduplicates.
                     tracing::warn!(error = %e, "beskedfordeler: cannot ack a pushed message");

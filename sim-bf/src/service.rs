@@ -353,6 +353,34 @@ async fn bekraeft(
     let ids: Vec<String> = b.levering_ider.iter().map(ToString::to_string).collect();
     // The ack and its journal rows commit together: an ack answered is an ack kept (BF-2).
     let mut entries = rows(inner, call, exchange, String::new(), "");
+    // An injected duplicate delivery: the ack is answered but not kept for this message, so
+    // it is handed out again after its lease (the subscriber must handle it once).
+    let (ids, kept_back): (Vec<String>, Vec<String>) = {
+        let mut keep = Vec::new();
+        let mut back = Vec::new();
+        for i in ids {
+            let found = inner
+                .db
+                .read({
+                    let i = i.clone();
+                    move |c| store::registrering_of_delivery(c, &i)
+                })
+                .await
+                .map_err(store_failed)?;
+            // Only a first hand-out is held back: the message comes once more, not forever.
+            let first = matches!(&found, Some((_, attempts)) if *attempts <= 1);
+            let key = found.map(|(k, _)| k).unwrap_or_default();
+            if first && inner.config.faults.duplicate_delivery("bf", &key) {
+                back.push(i);
+            } else {
+                keep.push(i);
+            }
+        }
+        (keep, back)
+    };
+    if !kept_back.is_empty() {
+        tracing::debug!(deliveries = ?kept_back, "injected duplicate delivery: ack not kept");
+    }
     let (id, given) = (sub.id.clone(), ids.len());
     let answer = inner
         .db

@@ -31,6 +31,14 @@ CREATE TABLE IF NOT EXISTS bf_value_lists (
     PRIMARY KEY (subscriber_cvr, name, cpr)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS bf_value_lists_cpr ON bf_value_lists (cpr);
+CREATE TABLE IF NOT EXISTS bf_value_list_log (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    subscriber_cvr TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    cpr            TEXT NOT NULL,
+    added          INTEGER NOT NULL,
+    at             INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS bf_messages (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     registrering_id TEXT NOT NULL UNIQUE,
@@ -192,17 +200,57 @@ pub fn change_value_list(
              ON CONFLICT DO NOTHING",
         )?;
         for cpr in cprs {
-            n += st.execute(params![cvr, name, cpr, unix_millis(now)])?;
+            let changed = st.execute(params![cvr, name, cpr, unix_millis(now)])?;
+            if changed > 0 {
+                log_change(tx, cvr, name, cpr, true, now)?;
+            }
+            n += changed;
         }
     } else {
         let mut st = tx.prepare_cached(
             "DELETE FROM bf_value_lists WHERE subscriber_cvr = ?1 AND name = ?2 AND cpr = ?3",
         )?;
         for cpr in cprs {
-            n += st.execute(params![cvr, name, cpr])?;
+            let changed = st.execute(params![cvr, name, cpr])?;
+            if changed > 0 {
+                log_change(tx, cvr, name, cpr, false, now)?;
+            }
+            n += changed;
         }
     }
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Every real change of a value list, in order (`bf_value_list_log`): what lets a checker tell
+/// whether a person was on a list when a message was published (BF-1), after the list changed.
+fn log_change(
+    tx: &Transaction<'_>,
+    cvr: &str,
+    name: &str,
+    cpr: &str,
+    added: bool,
+    now: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO bf_value_list_log (subscriber_cvr, name, cpr, added, at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![cvr, name, cpr, added, unix_millis(now)])?;
+    Ok(())
+}
+
+/// The `ObjektRegistreringId` of the message a delivery carries, and how often the delivery
+/// has been handed out.
+pub fn registrering_of_delivery(
+    c: &Connection,
+    delivery_id: &str,
+) -> rusqlite::Result<Option<(String, i64)>> {
+    c.prepare_cached(
+        "SELECT m.registrering_id, d.attempts FROM bf_deliveries d
+         JOIN bf_messages m ON m.seq = d.message_seq WHERE d.id = ?1",
+    )?
+    .query_row([delivery_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
 }
 
 /// One value-list entry, for the admin API.

@@ -30,8 +30,12 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default [`ClientTlsConfig::request_timeout`]: the platform's own synchronous calls are
 /// expected back within seconds; longer means the peer is in trouble.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default [`ClientTlsConfig::pool_idle_timeout`].
-pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default [`ClientTlsConfig::pool_idle_timeout`]: below the servers' idle limit (their
+/// header-read timeout, [`crate::server::DEFAULT_REQUEST_TIMEOUT`], 10 s), which closes an idle
+/// keep-alive connection. Kept longer, a pooled connection the server had closed was taken for
+/// the next call and failed it ("peer closed connection"): seen on the platform's STAR job,
+/// whose calls are minutes apart.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a program decides about its outgoing calls.
 #[derive(Debug, Clone)]

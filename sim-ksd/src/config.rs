@@ -51,6 +51,9 @@ pub struct Config {
     /// not listen on a loopback address. `--admin-token` overrides it.
     #[serde(default)]
     pub admin_token: Option<String>,
+    /// SF1612: KSD's subscription at the platform's Beskedfordeler; none: no STAR statuses.
+    #[serde(default)]
+    pub sf1612: Option<crate::flows::sf1612::Sf1612Config>,
     /// Time source; virtual in scenario runs.
     #[serde(skip, default = "Clock::real")]
     pub clock: Clock,

@@ -110,16 +110,15 @@ pub async fn create(k: &Ksd, new: NewCase) -> Result<CaseView, IntakeError> {
         sag_id: sag_id.clone(),
         cpr,
         municipality,
-        arbejdsgiver: Some(arbejdsgiver),
+        arbejdsgiver,
         p_nummer: p,
         nem_refusion_id: nr,
         first,
         pensioner: new.pensioner,
         note: "case created in KSD (KSD-9)",
     };
-    let created = k
-        .db
-        .write(move |tx| create_in(tx, &case, tid, ksd_system, &rule, now));
+    let created =
+        k.db.write(move |tx| create_in(tx, &case, tid, ksd_system, &rule, now));
     created.await??;
     k.outbox.notify();
     k.lifecycle.notify_one();
@@ -136,8 +135,9 @@ pub struct Opening {
     pub cpr: Cpr,
     /// The municipality the case belongs to.
     pub municipality: Cvr,
-    /// The notifier, when known (a DFDG report does not say).
-    pub arbejdsgiver: Option<Cvr>,
+    /// The notifier: the employer (NemRefusion), or for a DFDG report, which names none, the
+    /// organisation that registered it (see `flows::sf1612`).
+    pub arbejdsgiver: Cvr,
     /// Production unit, for employment.
     pub p_nummer: Option<PNummer>,
     /// NemRefusion's id of the notification.
@@ -193,8 +193,7 @@ pub fn create_in(
         case.sag_id,
         case.municipality.to_string(),
         case.cpr.to_string(),
-        // Unknown employer (a DFDG report): empty, as the column is required.
-        case.arbejdsgiver.map(|a| a.to_string()).unwrap_or_default(),
+        case.arbejdsgiver.to_string(),
         case.p_nummer.map(|p| p.to_string()),
         case.nem_refusion_id.map(|n| n.to_string()),
         case.first.to_string(),
@@ -240,9 +239,8 @@ pub async fn end(k: &Ksd, sag_id: &str, end: End) -> Result<CaseView, IntakeErro
     let (ksd_system, rule) = (k.ksd_system, k.duration);
     let id = sag_id.to_string();
     let note = format!("ended in KSD with {aarsag} (KSD-10)");
-    let r = k
-        .db
-        .write(move |tx| {
+    let r =
+        k.db.write(move |tx| {
             let ending = Ending {
                 sag_id: &id,
                 aarsag,

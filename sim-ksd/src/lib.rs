@@ -54,6 +54,7 @@ use std::sync::Arc;
 use axum::routing::post;
 use axum::Router;
 pub use config::Config;
+pub use flows::sf1612::{Delivery as Sf1612Delivery, Sf1612Config};
 pub use lifecycle::DurationRule;
 pub use sim_kit::config::{Endpoint, IdentityFiles, Listeners, SystemRef};
 
@@ -123,6 +124,19 @@ pub async fn run(
             Box::pin(lifecycle::run(ksd.clone(), stop.wait())) as _,
         ]
         .into_iter()
+        .chain(match &config.sf1612 {
+            Some(c) => flows::sf1612::workers(
+                ksd.clone(),
+                c,
+                sim_kit::config::client(
+                    &config.identity,
+                    &config.server_trust,
+                    std::time::Duration::from_millis(config.call_timeout_ms),
+                )?,
+                &stop,
+            ),
+            None => Vec::new(),
+        })
         .chain(sim_kit::program::retention_worker(
             ksd.journal.clone(),
             config.journal_retention,

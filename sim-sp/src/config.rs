@@ -10,6 +10,11 @@ use sim_store::Clock;
 /// The service every agreement of this simulator is about.
 pub const SERVICE: &str = "Sygefravaer";
 
+/// The service of a Beskedfordeler subscription agreement (seed 004 TS103/TS104): an
+/// organisation with an agreement for it (municipality `*`) may subscribe to STAR's sick-leave
+/// statuses (SF1612, BF-1).
+pub const BF_SERVICE: &str = "Beskedfordeler/STAR_SygemeldingsStatus";
+
 /// A service agreement: this system may call this service for this municipality (SP-5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agreement {
@@ -78,12 +83,34 @@ pub struct Config {
     /// not listen on a loopback address. `--admin-token` overrides it.
     #[serde(default)]
     pub admin_token: Option<String>,
+    /// SF1612: the STAR job (SP-10): where STAR is and how often; none: no job.
+    #[serde(default)]
+    pub star: Option<crate::star_job::StarJobConfig>,
+    /// SF1612: the Beskedfordeler (BF-1, BF-2): its broker and the subscriptions it starts
+    /// with.
+    #[serde(default)]
+    pub beskedfordeler: BeskedfordelerConfig,
     /// Time source; virtual in scenario runs.
     #[serde(skip, default = "Clock::real")]
     pub clock: Clock,
     /// Fault injection (scenario runs); none by default.
     #[serde(skip)]
     pub faults: sim_kit::faults::Faults,
+}
+
+/// The Beskedfordeler's settings (`beskedfordeler:`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeskedfordelerConfig {
+    /// RabbitMQ as the broker (`amqp://user:pass@host:port/BF`); none: embedded in
+    /// `bf.sqlite` (the default).
+    #[serde(default)]
+    pub amqp: Option<String>,
+    /// Subscriptions made at start when none with the same id exists (the ecosystem's KSD
+    /// subscription; more through the admin API). Each needs an agreement for
+    /// [`BF_SERVICE`] (TS103–TS105).
+    #[serde(default)]
+    pub subscriptions: Vec<sim_bf::NewSubscription>,
 }
 
 fn default_max_in_flight() -> usize {

@@ -26,6 +26,7 @@
 //! - `admin`: the JSON admin API on its own port.
 
 pub mod config;
+pub mod star_job;
 
 mod admin;
 mod forward;
@@ -40,7 +41,7 @@ use std::sync::Arc;
 
 use axum::routing::post;
 use axum::Router;
-pub use config::{Agreement, Config, SERVICE};
+pub use config::{Agreement, BeskedfordelerConfig, Config, BF_SERVICE, SERVICE};
 pub use sim_kit::config::{Endpoint, IdentityFiles, Listeners, SystemRef};
 use sim_wire::Port;
 
@@ -64,22 +65,47 @@ pub async fn run(
     let client =
         sim_kit::config::soap_client(&config.kombit, &config.server_trust, config.call_timeout_ms)?;
     let platform = Arc::new(state::Platform::open(&config, client).await?);
+    let bf = open_beskedfordeler(&config, &platform).await?;
 
     let stop = sim_kit::shutdown::Shutdown::from_future(shutdown);
 
-    let data = data_plane(platform.clone(), &config.faults);
+    let data = data_plane(platform.clone(), &bf, &config.faults);
+    let mut workers: Vec<sim_kit::program::Worker> = bf.workers(&stop);
+    if let Some(star) = &config.star {
+        let http = sim_kit::config::client(
+            &config.kombit,
+            &config.server_trust,
+            std::time::Duration::from_millis(config.call_timeout_ms),
+        )?;
+        let job = star_job::StarJob::new(
+            star.clone(),
+            http,
+            platform.db.clone(),
+            platform.journal.clone(),
+            config.clock.clone(),
+            Arc::new(sim_kit::ids::IdStream::new(
+                config.seed,
+                "sp/star-job",
+                platform.epoch,
+            )),
+            bf.clone(),
+        );
+        workers.push(Box::pin(job.worker(stop.wait())));
+    }
+    workers.extend(sim_kit::program::retention_worker(
+        platform.journal.clone(),
+        config.journal_retention,
+        config.clock.clone(),
+        stop.wait(),
+    ));
     let program = sim_kit::program::Program {
         data: vec![(listeners.data, server_tls, data)],
-        admin: (listeners.admin, admin::router(platform.clone())),
+        admin: (
+            listeners.admin,
+            admin::router(platform.clone()).merge(bf.admin_router()),
+        ),
         admin_token: config.admin_token.clone(),
-        workers: sim_kit::program::retention_worker(
-            platform.journal.clone(),
-            config.journal_retention,
-            config.clock.clone(),
-            stop.wait(),
-        )
-        .into_iter()
-        .collect(),
+        workers,
     };
     sim_kit::program::serve_program(program, &stop).await?;
     Ok(())
@@ -100,11 +126,17 @@ pub async fn data_router(
     client: sim_kit::soap::SoapClient,
 ) -> Result<Router, SpError> {
     let platform = Arc::new(state::Platform::open(config, client).await?);
-    Ok(data_plane(platform, &config.faults))
+    let bf = open_beskedfordeler(config, &platform).await?;
+    Ok(data_plane(platform, &bf, &config.faults))
 }
 
-/// The one construction of the data-plane router, for [`run`] and [`data_router`].
-fn data_plane(platform: Arc<state::Platform>, faults: &sim_kit::faults::Faults) -> Router {
+/// The one construction of the data-plane router, for [`run`] and [`data_router`]: the three
+/// exposures and the Beskedfordeler's service (SF1612).
+fn data_plane(
+    platform: Arc<state::Platform>,
+    bf: &sim_bf::Beskedfordeler,
+    faults: &sim_kit::faults::Faults,
+) -> Router {
     let data = Router::new()
         .route(Port::Ksd.platform_path(), post(ksd_port::handle))
         .route(Port::Jc.platform_path(), post(jc_port::handle))
@@ -112,5 +144,54 @@ fn data_plane(platform: Arc<state::Platform>, faults: &sim_kit::faults::Faults) 
         .fallback(ksd_port::no_such_endpoint)
         .method_not_allowed_fallback(ksd_port::no_such_endpoint)
         .with_state(platform);
+    let data = bf.data_router().merge(data);
     sim_kit::faults::apply(data, "sp", faults)
+}
+
+/// Opens the Beskedfordeler (SF1612) in the platform's state directory — embedded, or with
+/// RabbitMQ — with the platform's agreements deciding who may subscribe (an agreement for
+/// [`BF_SERVICE`]), and makes the configured subscriptions that do not exist yet.
+async fn open_beskedfordeler(
+    config: &Config,
+    platform: &Arc<state::Platform>,
+) -> Result<sim_bf::Beskedfordeler, SpError> {
+    let push = sim_kit::config::client(
+        &config.kombit,
+        &config.server_trust,
+        std::time::Duration::from_millis(config.call_timeout_ms),
+    )?;
+    let mut bf_config = sim_bf::BfConfig::embedded(&config.state_dir);
+    if let Some(url) = &config.beskedfordeler.amqp {
+        bf_config.broker = sim_bf::Broker::Amqp { url: url.clone() };
+    }
+    bf_config.push_client = Some(push);
+    bf_config.seed = config.seed;
+    bf_config.faults = config.faults.clone();
+    let p = platform.clone();
+    let agreements: sim_bf::Agreements = Arc::new(move |cvr: &sim_wire::Cvr| {
+        p.agreements
+            .read()
+            .expect("agreements lock")
+            .iter()
+            .any(|a| a.service == BF_SERVICE && a.system.cvr == cvr.to_string())
+    });
+    let bf = sim_bf::Beskedfordeler::open(bf_config, config.clock.clone(), agreements)
+        .await
+        .map_err(|e| SpError::Config(format!("the Beskedfordeler: {e}")))?;
+    let existing = bf
+        .subscriptions()
+        .await
+        .map_err(|e| SpError::Config(format!("the Beskedfordeler: {e}")))?;
+    for s in &config.beskedfordeler.subscriptions {
+        if s.id
+            .as_ref()
+            .is_some_and(|id| existing.iter().any(|e| &e.id == id))
+        {
+            continue;
+        }
+        bf.create_subscription(s.clone())
+            .await
+            .map_err(|e| SpError::Config(format!("subscription for {}: {e}", s.subscriber_cvr)))?;
+    }
+    Ok(bf)
 }

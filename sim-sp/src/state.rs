@@ -47,6 +47,8 @@ pub struct Platform {
     pub db: Db,
     pub journal: Journal,
     pub ids: IdStream,
+    /// This start's number (1, 2, ...): keys the id streams so ids stay unique across restarts.
+    pub epoch: u64,
     pub routing: RwLock<BTreeMap<String, String>>,
     pub agreements: RwLock<Vec<Agreement>>,
     pub instances: BTreeMap<String, Endpoint>,
@@ -80,7 +82,7 @@ impl Platform {
         std::fs::create_dir_all(&config.state_dir)?;
         let db = Db::open(
             &config.state_dir.join("sp.sqlite"),
-            &[JOURNAL_MIGRATION, SP_MIGRATION],
+            &[JOURNAL_MIGRATION, SP_MIGRATION, crate::star_job::MIGRATION],
         )?;
         // A state directory from a version with a platform outbox may hold receipts it had
         // acknowledged to KSD and not delivered: this version has no outbox (SP-13), so
@@ -153,6 +155,7 @@ impl Platform {
             journal: Journal::new(db.clone()),
             db,
             ids: IdStream::new(config.seed, "sp/call-uuid", epoch as u64),
+            epoch: epoch as u64,
             routing: RwLock::new(routing),
             agreements: RwLock::new(agreements),
             instances: config.instances.clone(),

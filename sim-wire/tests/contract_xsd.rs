@@ -340,7 +340,12 @@ fn wsdls_declare_their_ports_operations_actions_faults_and_examples() {
                 "BekraeftBeskeder",
             ],
         ),
-        ("Beskedfordeler-1-modtager.wsdl", BF, "bf", &["ModtagBesked"]),
+        (
+            "Beskedfordeler-1-modtager.wsdl",
+            BF,
+            "bf",
+            &["ModtagBesked"],
+        ),
     ];
     let el = |n: &str| format!("*[local-name()='{n}']");
     let soap_op =

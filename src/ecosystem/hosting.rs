@@ -123,6 +123,8 @@ pub(super) struct Programs {
     /// `None`: an outside KSD takes the seat.
     pub(super) ksd: Option<sim_ksd::Config>,
     pub(super) jobcenter: sim_jobcenter::Config,
+    /// `None`: no STAR, or an outside STAR takes the seat.
+    pub(super) star: Option<sim_star::Config>,
     pub(super) state_dir: PathBuf,
     pub(super) hosted: BTreeMap<Program, Hosted>,
     pub(super) slot: watch::Sender<SlotState>,
@@ -255,6 +257,7 @@ impl Programs {
             Program::Sp => self.sp.is_none(),
             Program::Ksd => self.ksd.is_none(),
             Program::Jobcenter => false,
+            Program::Star => self.star.is_none(),
         };
         if elsewhere {
             return Ok(()); // run elsewhere, or an outside system takes the seat
@@ -285,6 +288,15 @@ impl Programs {
                     .await?;
                 rt.spawn(
                     async move { Ok(sim_ksd::run(listeners(d, ad)?, c, shutdown.wait()).await?) },
+                )
+            }
+            Program::Star => {
+                let c = self.star.clone().context("STAR configuration")?;
+                let (d, ad) = self
+                    .bind_pair(a.star.context("STAR has no addresses")?, rebinding)
+                    .await?;
+                rt.spawn(
+                    async move { Ok(sim_star::run(listeners(d, ad)?, c, shutdown.wait()).await?) },
                 )
             }
             Program::Jobcenter => {

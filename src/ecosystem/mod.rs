@@ -50,6 +50,10 @@ pub struct Ports {
     pub jobcenter_admin: u16,
     /// Each vendor instance's receiver (mTLS), by instance; missing instances get port 0.
     pub vendors: BTreeMap<String, u16>,
+    /// STAR's services (mTLS; SF1612).
+    pub star: u16,
+    /// STAR's admin API.
+    pub star_admin: u16,
 }
 
 impl Ports {
@@ -67,14 +71,20 @@ impl Ports {
                 .enumerate()
                 .map(|(i, v)| (v.instance.clone(), 8445 + i as u16))
                 .collect(),
+            star: 8442,
+            star_admin: 8083,
         }
     }
 
     /// The same layout as [`Ports::defaults`] from `base` on: platform data plane and admin
     /// at `base`, `base+1`, KSD at `base+2`, `base+3`, the jobcenter admin at `base+4`, the
-    /// vendor instances from `base+5` (for an outside system that must know them in advance).
+    /// vendor instances from `base+5`, STAR's services and admin API after them (for an outside
+    /// system that must know them in advance).
     pub fn from_base(refdata: &RefData, base: u16) -> Ports {
+        let after = base + 5 + refdata.vendors.len() as u16;
         Ports {
+            star: after,
+            star_admin: after + 1,
             sp: base,
             sp_admin: base + 1,
             ksd: base + 2,
@@ -98,6 +108,8 @@ impl Ports {
             ksd_admin: 0,
             jobcenter_admin: 0,
             vendors: BTreeMap::new(),
+            star: 0,
+            star_admin: 0,
         }
     }
 }
@@ -146,6 +158,19 @@ pub struct EcosystemConfig {
     /// KY's receiver URL (SF1690), replacing the simulated KY of the KSD program's (a real
     /// KY takes the seat): the platform's KY exposure forwards to it.
     pub ky_url: Option<String>,
+    /// STAR's event stream (SF1612): `Some` starts the simulated STAR with it (unless an outside
+    /// STAR takes the seat) and the platform's job (SP-10); `None`: no STAR in the ecosystem.
+    pub star: Option<sim_star::EventsConfig>,
+    /// STAR's `WsrmService` URL, replacing the simulated STAR's (an outside STAR takes the seat).
+    pub star_url: Option<String>,
+    /// The platform's STAR job period (SP-10), virtual milliseconds.
+    pub star_job_every_ms: u64,
+    /// STAR's own injected faults (a fetch cut after k events).
+    pub star_faults: sim_star::StarFaultHook,
+    /// RabbitMQ as the Beskedfordeler's broker (`--broker amqp://…/BF`); none: embedded.
+    pub bf_amqp: Option<String>,
+    /// How KSD takes STAR's statuses from the Beskedfordeler (BF-2): pull or push.
+    pub star_delivery: sim_ksd::Sf1612Delivery,
     /// Who may call the JC exposure as KSD (default: the simulated KSD's certificate).
     pub ksd_system: Option<SystemRef>,
     /// More service agreements (SP-5): an outside jobcenter system in a vendor's seat may send
@@ -194,6 +219,12 @@ impl EcosystemConfig {
             extra_client_trust: Vec::new(),
             ksd_url: None,
             ky_url: None,
+            star: None,
+            star_url: None,
+            star_job_every_ms: 10 * 60 * 1000,
+            star_faults: sim_star::StarFaultHook::default(),
+            bf_amqp: None,
+            star_delivery: sim_ksd::Sf1612Delivery::Pull,
             ksd_system: None,
             platform_url: None,
             extra_agreements: Vec::new(),
@@ -222,6 +253,10 @@ pub struct Endpoints {
     /// `KontanthjaelpServiceKY` messages.
     #[serde(default)]
     pub sp_ky_exposure: String,
+    /// The platform's Beskedfordeler service (SF1612): value lists and the embedded broker's
+    /// pull.
+    #[serde(default)]
+    pub sp_bf: String,
     /// The platform's admin API.
     pub sp_admin: String,
     /// KSD's receiver port (the seat's URL when an outside KSD takes it).
@@ -247,6 +282,13 @@ pub struct Endpoints {
     /// The seed every id stream of this ecosystem derives from: what repeats its messages.
     #[serde(default)]
     pub seed: u64,
+    /// STAR's `WsrmService` (SF1612): where the platform's job starts its sequences (the seat's
+    /// URL when an outside STAR takes it); empty without STAR.
+    #[serde(default)]
+    pub star: String,
+    /// STAR's admin API (empty for an outside STAR or none).
+    #[serde(default)]
+    pub star_admin: String,
 }
 
 /// One of the three programs.
@@ -258,6 +300,8 @@ pub enum Program {
     Ksd,
     /// The jobcenter vendors, `sim-jobcenter`.
     Jobcenter,
+    /// STAR's DFDG, `sim-star` (SF1612).
+    Star,
 }
 
 impl Program {
@@ -267,6 +311,7 @@ impl Program {
             Program::Sp => "sim-sp",
             Program::Ksd => "sim-ksd",
             Program::Jobcenter => "sim-jobcenter",
+            Program::Star => "sim-star",
         }
     }
 
@@ -275,6 +320,7 @@ impl Program {
             Program::Sp => "sp",
             Program::Ksd => "ksd",
             Program::Jobcenter => "jobcenter",
+            Program::Star => "star",
         }
     }
 }
@@ -325,6 +371,10 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
             })
             .collect::<anyhow::Result<_>>()?,
         jobcenter_admin: bind(cfg.ports.jobcenter_admin)?,
+        star: match (&cfg.star, &cfg.star_url) {
+            (Some(_), None) => Some((bind(cfg.ports.star)?, bind(cfg.ports.star_admin)?)),
+            _ => None,
+        },
     };
     let w = wiring::derive(&cfg, &spec, &addrs)?;
     for (seat, url) in &w.endpoints.seats {
@@ -338,6 +388,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         sp: cfg.run_platform.then(|| w.sp.clone()),
         ksd: w.ksd,
         jobcenter: w.jobcenter,
+        star: w.star,
         state_dir: cfg.state_dir.clone(),
         hosted: BTreeMap::new(),
         slot: slot_tx,
@@ -348,7 +399,8 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         programs.prebound.remove(&programs.addrs.sp.0);
         programs.prebound.remove(&programs.addrs.sp.1);
     }
-    for p in [Program::Sp, Program::Ksd, Program::Jobcenter] {
+    // STAR first: the platform's job may call it at once.
+    for p in [Program::Star, Program::Sp, Program::Ksd, Program::Jobcenter] {
         programs.start(p, false).await?;
     }
     std::fs::create_dir_all(&cfg.state_dir)?;

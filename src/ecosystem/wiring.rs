@@ -28,6 +28,8 @@ pub struct Addrs {
     pub vendors: BTreeMap<String, SocketAddr>,
     /// The jobcenter process's admin API.
     pub jobcenter_admin: SocketAddr,
+    /// STAR's services and admin API (SF1612); `None` without STAR or with an outside one.
+    pub star: Option<(SocketAddr, SocketAddr)>,
 }
 
 /// What each program is started with, and what `sim up` prints.
@@ -41,6 +43,8 @@ pub struct Wiring {
     pub ksd: Option<sim_ksd::Config>,
     /// The jobcenter vendors' configuration.
     pub jobcenter: sim_jobcenter::Config,
+    /// STAR's configuration (SF1612); `None` without STAR or with an outside one.
+    pub star: Option<sim_star::Config>,
 }
 
 /// The seat name of KSD (`--seat ksd=URL`); vendor seats are named by their instance.
@@ -51,6 +55,9 @@ pub const PLATFORM_SEAT: &str = "platform";
 
 /// The seat name of KY (SF1690), which the simulated KSD program otherwise hosts.
 pub const KY_SEAT: &str = "ky";
+
+/// The seat name of STAR (SF1612): `--seat star=https://host:port/path/WsrmService`.
+pub const STAR_SEAT: &str = "star";
 
 fn identity(f: &sim_certs::store::Files) -> IdentityFiles {
     IdentityFiles {
@@ -96,6 +103,12 @@ fn agreements(
             }
         }
     }
+    // SF1612: KSD may subscribe to STAR's statuses at the Beskedfordeler (TS103-TS105).
+    agreements.push(sim_sp::Agreement {
+        system: ksd_system.clone(),
+        municipality: "*".into(),
+        service: sim_sp::BF_SERVICE.into(),
+    });
     for (system, municipality) in &cfg.extra_agreements {
         agreements.push(sim_sp::Agreement {
             system: system.clone(),
@@ -121,6 +134,15 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
     if let Some(u) = &cfg.ky_url {
         seats.insert(KY_SEAT.to_string(), u.clone());
     }
+    if let Some(u) = &cfg.star_url {
+        seats.insert(STAR_SEAT.to_string(), u.clone());
+    }
+    // STAR (SF1612): an outside STAR's WsrmService, the simulated one's, or none.
+    let (star, star_admin) = match (&cfg.star_url, &addrs.star) {
+        (Some(seat), _) => (seat.clone(), String::new()),
+        (None, Some((d, a))) => (url(d, sim_star::WSRM_SERVICE_PATH), http(a)),
+        (None, None) => (String::new(), String::new()),
+    };
     // The platform's exposures: an outside platform's, or the simulated one's.
     let (sp_ksd_exposure, sp_jc_exposure, sp_ky_exposure, sp_admin) = match &cfg.platform_url {
         Some(base) => (
@@ -135,6 +157,10 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
             url(&addrs.sp.0, sim_wire::ky::PLATFORM_PATH),
             http(&addrs.sp.1),
         ),
+    };
+    let sp_bf = match &cfg.platform_url {
+        Some(base) => format!("{base}{}", sim_wire::besked::PLATFORM_PATH),
+        None => url(&addrs.sp.0, sim_wire::besked::PLATFORM_PATH),
     };
     let (ksd, ksd_admin) = match (&cfg.ksd_url, &addrs.ksd) {
         (Some(seat), _) => (seat.clone(), String::new()),
@@ -152,6 +178,7 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
         sp_ksd_exposure,
         sp_jc_exposure,
         sp_ky_exposure,
+        sp_bf,
         sp_admin,
         ksd,
         ksd_admin,
@@ -169,7 +196,21 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
         root_ca: layout::root_ca(&cfg.certs_dir),
         seats,
         seed: cfg.seed,
+        star,
+        star_admin,
     }
+}
+
+fn url_of(a: &SocketAddr, path: &str) -> String {
+    format!("https://{a}{path}")
+}
+
+/// KSD's subscription id at the Beskedfordeler (SF1612): fixed by the wiring from the seed, so
+/// that KSD knows what to pull before the platform has made it.
+pub fn ksd_subscription(seed: u64) -> String {
+    sim_kit::ids::IdStream::new(seed, "ecosystem/ksd-subscription", 0)
+        .next_uuid()
+        .to_string()
 }
 
 /// Derives every program's configuration. Pure: reads no file, binds no socket.
@@ -221,6 +262,24 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
         seed: cfg.seed,
         admin_token: cfg.admin_token.clone(),
         journal_retention: cfg.journal_retention,
+        star: (!endpoints.star.is_empty()).then(|| sim_sp::star_job::StarJobConfig {
+            url: endpoints.star.clone(),
+            every_ms: cfg.star_job_every_ms,
+        }),
+        beskedfordeler: sim_sp::BeskedfordelerConfig {
+            amqp: cfg.bf_amqp.clone(),
+            subscriptions: match (&addrs.ksd, cfg.star.is_some()) {
+                (Some((ksd_data, _)), true) => vec![sim_bf::NewSubscription {
+                    subscriber_cvr: ksd_system.cvr.clone(),
+                    beskedtype: None,
+                    value_list: None,
+                    push_url: (cfg.star_delivery == sim_ksd::Sf1612Delivery::Push)
+                        .then(|| url_of(ksd_data, sim_ksd::BF_PUSH_PATH)),
+                    id: Some(ksd_subscription(cfg.seed)),
+                }],
+                _ => Vec::new(),
+            },
+        },
         clock: cfg.clock.clone(),
         faults: cfg.faults.clone(),
     };
@@ -242,11 +301,22 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
             seed: cfg.seed,
             admin_token: cfg.admin_token.clone(),
             journal_retention: cfg.journal_retention,
+            sf1612: cfg.star.is_some().then(|| sim_ksd::Sf1612Config {
+                beskedfordeler: Endpoint {
+                    url: endpoints.sp_bf.clone(),
+                },
+                abonnement_id: ksd_subscription(cfg.seed),
+                delivery: cfg.star_delivery,
+                amqp: cfg.bf_amqp.clone(),
+                vaerdiliste: sim_wire::besked::VAERDILISTE_SYGEMELDINGSSTATUS.to_string(),
+                poll_ms: 200,
+            }),
             clock: cfg.clock.clone(),
             faults: cfg.faults.clone(),
         }),
         _ => None,
     };
+    let (trust_for_star, kombit_cvr) = (trust.clone(), kombit.cvr.clone());
     let mut vendors = Vec::new();
     for v in &cfg.refdata.vendors {
         vendors.push(sim_jobcenter::VendorConfig {
@@ -291,11 +361,32 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
         faults: cfg.faults.clone(),
         vendor_faults: cfg.vendor_faults.clone(),
     };
+    // STAR is called by the platform with KOMBIT's certificate (SP-7 as for every receiver);
+    // its ServiceEndpoint answers point back at its own listener.
+    let star = match (&cfg.star, &cfg.star_url, addrs.star) {
+        (Some(events), None, Some((data, _))) => Some(sim_star::Config {
+            state_dir: cfg.state_dir.join("star"),
+            server: identity(&layout::server(dir, "star")),
+            client_trust: trust_for_star,
+            allowed_caller_cvrs: vec![kombit_cvr],
+            public_url: format!("https://{data}"),
+            events: events.clone(),
+            sequence_timeout_ms: sim_star::config::DEFAULT_SEQUENCE_TIMEOUT_MS,
+            max_events_per_sequence: None,
+            journal_retention: cfg.journal_retention,
+            admin_token: cfg.admin_token.clone(),
+            clock: cfg.clock.clone(),
+            faults: cfg.faults.clone(),
+            star_faults: cfg.star_faults.clone(),
+        }),
+        _ => None,
+    };
     Ok(Wiring {
         endpoints,
         sp,
         ksd,
         jobcenter,
+        star,
     })
 }
 
@@ -320,6 +411,7 @@ mod tests {
                 .map(|(i, v)| (v.instance.clone(), addr(10 + i as u16)))
                 .collect(),
             jobcenter_admin: addr(5),
+            star: None,
         }
     }
 

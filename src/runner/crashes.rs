@@ -17,6 +17,7 @@ pub(crate) fn program_of(t: &Target) -> Option<Program> {
         Target::Sp => Some(Program::Sp),
         Target::Ksd => Some(Program::Ksd),
         Target::Jobcenter => Some(Program::Jobcenter),
+        Target::Star => Some(Program::Star),
         Target::Vendor(_) => None,
     }
 }

@@ -90,6 +90,7 @@ pub(crate) fn target_of(program: &str) -> Target {
     match program {
         "sp" => Target::Sp,
         "ksd" => Target::Ksd,
+        "star" => Target::Star,
         v => Target::Vendor(v.to_string()),
     }
 }
@@ -105,6 +106,27 @@ impl FaultHook for PlanHook {
             return FaultAction::SoapFault {
                 rule: Rule::Sp9,
                 text: "The platform is in a service window; try again later.".into(),
+            };
+        }
+        // SF1612: KSD's push endpoint refuses a delivery (BF-2: it comes again).
+        if target == Target::Ksd
+            && r.path == sim_ksd::BF_PUSH_PATH
+            && hit(FaultKind::PushRefused).is_some()
+        {
+            self.tally.hit(FaultKind::PushRefused, r.program, now);
+            return FaultAction::SoapFault {
+                rule: Rule::Bf2,
+                text: "injected: KSD's push endpoint refuses the delivery".into(),
+            };
+        }
+        // SF1612: the Beskedfordeler's services are down with it.
+        if target == Target::Sp
+            && r.path == sim_wire::besked::PLATFORM_PATH
+            && self.unavailable("bf")
+        {
+            return FaultAction::SoapFault {
+                rule: Rule::Sp4,
+                text: "injected: the Beskedfordeler is down".into(),
             };
         }
         if hit(FaultKind::ConnectionReset).is_some() {
@@ -134,6 +156,7 @@ impl FaultHook for PlanHook {
         let slow = match target {
             Target::Sp => FaultKind::SlowPlatform,
             Target::Ksd => FaultKind::SlowKsd,
+            Target::Star => FaultKind::SlowStar,
             _ => FaultKind::SlowVendor,
         };
         if let Some(rule) = hit(slow) {
@@ -160,9 +183,35 @@ impl FaultHook for PlanHook {
         Some(d.unsigned_abs())
     }
 
+    fn unavailable(&self, component: &str) -> bool {
+        if component != "bf" {
+            return false;
+        }
+        let now = self.clock.now();
+        let down = self
+            .plan
+            .decide(FaultKind::BrokerDown, &Target::Sp, now, 0)
+            .is_some();
+        if down {
+            self.tally.hit(FaultKind::BrokerDown, "sp", now);
+        }
+        down
+    }
+
     fn duplicate_delivery(&self, program: &str, key: &str) -> bool {
         let now = self.clock.now();
         let seq = sim_seed::hash(key.as_bytes());
+        // SF1612: the Beskedfordeler (`bf`) delivers a message once more; KSD processes it once.
+        if program == "bf" {
+            let dup = self
+                .plan
+                .decide(FaultKind::DuplicateDelivery, &Target::Sp, now, seq)
+                .is_some();
+            if dup {
+                self.tally.hit(FaultKind::DuplicateDelivery, "sp", now);
+            }
+            return dup;
+        }
         // The platform (`sp`: it delivers a call to a jobcenter twice) or KSD (`ksd`: it sends
         // what it delivered once more).
         let target = match program {
@@ -295,5 +344,21 @@ faults:
             hits(FaultKind::UnacknowledgedEvent, "kmd-jc"),
             Some(2 * n as u64)
         );
+    }
+}
+
+/// STAR's own faults (SF1612): `star_cut_sequence` cuts a fetch after k of its n events, k
+/// drawn per sequence from the rule's stream, so the platform's job reads a truncated answer
+/// and must close the sequence (SP-10).
+impl sim_star::StarFaults for PlanHook {
+    fn cut_fetch_after(&self, sequence: sim_wire::Uuid, count: u64) -> Option<u64> {
+        let now = self.clock.now();
+        let seq = sim_seed::hash(sequence.to_string().as_bytes());
+        let rule = self
+            .plan
+            .decide(FaultKind::StarCutSequence, &Target::Star, now, seq)?;
+        self.tally.hit(FaultKind::StarCutSequence, "star", now);
+        let mut rng = sim_seed::Rng::keyed(self.seed, &format!("faults/{}/cut", rule.name), seq);
+        Some(rng.range(0, count.max(1)))
     }
 }

@@ -221,6 +221,16 @@ impl Setup {
             .max(0) as u64;
         cfg.max_send_attempts = RESEND_ATTEMPTS;
         cfg.call_timeout_ms = CALL_TIMEOUT.as_millis() as u64;
+        // SF1612: STAR serves the scenario's stream; the platform's job runs at its period.
+        if let Some(star) = &self.scenario.star {
+            cfg.star = Some(sim_star::EventsConfig {
+                seed: self.scenario.seed,
+                stream: sim_scenario::star::StarStream::of_scenario(&self.scenario),
+                ..sim_star::EventsConfig::default()
+            });
+            cfg.star_job_every_ms = star.job_every.whole_milliseconds().max(1) as u64;
+            cfg.star_faults = sim_star::StarFaultHook::with(self.hook.clone());
+        }
         seats::configure(&mut cfg, &self.seats, &opts.scenario_dir, &opts.trust);
         if let Some(dir) = &opts.certs_dir {
             cfg.certs_dir = dir.clone();

@@ -8,7 +8,9 @@
 //! the statuses — applied to the person's case that carries the same NemRefusionIdentifier:
 //! - the case does not exist and the sick leave has not ended: a DFDG sick-leave report opens
 //!   one (KSD-9: 60, the 22-week limit from IllnessStartDate), for the person's residence
-//!   municipality from the CPR register; the employer is not in the report;
+//!   municipality from the CPR register; the report names no employer, so the case's
+//!   ArbejdsgiverPart is the organisation that registered it (the CVR in `CaseWorkerRID`), or
+//!   the municipality when that names none — until NemRefusion's notification says more;
 //! - `IsIllnessEnded`: the case ends with OphoersAarsag 1 (the citizen reported fit) on
 //!   IllnessEndDate;
 //! - a moved first or last day: a history row and an AENDRET event;
@@ -278,6 +280,13 @@ async fn journal(
     k.journal.record_all(vec![e]).await;
 }
 
+/// The CVR of the organisation that registered a STAR event: `CaseWorkerRID` reads
+/// `CVR:<cvr>-RID:<digits>`.
+fn registrant(e: &IllnessUpdateRegistration) -> Option<sim_wire::Cvr> {
+    let rid = &e.request_metadata.case_worker.rid;
+    rid.strip_prefix("CVR:")?.split('-').next()?.parse().ok()
+}
+
 /// The change one STAR event makes (see the module docs), within `tx`.
 fn apply_in(
     tx: &Transaction<'_>,
@@ -371,7 +380,7 @@ fn apply_in(
                 sag_id: sag_id.clone(),
                 cpr,
                 municipality: m.cvr,
-                arbejdsgiver: None,
+                arbejdsgiver: registrant(e).unwrap_or(m.cvr),
                 p_nummer: None,
                 nem_refusion_id: nr,
                 first: e.illness.illness_start_date,
@@ -389,4 +398,274 @@ fn apply_in(
             )
         }
     }
+}
+
+/// KSD's SF1612 settings: its subscription at the Beskedfordeler (the `sf1612:` section of
+/// its configuration). Without it KSD takes no STAR statuses and keeps no value list.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sf1612Config {
+    /// The platform's Beskedfordeler service (`https://host:port/service/Beskedfordeler/1`):
+    /// the value list, and the embedded broker's pull.
+    pub beskedfordeler: sim_kit::config::Endpoint,
+    /// KSD's subscription (`AbonnementId`): what it pulls, and the queue's name in RabbitMQ.
+    pub abonnement_id: String,
+    /// `pull` (KSD fetches and acknowledges) or `push` (the platform posts to
+    /// [`crate::BF_PUSH_PATH`]); pull by default.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// Pull straight from RabbitMQ at this URL (`amqp://…/BF`) when the platform's broker is
+    /// RabbitMQ, as the real Beskedfordeler's subscribers do; none: through the platform.
+    #[serde(default)]
+    pub amqp: Option<String>,
+    /// The value list the subscription's filter names.
+    #[serde(default = "default_list")]
+    pub vaerdiliste: String,
+    /// Real milliseconds between pulls when nothing came, and between value-list passes.
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+}
+
+/// How KSD takes its deliveries (BF-2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// KSD fetches and acknowledges.
+    #[default]
+    Pull,
+    /// The Beskedfordeler posts to KSD's push endpoint.
+    Push,
+}
+
+fn default_list() -> String {
+    sim_wire::besked::VAERDILISTE_SYGEMELDINGSSTATUS.to_string()
+}
+
+fn default_poll_ms() -> u64 {
+    200
+}
+
+/// How long a pulled delivery may stay unacknowledged before the AMQP puller requeues it
+/// (virtual time; the embedded broker has its own lease on the platform).
+const AMQP_LEASE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The journal peer of pulled deliveries.
+const PULLED_FROM: &str = "Beskedfordeler (pull)";
+
+/// KSD's SF1612 workers: the value-list sync always, the puller when KSD pulls.
+pub fn workers(
+    k: std::sync::Arc<Ksd>,
+    config: &Sf1612Config,
+    client: sim_kit::HttpsClient,
+    stop: &sim_kit::shutdown::Shutdown,
+) -> Vec<sim_kit::program::Worker> {
+    let bf = sim_bf::client::BfClient::new(client, config.beskedfordeler.url.clone());
+    let mut out: Vec<sim_kit::program::Worker> = vec![Box::pin(sync_value_list(
+        k.clone(),
+        bf.clone(),
+        config.clone(),
+        stop.wait(),
+    ))];
+    if config.delivery == Delivery::Pull {
+        out.push(Box::pin(pull(k, bf, config.clone(), stop.wait())));
+    }
+    out
+}
+
+/// Fetches, handles and acknowledges deliveries until `stop` (BF-2): a message is acknowledged
+/// only once its handling committed, so a crash in between means it comes again (and is then
+/// a repeat). A failed fetch or ack waits and tries again; the puller is made anew after a
+/// failure (RabbitMQ requeues what the old connection held).
+async fn pull(
+    k: std::sync::Arc<Ksd>,
+    bf: sim_bf::client::BfClient,
+    config: Sf1612Config,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use sim_bf::client::{EmbeddedPuller, Puller};
+    tokio::pin!(stop);
+    let idle = std::time::Duration::from_millis(config.poll_ms.max(1));
+    let Ok(abonnement) = config.abonnement_id.parse::<Uuid>() else {
+        tracing::error!(id = %config.abonnement_id, "sf1612.abonnement_id is no UUID: KSD pulls nothing");
+        return;
+    };
+    let mut puller: Option<Box<dyn Puller>> = None;
+    loop {
+        if puller.is_none() {
+            puller = match &config.amqp {
+                None => Some(Box::new(EmbeddedPuller::new(bf.clone(), abonnement))),
+                Some(url) => {
+                    match sim_bf::client::AmqpPuller::connect(
+                        url,
+                        abonnement,
+                        k.clock.clone(),
+                        AMQP_LEASE,
+                    )
+                    .await
+                    {
+                        Ok(p) => Some(Box::new(p)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "SF1612: RabbitMQ not reachable; trying again");
+                            None
+                        }
+                    }
+                }
+            };
+        }
+        let fetched = match puller.as_mut() {
+            Some(p) => tokio::select! {
+                () = &mut stop => return,
+                r = p.fetch(sim_wire::besked::MAKS_ANTAL_GRAENSE) => r,
+            },
+            None => Err(sim_bf::client::ClientError::Broker("no connection".into())),
+        };
+        let batch = match fetched {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::debug!(error = %e, "SF1612: fetch failed; trying again");
+                if let Some(p) = puller.take() {
+                    p.close().await;
+                }
+                tokio::select! {
+                    () = &mut stop => return,
+                    () = tokio::time::sleep(idle * 5) => continue,
+                }
+            }
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(idle) => continue,
+            }
+        }
+        let mut done = Vec::with_capacity(batch.len());
+        for d in batch {
+            let raw = match &d.besked {
+                Ok(b) => sim_wire::besked::write_haendelsesbesked(b),
+                Err(e) => format!("<!-- unreadable delivery: {e} -->"),
+            };
+            let besked = d.besked.map_err(|e| e.to_string());
+            match process(&k, besked, raw, PULLED_FROM).await {
+                Ok(_) => done.push(d.tag),
+                // Not recorded: not acknowledged, so it comes again.
+                Err(e) => tracing::warn!(error = %e, "SF1612: delivery not recorded"),
+            }
+        }
+        if let Some(p) = puller.as_mut() {
+            if let Err(e) = p.ack(done).await {
+                // Handled but not acknowledged: it comes again and is recognised as a repeat.
+                tracing::debug!(error = %e, "SF1612: ack failed");
+                if let Some(p) = puller.take() {
+                    p.close().await;
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the value list (BF-1) in step with the open cases: every `poll_ms`, the persons whose
+/// cases changed since the last pass are compared with what the Beskedfordeler was told
+/// (`ksd_value_list`); additions and removals are sent, and recorded once answered OK. The
+/// watermark (`ksd_value_list_meta.synced_to`, virtual ms of `ksd_cases.updated_at`) moves only
+/// after a whole pass succeeded, so a failure is retried and nothing is missed.
+async fn sync_value_list(
+    k: std::sync::Arc<Ksd>,
+    bf: sim_bf::client::BfClient,
+    config: Sf1612Config,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    tokio::pin!(stop);
+    let idle = std::time::Duration::from_millis(config.poll_ms.max(1));
+    loop {
+        match sync_once(&k, &bf, &config.vaerdiliste).await {
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "SF1612: value-list sync failed; trying again"),
+        }
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(idle) => {}
+        }
+    }
+}
+
+/// One pass of [`sync_value_list`]; how many persons were added and removed.
+pub async fn sync_once(
+    k: &Ksd,
+    bf: &sim_bf::client::BfClient,
+    list: &str,
+) -> Result<(usize, usize), String> {
+    let (watermark, adds, removes) =
+        k.db.read(|c| {
+            let since: i64 = c
+                .query_row(
+                    "SELECT v FROM ksd_value_list_meta WHERE k = 'synced_to'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(i64::MIN);
+            let top: Option<i64> =
+                c.query_row("SELECT MAX(updated_at) FROM ksd_cases", [], |r| r.get(0))?;
+            let mut st = c.prepare_cached(
+                "SELECT c.cpr,
+                        EXISTS (SELECT 1 FROM ksd_cases o WHERE o.cpr = c.cpr AND o.status = ?2),
+                        EXISTS (SELECT 1 FROM ksd_value_list v WHERE v.cpr = c.cpr)
+                 FROM (SELECT DISTINCT cpr FROM ksd_cases WHERE updated_at >= ?1) c",
+            )?;
+            let mut adds = Vec::new();
+            let mut removes = Vec::new();
+            let rows = st.query_map(rusqlite::params![since, Status::Aktiv.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
+            })?;
+            for row in rows {
+                match row? {
+                    (cpr, true, false) => adds.push(cpr),
+                    (cpr, false, true) => removes.push(cpr),
+                    _ => {}
+                }
+            }
+            Ok((top.unwrap_or(since), adds, removes))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let parse = |v: &[String]| -> Vec<Cpr> { v.iter().filter_map(|c| c.parse().ok()).collect() };
+    if !adds.is_empty() {
+        bf.vaerdiliste_tilfoej(list, &parse(&adds))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    if !removes.is_empty() {
+        bf.vaerdiliste_fjern(list, &parse(&removes))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let now = unix_millis(k.now());
+    let (n_add, n_remove) = (adds.len(), removes.len());
+    k.db.write(move |tx| {
+        for cpr in &adds {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO ksd_value_list (cpr, added_at) VALUES (?1, ?2)",
+            )?
+            .execute(rusqlite::params![cpr, now])?;
+        }
+        for cpr in &removes {
+            tx.prepare_cached("DELETE FROM ksd_value_list WHERE cpr = ?1")?
+                .execute([cpr])?;
+        }
+        // The next pass looks again at this instant's changes too (>=): a case changed in the
+        // same millisecond after this read is not missed.
+        tx.prepare_cached(
+            "INSERT INTO ksd_value_list_meta (k, v) VALUES ('synced_to', ?1)
+             ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+        )?
+        .execute([watermark])?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok((n_add, n_remove))
 }

@@ -126,6 +126,7 @@ pub fn config(pki: &Pki, state_dir: &Path, platform_url: &str) -> Config {
         seed: 7,
         admin_token: None,
         journal_retention: Default::default(),
+        sf1612: None,
         clock: Clock::real(),
         faults: sim_kit::faults::Faults::none(),
     }

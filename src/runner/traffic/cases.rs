@@ -43,7 +43,10 @@ pub(crate) async fn drive_intake(
     for a in Arrivals::of_cases(&scenario, &assignments) {
         clock.sleep_until(a.intended_at).await;
         let today = sim_scenario::calendar::to_copenhagen(a.intended_at).date();
-        let d = CaseData::for_seq(scenario.seed, a.seq, today, &intake);
+        let mut d = CaseData::for_seq(scenario.seed, a.seq, today, &intake);
+        if let Some(cpr) = star_person_of(&scenario, a.seq, d.pensioner) {
+            d.cpr = cpr;
+        }
         let body = json!({
             "cpr": d.cpr.to_string(),
             "municipality": a.municipality.to_string(),
@@ -80,4 +83,19 @@ pub(crate) async fn drive_intake(
             }
         }
     }
+}
+
+/// SF1612: `known_share` of the intake's cases (not pensioners': STAR's persons are of working
+/// age) are about one of STAR's persons, so that KSD puts them on its value list (BF-1) and
+/// STAR's events about them reach it. Drawn per case from `cases/star-person`.
+fn star_person_of(scenario: &Scenario, seq: u64, pensioner: bool) -> Option<sim_wire::Cpr> {
+    let star = scenario.star.as_ref()?;
+    if pensioner {
+        return None;
+    }
+    let mut rng = sim_seed::Rng::keyed(scenario.seed, "cases/star-person", seq);
+    (rng.f64() < star.known_share).then(|| {
+        let k = rng.range(0, star.population);
+        sim_scenario::star::star_person(scenario.seed, k)
+    })
 }
