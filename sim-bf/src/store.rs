@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS bf_value_list_log (
     name           TEXT NOT NULL,
     cpr            TEXT NOT NULL,
     added          INTEGER NOT NULL,
-    at             INTEGER NOT NULL
+    at             INTEGER NOT NULL,
+    after_seq      INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS bf_messages (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -223,6 +224,8 @@ pub fn change_value_list(
 
 /// Every real change of a value list, in order (`bf_value_list_log`): what lets a checker tell
 /// whether a person was on a list when a message was published (BF-1), after the list changed.
+/// `after_seq` is the last message stored before the change: a message `seq` was published
+/// under every change with `after_seq < seq` and none after (virtual times can be equal).
 fn log_change(
     tx: &Transaction<'_>,
     cvr: &str,
@@ -232,8 +235,8 @@ fn log_change(
     now: OffsetDateTime,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO bf_value_list_log (subscriber_cvr, name, cpr, added, at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO bf_value_list_log (subscriber_cvr, name, cpr, added, at, after_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(seq), 0) FROM bf_messages))",
     )?
     .execute(params![cvr, name, cpr, added, unix_millis(now)])?;
     Ok(())

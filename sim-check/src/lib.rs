@@ -40,6 +40,7 @@
 pub mod conformance;
 mod history;
 mod routing;
+pub mod sf1612;
 pub mod sf1690;
 pub mod sf2090;
 pub mod sf2093;
@@ -78,6 +79,11 @@ pub struct CheckInput {
     pub ksd_db: PathBuf,
     /// The jobcenter vendors' file, `<state>/jobcenter/jobcenter.sqlite`.
     pub jobcenter_db: PathBuf,
+    /// STAR's file, `<state>/star/star.sqlite` (SF1612; absent without STAR or with an outside
+    /// one).
+    pub star_db: PathBuf,
+    /// The platform's Beskedfordeler, `<state>/sp/bf.sqlite` (SF1612).
+    pub bf_db: PathBuf,
     /// Municipality CVR → vendor instance, as routed at the end of the run (final table).
     pub routing: BTreeMap<String, String>,
     /// Routing changes made during the run: (virtual time, CVR, new instance), an empty
@@ -128,6 +134,8 @@ impl CheckInput {
             sp_db: state_dir.join("sp").join("sp.sqlite"),
             ksd_db: state_dir.join("ksd").join("ksd.sqlite"),
             jobcenter_db: state_dir.join("jobcenter").join("jobcenter.sqlite"),
+            star_db: state_dir.join("star").join("star.sqlite"),
+            bf_db: state_dir.join("sp").join("bf.sqlite"),
             routing: BTreeMap::new(),
             routing_changes: Vec::new(),
             injected: Vec::new(),
@@ -196,6 +204,7 @@ fn run_checks(h: &history::History, input: &CheckInput) -> Result<Vec<CheckResul
     results.extend(sf2093::check(h, input)?);
     results.extend(sf2096::check(h, input)?);
     results.extend(sf1690::check(h, input)?);
+    results.extend(sf1612::check(input)?);
     // Safety first, then liveness, whatever the integration (a stable sort keeps each
     // integration's order within a kind).
     results.sort_by_key(|r| match r.kind {
