@@ -195,7 +195,11 @@ impl Scenario {
                 let _ = writeln!(y, "    downtime: {}", format_duration(*downtime));
                 continue;
             }
-            if r.kind != crate::FaultKind::ServiceWindow {
+            // Window-only kinds take no probability (they hit everything while active).
+            if !matches!(
+                r.kind,
+                crate::FaultKind::ServiceWindow | crate::FaultKind::BrokerDown
+            ) {
                 let _ = writeln!(y, "    probability: {}", num(r.probability));
             }
             let _ = writeln!(

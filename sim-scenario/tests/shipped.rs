@@ -63,7 +63,10 @@ fn chaos_has_every_fault_kind_and_crashes_each_program() {
     }
     let plan = FaultPlan::new(&s);
     let crashed: Vec<Target> = plan.crashes().into_iter().map(|c| c.target).collect();
-    assert_eq!(crashed, [Target::Sp, Target::Ksd, Target::Jobcenter]);
+    assert_eq!(
+        crashed,
+        [Target::Sp, Target::Ksd, Target::Jobcenter, Target::Star]
+    );
     // Faults stop before the run ends, leaving time to judge liveness.
     let end = plan.faults_end().expect("faults");
     assert!(end < s.clock.end());

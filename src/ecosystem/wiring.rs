@@ -371,7 +371,13 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
             allowed_caller_cvrs: vec![kombit_cvr],
             public_url: format!("https://{data}"),
             events: events.clone(),
-            sequence_timeout_ms: sim_star::config::DEFAULT_SEQUENCE_TIMEOUT_MS,
+            // Defined here (STAR's own figure is not public): three job periods, at least 15
+            // minutes — a sequence its job abandoned (the platform crashed mid-run) comes back
+            // within a few runs, and a live job never comes near it.
+            sequence_timeout_ms: (3 * cfg.star_job_every_ms).clamp(
+                15 * 60 * 1000,
+                sim_star::config::DEFAULT_SEQUENCE_TIMEOUT_MS,
+            ),
             max_events_per_sequence: None,
             journal_retention: cfg.journal_retention,
             admin_token: cfg.admin_token.clone(),

@@ -38,6 +38,7 @@ mod latency;
 mod pacing;
 mod report;
 mod seats;
+mod sf1612;
 mod traffic;
 mod vendors;
 
@@ -504,7 +505,11 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         accepted,
         deadline,
         real_cap,
-        || delivered_count(&running, &setup, opts, &ledger),
+        || async {
+            let n = delivered_count(&running, &setup, opts, &ledger).await;
+            let s = sf1612::progress(&opts.state_dir, setup.end);
+            (n, s.handled, s.settled)
+        },
         |t, n| progress.update(&setup.snapshot(&ledger.lock().expect("ledger lock"), t, n)),
     )
     .await;

@@ -108,8 +108,9 @@ impl Pace {
     }
 
     /// The drain: polls `receipts` (with the clock moving at `max`) until it reaches
-    /// `accepted`, the virtual `deadline` passes, or the real `cap` is reached. `progress`
-    /// sees every count.
+    /// `accepted` and the flows that are not the runner's own traffic (SF1612: STAR's
+    /// statuses) have settled, the virtual `deadline` passes, or the real `cap` is reached.
+    /// `progress` sees every count.
     ///
     /// At `max` the virtual deadline alone would end the drain too early: the clock moves
     /// 100 virtual seconds per real second whatever the programs manage, so a one-minute
@@ -127,18 +128,20 @@ impl Pace {
         mut progress: impl FnMut(OffsetDateTime, u64),
     ) where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = u64>,
+        Fut: std::future::Future<Output = (u64, u64, bool)>,
     {
         let (mut last, mut last_change) = (None, Instant::now());
         loop {
-            let n = receipts().await;
+            // Receipts, other progress (SF1612's handled messages), and whether the flows
+            // that are not the runner's own traffic have settled.
+            let (n, other, settled) = receipts().await;
             progress(self.clock.now(), n);
-            if last != Some(n) {
-                (last, last_change) = (Some(n), Instant::now());
+            if last != Some((n, other)) {
+                (last, last_change) = (Some((n, other)), Instant::now());
             }
             let past_deadline = self.clock.now() >= deadline
                 && (self.speed != Speed::Max || last_change.elapsed() >= QUIET_AT_MAX);
-            if n >= accepted || past_deadline || Instant::now() >= cap {
+            if (n >= accepted && settled) || past_deadline || Instant::now() >= cap {
                 return;
             }
             match self.speed {
@@ -206,7 +209,7 @@ mod tests {
             cap,
             || {
                 let p = polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                async move { p.min(400) }
+                async move { (p.min(400), 0, true) }
             },
             |_, n| seen = n,
         )

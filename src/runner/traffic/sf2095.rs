@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::ecosystem::{Crashed, JobcenterSlot};
 
 use super::Ctx;
-use crate::runner::{CALL_TIMEOUT, RESEND_ATTEMPTS};
+use crate::runner::CALL_TIMEOUT;
 
 pub(crate) fn update_spec(d: &UpdateData, a: &Arrival) -> UpdateSpec {
     UpdateSpec {
@@ -167,6 +167,9 @@ pub(crate) async fn one_arrival(ctx: Ctx, a: Arrival) {
     }
 }
 
+/// How long (real time) a raw message is resent without an answer before the runner stops.
+const RAW_FOLLOW_LIMIT: StdDuration = StdDuration::from_secs(300);
+
 /// Hands an update to its vendor's system and follows it to its TransportKvittering, also
 /// across a crash of the jobcenter: if the crashed program had persisted the update, the
 /// restarted one resends it by itself (JC-1) and the runner only watches; if it had not, the
@@ -227,13 +230,24 @@ pub(crate) async fn send_via_vendor(
 /// Sends a message the simulated vendors would never send themselves, resending it like a
 /// vendor would (JC-1) while the answer is transient (no answer, SP-4, SP-9), so that the
 /// platform or KSD gets to judge it. Returns whether it was accepted.
+///
+/// Like a vendor it does not give up after a number of attempts: at speed `max` the virtual
+/// clock can run through a platform's whole downtime while the platform is still restarting
+/// in real time, and a message given up then was never judged (the chaos run flaked on
+/// `refused-what-must-be-refused`). It gives up only after [`RAW_FOLLOW_LIMIT`] of real time,
+/// and waits a little real time after a call that got no answer.
 pub(crate) async fn send_raw(c: &sim_kit::soap::SoapClient, ctx: &Ctx, body: String) -> bool {
     let op = Operation::SendOpdateringFravaer;
-    for attempt in 0..RESEND_ATTEMPTS {
+    let started = Instant::now();
+    for attempt in 0u64.. {
         if attempt > 0 {
+            if started.elapsed() > RAW_FOLLOW_LIMIT {
+                return false;
+            }
             ctx.clock.sleep(StdDuration::from_secs(10)).await;
         }
         let Ok(reply) = c.call(&ctx.sp_url, &op.soap_action(), body.clone()).await else {
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
             continue;
         };
         if let Some(k) = reply.transport_kvittering() {
