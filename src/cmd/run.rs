@@ -62,6 +62,11 @@ pub struct Args {
     /// netcompany-jc): for an outside platform in the seat, which must know where they are.
     #[arg(long, value_name = "N")]
     port_base: Option<u16>,
+    /// RabbitMQ as the Beskedfordeler's broker (SF1612): `amqp://user:pass@host:port/BF`, a
+    /// virtual host you made for it; its queues are named by the subscriptions' UUIDs, and KSD
+    /// pulls from them directly. Default: the broker embedded in the platform.
+    #[arg(long, value_name = "AMQP_URL")]
+    broker: Option<String>,
 }
 
 /// `--seat` and `--seat-identity` as seats.
@@ -176,6 +181,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         certs_dir: args.certs.clone(),
         platform_port: args.platform_port,
         port_base: args.port_base,
+        broker: args.broker.clone(),
     };
     let rt = tokio::runtime::Runtime::new()?;
     let report = rt.block_on(run_scenario(&text, &opts))?;

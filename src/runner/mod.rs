@@ -85,6 +85,9 @@ pub struct RunOptions {
     /// `--port-base`: every simulated program on fixed ports from here ([`Ports::from_base`]),
     /// for an outside platform that must know where KSD and the vendors are.
     pub port_base: Option<u16>,
+    /// `--broker amqp://…/BF`: RabbitMQ as the Beskedfordeler's broker (SF1612); none: the
+    /// embedded one.
+    pub broker: Option<String>,
 }
 
 /// How long a call may take in scenario runs: short, so injected timeouts cost little.
@@ -231,7 +234,12 @@ impl Setup {
             });
             cfg.star_job_every_ms = star.job_every.whole_milliseconds().max(1) as u64;
             cfg.star_faults = sim_star::StarFaultHook::with(self.hook.clone());
+            cfg.star_delivery = match star.delivery {
+                sim_scenario::Delivery::Pull => sim_ksd::Sf1612Delivery::Pull,
+                sim_scenario::Delivery::Push => sim_ksd::Sf1612Delivery::Push,
+            };
         }
+        cfg.bf_amqp = opts.broker.clone();
         seats::configure(&mut cfg, &self.seats, &opts.scenario_dir, &opts.trust);
         if let Some(dir) = &opts.certs_dir {
             cfg.certs_dir = dir.clone();
