@@ -155,7 +155,7 @@ impl StarJob {
     pub async fn worker(self, stop: impl std::future::Future<Output = ()> + Send + 'static) {
         tokio::pin!(stop);
         let every = StdDuration::from_millis(self.config.every_ms.max(1));
-        tracing::info!(star = %self.config.url, every_ms = self.config.every_ms, "the STAR job runs (SP-10)");
+        tracing::info!(star = %self.config.url, every_ms = self.config.every_ms, virtual_now = %self.clock.now(), "the STAR job runs (SP-10)");
         loop {
             tokio::select! {
                 () = &mut stop => return,
@@ -175,6 +175,7 @@ impl StarJob {
     /// One run of the job (see the module docs), recorded in `sp_star_runs`.
     pub async fn run_once(&self) -> RunOutcome {
         let started = self.clock.now();
+        tracing::debug!(virtual_now = %started, "STAR job run starts (SP-10)");
         let call_id = self.ids.next_uuid();
         // Events persisted by a run that died before publishing them go out first.
         let mut published = match self.publish_pending().await {
