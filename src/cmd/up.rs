@@ -49,6 +49,13 @@ pub struct Args {
     /// Journal retention: every program keeps at most this many journal rows (the newest).
     #[arg(long, value_name = "ROWS")]
     journal_max_rows: Option<u64>,
+    /// RabbitMQ as the Beskedfordeler's broker (SF1612): `amqp://user:pass@host:port/BF`;
+    /// default: the broker embedded in the platform.
+    #[arg(long, value_name = "AMQP_URL")]
+    broker: Option<String>,
+    /// Start without STAR and the platform's STAR job (SF1612).
+    #[arg(long)]
+    no_star: bool,
 }
 
 /// Prints what a vendor needs to point a real system at the ecosystem.
@@ -84,6 +91,14 @@ pub fn print_endpoints(e: &Endpoints, refdata: &RefData, state_dir: &Path, seed:
         println!("  receiver (ModtagOpdateringFravaer):  {}", e.ksd);
         println!("  KY's receiver (SF1690):              {}", e.ky);
         println!("  admin:                               {}", e.ksd_admin);
+    }
+    if !e.star.is_empty() {
+        println!("STAR (DFDG), SF1612's source; the platform's job fetches every 10 minutes");
+        println!("  WsrmService:                         {}", e.star);
+        if !e.star_admin.is_empty() {
+            println!("  admin:                               {}", e.star_admin);
+        }
+        println!("  Beskedfordeler (value lists, pull):  {}", e.sp_bf);
     }
     println!("Jobcenter vendor solutions (admin {})", e.jobcenter_admin);
     for (instance, url) in &e.vendors {
@@ -135,6 +150,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if args.ephemeral_ports {
             cfg.ports = ecosystem::Ports::ephemeral();
         }
+        // SF1612: STAR's 90,000 statuses a month (KSD-13) at real time, the job every 10
+        // minutes, KSD pulling; `--no-star` leaves them out.
+        if !args.no_star {
+            cfg.star = Some(sim_star::EventsConfig {
+                seed: cfg.seed,
+                ..sim_star::EventsConfig::default()
+            });
+        }
+        cfg.bf_amqp.clone_from(&args.broker);
         for seat in &args.seat {
             let (name, url) = seat.split_once('=').ok_or_else(|| anyhow::anyhow!("--seat {seat}: expected NAME=URL"))?;
             anyhow::ensure!(url.starts_with("https://"), "--seat {seat}: the URL must be https://");

@@ -39,6 +39,9 @@ struct Args {
     /// loopback address. Overrides the config's `admin_token`.
     #[arg(long)]
     admin_token: Option<String>,
+    /// `text` (for people) or `json` (one object per line, for log collectors).
+    #[arg(long, value_enum, default_value_t)]
+    log_format: sim_kit::program::LogFormat,
 }
 
 fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
@@ -53,8 +56,8 @@ fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    sim_kit::program::init_tracing("info");
     let args = Args::parse();
+    sim_kit::program::init_logging("info", args.log_format);
     let config: sim_jobcenter::Config = sim_kit::program::configure(
         &args.config,
         sim_kit::program::Overrides {
