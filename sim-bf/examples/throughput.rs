@@ -1,18 +1,21 @@
-//! Publish → pull → ack throughput of the Beskedfordeler, embedded vs RabbitMQ (issue 13's
-//! figures). Not a test: it measures real time.
+//! Publish → pull → ack throughput and publish-to-processed latency of the Beskedfordeler,
+//! embedded and RabbitMQ side by side in one run (issue 13's figures). Not a test: it measures
+//! real time.
 //!
 //! ```text
-//! cargo run --release -p sim-bf --example throughput -- embedded 5000
+//! cargo run --release -p sim-bf --example throughput -- embedded 3000
 //! SIM_TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/BF \
-//!   cargo run --release -p sim-bf --example throughput -- amqp 5000
+//!   cargo run --release -p sim-bf --example throughput -- both 3000
 //! ```
 //!
-//! One pull subscription (KSD), one person on its value list; N SP-11 messages published one
-//! after another (as the STAR job does), then pulled in batches of 100 and acked (HTTPS with
-//! mTLS to the embedded broker, AMQP basic.get/ack to RabbitMQ).
+//! Per backend: one pull subscription (KSD), one person on its value list; N SP-11 messages
+//! published one after another (as the STAR job does) while a puller fetches batches of up to
+//! 100 and acks them (HTTPS with mTLS to the embedded broker, AMQP basic.get/ack to RabbitMQ).
+//! Latency is from the start of a message's `publish` to its ack returning.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sim_bf::client::{AmqpPuller, BfClient, EmbeddedPuller, Puller};
 use sim_bf::{Beskedfordeler, BfConfig, Broker, NewSubscription};
@@ -30,6 +33,16 @@ async fn main() {
     let backend = args.next().unwrap_or_else(|| "embedded".into());
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2000);
     sim_kit::install_crypto_provider();
+    let backends: Vec<&str> = match backend.as_str() {
+        "both" => vec!["embedded", "amqp"],
+        b => vec![if b == "amqp" { "amqp" } else { "embedded" }],
+    };
+    for b in backends {
+        measure(b, n).await;
+    }
+}
+
+async fn measure(backend: &str, n: usize) {
     let dir = tempfile::tempdir().unwrap();
     let vendors = sim_certs::parse_vendors_csv("instance,vendor,cvr,name\n").unwrap();
     let clock = sim_store::Clock::real();
@@ -81,6 +94,7 @@ async fn main() {
             beskedtype: None,
             value_list: None,
             push_url: None,
+            id: None,
         })
         .await
         .unwrap();
@@ -114,11 +128,6 @@ async fn main() {
         })
         .collect();
 
-    let start = Instant::now();
-    for m in &messages {
-        bf.publish(m).await.unwrap();
-    }
-    let published = start.elapsed();
     let id = sub.id.parse().unwrap();
     let mut puller: Box<dyn Puller> = if backend == "amqp" {
         let url = std::env::var("SIM_TEST_AMQP_URL").unwrap();
@@ -130,25 +139,62 @@ async fn main() {
     } else {
         Box::new(EmbeddedPuller::new(client, id))
     };
-    let pull_start = Instant::now();
+    // When each message's publish began, by ObjektRegistreringId.
+    let sent: Arc<Mutex<HashMap<Uuid, Instant>>> = Arc::default();
+    let start = Instant::now();
+    let publisher = {
+        let (bf, sent) = (bf.clone(), sent.clone());
+        tokio::spawn(async move {
+            for m in &messages {
+                sent.lock()
+                    .unwrap()
+                    .insert(m.registrering_id(), Instant::now());
+                bf.publish(m).await.unwrap();
+            }
+            start.elapsed()
+        })
+    };
+    let mut latencies = hdrhistogram::Histogram::<u64>::new(3).unwrap();
     let mut acked = 0;
     while acked < n {
         let got = puller.fetch(100).await.unwrap();
+        if got.is_empty() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            continue;
+        }
+        let ids: Vec<Option<Uuid>> = got
+            .iter()
+            .map(|p| {
+                p.besked
+                    .as_ref()
+                    .ok()
+                    .map(Haendelsesbesked::registrering_id)
+            })
+            .collect();
         acked += got.len();
         puller
             .ack(got.into_iter().map(|p| p.tag).collect())
             .await
             .unwrap();
+        let now = Instant::now();
+        let sent = sent.lock().unwrap();
+        for id in ids.into_iter().flatten() {
+            if let Some(t) = sent.get(&id) {
+                let _ = latencies.record((now - *t).as_micros() as u64);
+            }
+        }
     }
-    let pulled = pull_start.elapsed();
     let total = start.elapsed();
-    let rate = |d: std::time::Duration| n as f64 / d.as_secs_f64();
+    let published = publisher.await.unwrap();
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    let ms = |q: f64| latencies.value_at_quantile(q) as f64 / 1000.0;
     println!(
-        "{backend}: {n} messages; publish {:.0}/s; pull+ack {:.0}/s; publish→ack {:.0}/s ({:.2} s)",
+        "{backend}: {n} messages; publish {:.0}/s; publish→ack {:.0}/s ({:.2} s); publish-to-processed p50 {:.1} ms, p99 {:.1} ms",
         rate(published),
-        rate(pulled),
         rate(total),
-        total.as_secs_f64()
+        total.as_secs_f64(),
+        ms(0.5),
+        ms(0.99)
     );
     puller.close().await;
 }

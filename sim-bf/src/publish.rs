@@ -30,6 +30,9 @@ impl Inner {
     }
 }
 
+/// How long (real time) a publish waits for RabbitMQ's confirms.
+const CONFIRM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// What the first commit of a publish decided.
 enum Plan {
     /// Published before and with its broker.
@@ -235,7 +238,17 @@ async fn hand_to_rabbitmq(
         .iter()
         .map(|(t, id)| (t.subscription_id.clone(), id.clone()))
         .collect();
-    let result = amqp.publish(inner, &queued, b, xml).await;
+    // A broker that blocks publishers (RabbitMQ's disk or memory alarm) never confirms: the
+    // publish fails after CONFIRM_TIMEOUT instead of holding the platform's job forever, and
+    // the message stays unconfirmed, to be handed over again.
+    let result =
+        match tokio::time::timeout(CONFIRM_TIMEOUT, amqp.publish(inner, &queued, b, xml)).await {
+            Ok(r) => r,
+            Err(_) => Err(BfError::Broker(format!(
+                "RabbitMQ confirmed nothing within {} s (a blocked broker?)",
+                CONFIRM_TIMEOUT.as_secs()
+            ))),
+        };
     let now = inner.clock.now();
     let (outcome, detail) = match &result {
         Ok(()) => (

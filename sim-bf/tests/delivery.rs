@@ -27,6 +27,7 @@ async fn bf1_only_persons_on_the_value_list_are_delivered() {
                 beskedtype: None,
                 value_list: None,
                 push_url: None,
+                id: None,
             })
             .await
             .unwrap();
@@ -172,6 +173,7 @@ async fn bf2_push_redelivers_until_statuskode_20() {
                 beskedtype: None,
                 value_list: None,
                 push_url: Some(endpoint.url()),
+                id: None,
             })
             .await
             .unwrap();
@@ -299,6 +301,7 @@ async fn subscriptions_need_an_agreement_and_value_lists_a_subscription() {
                 beskedtype: None,
                 value_list: None,
                 push_url: None,
+                id: None,
             })
             .await;
         assert!(
@@ -337,6 +340,7 @@ async fn subscriptions_need_an_agreement_and_value_lists_a_subscription() {
                 beskedtype: None,
                 value_list: None,
                 push_url: None,
+                id: None,
             })
             .await
             .unwrap();

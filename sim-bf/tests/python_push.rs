@@ -93,6 +93,7 @@ async fn a_python_push_endpoint_receives_and_answers_statuskode_20() {
         beskedtype: None,
         value_list: None,
         push_url: Some(url),
+        id: None,
     })
     .await
     .unwrap();

@@ -3,7 +3,7 @@
 //! In the real ecosystem a sick-leave case is created in KSD from the employer's notification
 //! through NemRefusion, from STAR's statuses (SF1612) or by a caseworker by hand; KSD itself
 //! ends cases for reasons only it knows (10 moved, 50–52, death ...). The simulator has no
-//! NemRefusion and no SF1612 yet, so *defined here*: a case is created through the admin API
+//! NemRefusion, so *defined here* (SF1612's DFDG reports open cases too, `flows::sf1612`): a case is created through the admin API
 //! (`POST /cases`) — by a scenario's intake stream or by hand — and ended by KSD through
 //! `POST /cases/{sag_id}/end`. Both are changes the jobcenter did not cause, so each is told
 //! to it as an SF2090 event (OPRETTET, AFSLUTTET; KSD-10) in the same commit. A case a

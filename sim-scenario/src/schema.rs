@@ -452,7 +452,8 @@ pub enum FaultKind {
     /// The Beskedfordeler is down (`window`): publishing and delivering fail until it is back;
     /// nothing acknowledged is lost (BF-2).
     BrokerDown,
-    /// KSD's push endpoint refuses a delivery (StatusKode 50): the Beskedfordeler delivers it
+    /// KSD's push endpoint refuses a delivery (a SOAP fault naming BF-2): the Beskedfordeler
+    /// delivers it
     /// again (BF-2).
     PushRefused,
     /// The Beskedfordeler delivers a message twice (`delay` apart): KSD processes it once.
@@ -544,13 +545,16 @@ impl FaultKind {
     fn fields(self) -> &'static [&'static str] {
         use FaultKind::*;
         match self {
-            DuplicateUpdate | DuplicateReceipt | SlowKsd | SlowVendor | SlowPlatform | SlowStar
-            | DuplicateDelivery => &["probability", "window", "target", "delay"],
+            DuplicateUpdate | DuplicateReceipt | SlowKsd | SlowVendor | SlowPlatform | SlowStar => {
+                &["probability", "window", "target", "delay"]
+            }
             Timeout => &["probability", "window", "target", "after"],
             ForbiddenCode => &["probability", "window", "target", "codes"],
             CvrMismatchAgreement | CvrMismatchHeader | MalformedXml | SoapFault | FejlReceipt
             | ConnectionReset | LateExtensionAnswer | EventAckTwice | UnacknowledgedEvent
-            | StarCutSequence | PushRefused => &["probability", "window", "target"],
+            | StarCutSequence | PushRefused | DuplicateDelivery => {
+                &["probability", "window", "target"]
+            }
             BrokerDown => &["window", "target"],
             ServiceWindow => &["window", "target", "weekly", "monthly", "quarterly"],
             Crash => &["target", "at", "downtime"],
@@ -1603,7 +1607,7 @@ fn fault_params(
                 ))
             }
         },
-        FaultKind::DuplicateUpdate | FaultKind::DuplicateReceipt | FaultKind::DuplicateDelivery => {
+        FaultKind::DuplicateUpdate | FaultKind::DuplicateReceipt => {
             FaultParams::Delay(match &r.delay {
                 Some(d) => build_distribution(d)?,
                 None => Distribution::Fixed(Duration::ZERO),

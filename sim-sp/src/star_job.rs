@@ -120,6 +120,10 @@ pub struct StarJob {
     publisher: Publisher,
 }
 
+/// A persisted event not yet published: MessageIdentifier, BeskedId, CPR, NemRefusionIdentifier,
+/// the event's ISO-8859-1 bytes.
+type Pending = (String, String, String, Option<String>, Vec<u8>);
+
 /// Why one step failed.
 struct StepError {
     step: StarOperation,
@@ -428,7 +432,7 @@ impl StarJob {
     /// Publishes every persisted event not yet published, oldest first; returns how many.
     /// Stops at the first failure (the rest stay pending for the next run).
     async fn publish_pending(&self) -> Result<usize, String> {
-        let pending: Vec<(String, String, String, Option<String>, Vec<u8>)> = self
+        let pending: Vec<Pending> = self
             .db
             .read(|c| {
                 let mut st = c.prepare_cached(

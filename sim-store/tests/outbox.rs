@@ -227,7 +227,7 @@ async fn a_hundred_items_with_concurrency_four_are_never_delivered_twice_at_once
                 ledger.lock().unwrap().in_flight.remove(&it.key);
                 // Even keys fail their first attempt.
                 let n: u32 = it.key[1..].parse().unwrap();
-                if n % 2 == 0 && call == 1 {
+                if n.is_multiple_of(2) && call == 1 {
                     Err("busy".to_string())
                 } else {
                     Ok(())
@@ -267,7 +267,7 @@ async fn a_hundred_items_with_concurrency_four_are_never_delivered_twice_at_once
     assert_eq!(l.calls.len(), 100);
     for (key, calls) in &l.calls {
         let n: u32 = key[1..].parse().unwrap();
-        assert_eq!(*calls, if n % 2 == 0 { 2 } else { 1 }, "{key}");
+        assert_eq!(*calls, if n.is_multiple_of(2) { 2 } else { 1 }, "{key}");
     }
 }
 

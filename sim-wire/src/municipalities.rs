@@ -69,7 +69,7 @@ pub fn residence_of(cpr: &crate::Cpr) -> Option<&'static Municipality> {
     // sim-seed's hash (FNV-1a) of the ten digits: spreads consecutive CPR numbers over the
     // municipalities.
     let h = sim_seed::hash(cpr.to_string().as_bytes());
-    if h % 64 == 0 {
+    if h.is_multiple_of(64) {
         return None;
     }
     let all = municipalities();
@@ -84,7 +84,7 @@ pub fn cvr_check_digit_ok(cvr: Cvr) -> bool {
         .zip([2u32, 7, 6, 5, 4, 3, 2, 1])
         .map(|(b, w)| u32::from(b - b'0') * w)
         .sum();
-    sum % 11 == 0
+    sum.is_multiple_of(11)
 }
 
 #[cfg(test)]

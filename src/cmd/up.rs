@@ -1,5 +1,6 @@
 //! `sim up`: the whole ecosystem with one command — certificates if missing, then the
-//! platform, KSD and the jobcenter vendors over real loopback mTLS, until Ctrl-C.
+//! platform (with its STAR job and Beskedfordeler), KSD, the jobcenter vendors and STAR over
+//! real loopback mTLS, until Ctrl-C.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,8 +27,9 @@ pub struct Args {
     ephemeral_ports: bool,
     /// Give a seat to your own system: `kmd-jc=https://host:port/path` (a vendor instance's
     /// receiver), `ksd=https://host:port/path` (KSD's receiver), `ky=https://host:port/path`
-    /// (KY's receiver, SF1690) or `platform=https://host:port` (your platform's exposures
-    /// under that base). Repeatable.
+    /// (KY's receiver, SF1690), `star=https://host:port/path` (STAR's WsrmService, SF1612:
+    /// the platform's job fetches from it) or `platform=https://host:port` (your platform's
+    /// exposures under that base). Repeatable.
     #[arg(long, value_name = "NAME=URL")]
     seat: Vec<String>,
     /// A CA file (PEM) your system's certificates chain to; trusted for its server and client
@@ -169,13 +171,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 // exposures under this base URL; the simulated platform is not started.
                 cfg.platform_url = Some(url.trim_end_matches('/').to_string());
                 cfg.run_platform = false;
+            } else if name == sim::ecosystem::wiring::STAR_SEAT {
+                // An outside STAR (SF1612): the platform's job calls its WsrmService here.
+                // TODO(rule SP-10): `sim run` does not yet grade an outside STAR rule by rule.
+                cfg.star_url = Some(url.to_string());
             } else if name == sim::ecosystem::wiring::KY_SEAT {
                 // An outside KY (SF1690) behind the platform's KY exposure.
                 cfg.ky_url = Some(url.to_string());
             } else if refdata.vendors.iter().any(|v| v.instance == name) {
                 cfg.instance_urls.insert(name.to_string(), url.to_string());
             } else {
-                anyhow::bail!("--seat {seat}: '{name}' is neither ksd, platform, ky nor a vendor instance of scenarios/vendors.csv");
+                anyhow::bail!("--seat {seat}: '{name}' is neither ksd, platform, ky, star nor a vendor instance of scenarios/vendors.csv");
             }
         }
         cfg.extra_server_trust.clone_from(&args.trust);

@@ -291,7 +291,7 @@ pub struct Endpoints {
     pub star_admin: String,
 }
 
-/// One of the three programs.
+/// One of the four programs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Program {
     /// The platform, `sim-sp`.

@@ -220,6 +220,8 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
         .chain(cfg.extra_client_trust.iter().cloned())
         .collect();
     let endpoints = endpoints(cfg, addrs);
+    // SF1612 is on with the simulated STAR or an outside one in its seat.
+    let star_on = cfg.star.is_some() || cfg.star_url.is_some();
     let kombit = system_ref(spec, "kombit")?;
     let ksd_system = match &cfg.ksd_system {
         Some(s) => s.clone(),
@@ -268,7 +270,7 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
         }),
         beskedfordeler: sim_sp::BeskedfordelerConfig {
             amqp: cfg.bf_amqp.clone(),
-            subscriptions: match (&addrs.ksd, cfg.star.is_some()) {
+            subscriptions: match (&addrs.ksd, star_on) {
                 (Some((ksd_data, _)), true) => vec![sim_bf::NewSubscription {
                     subscriber_cvr: ksd_system.cvr.clone(),
                     beskedtype: None,
@@ -301,7 +303,7 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
             seed: cfg.seed,
             admin_token: cfg.admin_token.clone(),
             journal_retention: cfg.journal_retention,
-            sf1612: cfg.star.is_some().then(|| sim_ksd::Sf1612Config {
+            sf1612: star_on.then(|| sim_ksd::Sf1612Config {
                 beskedfordeler: Endpoint {
                     url: endpoints.sp_bf.clone(),
                 },

@@ -247,6 +247,22 @@ impl sim_jobcenter::VendorFaultHook for PlanHook {
     }
 }
 
+/// STAR's own faults (SF1612): `star_cut_sequence` cuts a fetch after k of its n events, k
+/// drawn per sequence from the rule's stream, so the platform's job reads a truncated answer
+/// and must close the sequence (SP-10).
+impl sim_star::StarFaults for PlanHook {
+    fn cut_fetch_after(&self, sequence: sim_wire::Uuid, count: u64) -> Option<u64> {
+        let now = self.clock.now();
+        let seq = sim_seed::hash(sequence.to_string().as_bytes());
+        let rule = self
+            .plan
+            .decide(FaultKind::StarCutSequence, &Target::Star, now, seq)?;
+        self.tally.hit(FaultKind::StarCutSequence, "star", now);
+        let mut rng = sim_seed::Rng::keyed(self.seed, &format!("faults/{}/cut", rule.name), seq);
+        Some(rng.range(0, count.max(1)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,21 +360,5 @@ faults:
             hits(FaultKind::UnacknowledgedEvent, "kmd-jc"),
             Some(2 * n as u64)
         );
-    }
-}
-
-/// STAR's own faults (SF1612): `star_cut_sequence` cuts a fetch after k of its n events, k
-/// drawn per sequence from the rule's stream, so the platform's job reads a truncated answer
-/// and must close the sequence (SP-10).
-impl sim_star::StarFaults for PlanHook {
-    fn cut_fetch_after(&self, sequence: sim_wire::Uuid, count: u64) -> Option<u64> {
-        let now = self.clock.now();
-        let seq = sim_seed::hash(sequence.to_string().as_bytes());
-        let rule = self
-            .plan
-            .decide(FaultKind::StarCutSequence, &Target::Star, now, seq)?;
-        self.tally.hit(FaultKind::StarCutSequence, "star", now);
-        let mut rng = sim_seed::Rng::keyed(self.seed, &format!("faults/{}/cut", rule.name), seq);
-        Some(rng.range(0, count.max(1)))
     }
 }

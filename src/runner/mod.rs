@@ -408,7 +408,7 @@ async fn send_arrivals(
             drop(permit);
         });
         while tasks.try_join_next().is_some() {}
-        if arrivals % 256 == 0 {
+        if arrivals.is_multiple_of(256) {
             // Receipts so far: counted at the jobcenter, so at most once per real second.
             if last_count.elapsed() >= StdDuration::from_secs(1) {
                 receipts_seen = receipt_count(running).await.unwrap_or(receipts_seen);

@@ -249,6 +249,7 @@ impl Platform {
                 beskedtype: None,
                 value_list: None,
                 push_url: None,
+                id: None,
             })
             .await
             .unwrap()

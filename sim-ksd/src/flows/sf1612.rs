@@ -449,6 +449,10 @@ fn default_poll_ms() -> u64 {
 /// (virtual time; the embedded broker has its own lease on the platform).
 const AMQP_LEASE: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// How far back (virtual ms) each value-list pass looks again beyond the last one's newest
+/// change (see `sync_once`).
+const WATERMARK_MARGIN_MS: i64 = 10 * 60 * 1000;
+
 /// The journal peer of pulled deliveries.
 const PULLED_FROM: &str = "Beskedfordeler (pull)";
 
@@ -656,13 +660,14 @@ pub async fn sync_once(
             tx.prepare_cached("DELETE FROM ksd_value_list WHERE cpr = ?1")?
                 .execute([cpr])?;
         }
-        // The next pass looks again at this instant's changes too (>=): a case changed in the
-        // same millisecond after this read is not missed.
+        // The next pass looks again at the last ten virtual minutes' changes: a change's time
+        // is taken before its commit is queued, so one committed after this read may carry a
+        // time below the newest seen (commits are ordered, their times not quite).
         tx.prepare_cached(
             "INSERT INTO ksd_value_list_meta (k, v) VALUES ('synced_to', ?1)
              ON CONFLICT (k) DO UPDATE SET v = excluded.v",
         )?
-        .execute([watermark])?;
+        .execute([watermark.saturating_sub(WATERMARK_MARGIN_MS)])?;
         Ok(())
     })
     .await

@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use clap::Parser;
 
 /// Where the data plane and the admin API listen unless `--listen`/`--admin` say otherwise
-/// (next to the platform's 8443, KSD's 8444 and the jobcenters' 8445).
+/// (`sim up`'s: next to the platform's 8443 and KSD's 8444; the jobcenters take 8445-8447).
 const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8446);
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8442);
 const DEFAULT_ADMIN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8083);
 

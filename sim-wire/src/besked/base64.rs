@@ -55,7 +55,7 @@ fn value(c: u8) -> Option<u32> {
 /// in) is skipped; anything else outside the alphabet, or broken padding, is an error.
 pub fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
     let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if clean.len() % 4 != 0 {
+    if !clean.len().is_multiple_of(4) {
         return Err(Base64Error::Length(clean.len()));
     }
     let mut out = Vec::with_capacity(clean.len() / 4 * 3);
