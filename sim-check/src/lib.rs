@@ -84,6 +84,12 @@ pub struct CheckInput {
     pub star_db: PathBuf,
     /// The platform's Beskedfordeler, `<state>/sp/bf.sqlite` (SF1612).
     pub bf_db: PathBuf,
+    /// SF1612: how long an event may take from STAR's queue to KSD (virtual) before it counts
+    /// as lost — the job's period, a rolled-back sequence's timeout and the deliveries
+    /// (the runner: the scenario's liveness deadline, at least STAR's sequence timeout plus a
+    /// job period). Not widened at speed `max` like `liveness_deadline`: the drain waits for
+    /// SF1612 to settle instead.
+    pub sf1612_deadline: Duration,
     /// Municipality CVR → vendor instance, as routed at the end of the run (final table).
     pub routing: BTreeMap<String, String>,
     /// Routing changes made during the run: (virtual time, CVR, new instance), an empty
@@ -136,6 +142,7 @@ impl CheckInput {
             jobcenter_db: state_dir.join("jobcenter").join("jobcenter.sqlite"),
             star_db: state_dir.join("star").join("star.sqlite"),
             bf_db: state_dir.join("sp").join("bf.sqlite"),
+            sf1612_deadline: DEFAULT_LIVENESS_DEADLINE,
             routing: BTreeMap::new(),
             routing_changes: Vec::new(),
             injected: Vec::new(),

@@ -75,7 +75,7 @@ pub async fn run(
         let http = sim_kit::config::client(
             &config.kombit,
             &config.server_trust,
-            std::time::Duration::from_millis(config.call_timeout_ms),
+            std::time::Duration::from_millis(star.timeout_ms.max(config.call_timeout_ms)),
         )?;
         let job = star_job::StarJob::new(
             star.clone(),

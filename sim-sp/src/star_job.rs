@@ -12,8 +12,9 @@
 //!    the Beskedfordeler.
 //! 4. Each event not yet published becomes one Haendelsesbesked (SP-11) and is published; the
 //!    row records when. Publishing is idempotent by `MessageIdentifier` twice over: the row
-//!    says it went, and the Beskedfordeler refuses a second message with the same
-//!    `ObjektRegistreringId`. So an event rolled back and fetched again is published once.
+//!    says it went, and the Beskedfordeler answers a second message with the same
+//!    `ObjektRegistreringId` `Already` without publishing it. So an event rolled back and
+//!    fetched again is published once.
 //! 5. `TerminateSequence`: STAR forgets the events.
 //!
 //! Any failure after step 1 sends `CloseSequence` (SP-10): STAR puts *every* event of the
@@ -81,11 +82,23 @@ pub struct StarJobConfig {
     /// The period in virtual milliseconds (SP-10: configurable, 10 minutes by default).
     #[serde(default = "default_every_ms")]
     pub every_ms: u64,
+    /// How long one call to STAR may take (real milliseconds): a fetch carries a whole
+    /// sequence, far more than one message.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
 }
 
 fn default_every_ms() -> u64 {
     10 * 60 * 1000
 }
+
+fn default_timeout_ms() -> u64 {
+    60_000
+}
+
+/// Runs in a row at most, while each fetches events: a backlog larger than STAR hands out in
+/// one sequence is fetched at once, not one sequence per period.
+const MAX_RUNS_IN_A_ROW: u32 = 50;
 
 /// How a run ended, as `sp_star_runs.outcome` and the admin API say it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,14 +173,24 @@ impl StarJob {
         tokio::pin!(stop);
         let every = StdDuration::from_millis(self.config.every_ms.max(1));
         tracing::info!(star = %self.config.url, every_ms = self.config.every_ms, virtual_now = %self.clock.now(), "the STAR job runs (SP-10)");
+        let mut in_a_row = 0u32;
         loop {
-            tokio::select! {
-                () = &mut stop => return,
-                () = self.clock.sleep(every) => {}
+            if in_a_row == 0 {
+                tokio::select! {
+                    () = &mut stop => return,
+                    () = self.clock.sleep(every) => {}
+                }
             }
             tokio::select! {
                 () = &mut stop => return,
                 outcome = self.run_once() => {
+                    // A sequence that held events may not have held all (STAR's limit per
+                    // sequence): ask again at once, until one comes back empty.
+                    in_a_row = match &outcome {
+                        RunOutcome::Terminated { fetched, .. } if *fetched > 0
+                            && in_a_row + 1 < MAX_RUNS_IN_A_ROW => in_a_row + 1,
+                        _ => 0,
+                    };
                     if let RunOutcome::Failed { step, detail } = &outcome {
                         tracing::warn!(step = step.name(), %detail, "STAR job run failed (SP-10); the sequence was closed");
                     }

@@ -205,6 +205,9 @@ fn url_of(a: &SocketAddr, path: &str) -> String {
     format!("https://{a}{path}")
 }
 
+/// The most events the ecosystem's STAR puts in one sequence (SF1612, defined here).
+pub const STAR_SEQUENCE_LIMIT: u64 = 1_000;
+
 /// KSD's subscription id at the Beskedfordeler (SF1612): fixed by the wiring from the seed, so
 /// that KSD knows what to pull before the platform has made it.
 pub fn ksd_subscription(seed: u64) -> String {
@@ -267,6 +270,7 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
         star: (!endpoints.star.is_empty()).then(|| sim_sp::star_job::StarJobConfig {
             url: endpoints.star.clone(),
             every_ms: cfg.star_job_every_ms,
+            timeout_ms: 60_000,
         }),
         beskedfordeler: sim_sp::BeskedfordelerConfig {
             amqp: cfg.bf_amqp.clone(),
@@ -380,7 +384,10 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
                 15 * 60 * 1000,
                 sim_star::config::DEFAULT_SEQUENCE_TIMEOUT_MS,
             ),
-            max_events_per_sequence: None,
+            // Defined here (STAR's own limit is not public): a sequence holds at most 1,000
+            // events, so a backlog (a long outage, or the clock jumping at speed max) comes in
+            // answers a fetch can carry; the job asks again at once while sequences are full.
+            max_events_per_sequence: Some(STAR_SEQUENCE_LIMIT),
             journal_retention: cfg.journal_retention,
             admin_token: cfg.admin_token.clone(),
             clock: cfg.clock.clone(),

@@ -456,6 +456,13 @@ fn judge(
         Speed::Max => liveness.max((run_end - setup.start).unsigned_abs()),
         Speed::Factor(_) => liveness,
     };
+    // SF1612: the scenario's deadline, at least a rolled-back sequence's timeout and a job
+    // period (the ecosystem's STAR times a sequence out after three periods, at least 15 min).
+    if let Some(star) = &setup.scenario.star {
+        let every = star.job_every.unsigned_abs();
+        let timeout = (every * 3).max(StdDuration::from_secs(15 * 60));
+        input.sf1612_deadline = liveness.max(timeout + every);
+    }
     input.service_windows = setup.plan.windows(FaultKind::ServiceWindow);
     input.seats = seats::under_test(&setup.seats);
     input.probes = probes;

@@ -83,7 +83,8 @@ pub(crate) fn progress(state_dir: &Path, end: OffsetDateTime) -> Progress {
     };
     let given = open(&state_dir.join("sp").join("bf.sqlite"))
         .and_then(|c| count(&c, "SELECT COUNT(*) FROM bf_deliveries", []))
-        .unwrap_or(0);
+        // Unreadable now (locked, not there yet): not settled.
+        .unwrap_or(i64::MAX);
     let handled = match open(&state_dir.join("ksd").join("ksd.sqlite")) {
         Some(c) => count(&c, "SELECT COUNT(*) FROM ksd_star_events", []),
         // An outside KSD: what it handled is not ours to wait for.

@@ -64,9 +64,9 @@ pub(crate) fn check(input: &CheckInput) -> Result<Vec<CheckResult>, CheckError> 
         return Ok(Vec::new());
     }
     let horizon = sim_store::unix_millis(input.run_end);
-    let deadline = i64::try_from(input.liveness_deadline.as_millis()).unwrap_or(i64::MAX);
+    let deadline = i64::try_from(input.sf1612_deadline.as_millis()).unwrap_or(i64::MAX);
     Ok(vec![
-        published_once(&d),
+        published_once(&d, horizon, deadline),
         by_value_list(&d),
         delivered(&d, horizon, deadline),
     ])
@@ -129,8 +129,9 @@ struct Message {
 #[derive(Default)]
 struct Data {
     /// STAR's events by MessageIdentifier → (state: `queued`, `in_sequence`, `gone`; how
-    /// often handed out in a sequence); `None` when STAR's file is not ours (an outside STAR).
-    star: Option<BTreeMap<String, (String, i64)>>,
+    /// often handed out in a sequence; when it reached STAR's queue, virtual ms); `None` when
+    /// STAR's file is not ours (an outside STAR).
+    star: Option<BTreeMap<String, (String, i64, i64)>>,
     /// The platform's persisted events: MessageIdentifier → (fetched_at, published_at, fetches).
     persisted: HashMap<String, (i64, Option<i64>, i64)>,
     /// The Beskedfordeler's messages by ObjektRegistreringId.
@@ -156,11 +157,14 @@ impl Data {
         if let Some(s) = star {
             let mut events = BTreeMap::new();
             let mut st =
-                s.c.prepare("SELECT message_id, state, handed_out FROM star_events")
+                s.c.prepare("SELECT message_id, state, handed_out, at FROM star_events")
                     .map_err(s.err())?;
             let rows = st
                 .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, (r.get::<_, String>(1)?, r.get(2)?)))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        (r.get::<_, String>(1)?, r.get(2)?, r.get(3)?),
+                    ))
                 })
                 .map_err(s.err())?;
             for row in rows {
@@ -307,13 +311,20 @@ impl Lists {
     }
 }
 
-fn published_once(d: &Data) -> CheckResult {
+fn published_once(d: &Data, horizon: i64, deadline: i64) -> CheckResult {
     let mut bad = Examples::default();
     let (mut lost, mut invented, mut unpersisted, mut unconfirmed, mut malformed) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
-    let (mut gone, mut queued, mut open) = (0u64, 0u64, 0u64);
+    let (mut gone, mut queued, mut open, mut stuck) = (0u64, 0u64, 0u64, 0u64);
     if let Some(star) = &d.star {
-        for (id, (state, _)) in star {
+        for (id, (state, _, at)) in star {
+            // Still at STAR (queued, or in a sequence the job never ended) longer than the
+            // deadline before the history ends: the job did not get it out — lost (SP-10).
+            if state != "gone" && at.saturating_add(deadline) <= horizon {
+                stuck += 1;
+                bad.push(id.clone());
+                continue;
+            }
             match state.as_str() {
                 "gone" => {
                     gone += 1;
@@ -363,13 +374,14 @@ fn published_once(d: &Data) -> CheckResult {
     // Handed out again after a rollback (CloseSequence or an expired sequence): STAR counts
     // every sequence an event was in; the platform, every fetch it persisted.
     let refetched = match &d.star {
-        Some(star) => star.values().filter(|(_, handed)| *handed > 1).count(),
+        Some(star) => star.values().filter(|(_, handed, _)| *handed > 1).count(),
         None => d.persisted.values().filter(|v| v.2 > 1).count(),
     };
     let sampled = d.messages.len().min(SP11_SAMPLE);
     let summary = format!(
-        "{} published by the Beskedfordeler; STAR let go of {gone} (terminated): {lost} never published, {unconfirmed} never confirmed by the broker; {invented} published that STAR never had; {unpersisted} published before the platform persisted them (SP-10); {malformed} of {sampled} checked not SP-11's Haendelsesbesked; {refetched} fetched again after a rollback, published once each; still at STAR when the history ends, not judged: {queued} queued, {open} in an open sequence",
+        "{} published by the Beskedfordeler; STAR let go of {gone} (terminated): {lost} never published, {unconfirmed} never confirmed by the broker; {stuck} still at STAR longer than the deadline ({} s); {invented} published that STAR never had; {unpersisted} published before the platform persisted them (SP-10); {malformed} of {sampled} checked not SP-11's Haendelsesbesked; {refetched} fetched again after a rollback, published once each; still at STAR within the deadline when the history ends, not judged: {queued} queued, {open} in an open sequence",
         n(d.messages.len() as u64, "message"),
+        deadline / 1000,
     );
     Verdict::new(
         PUBLISHED_ONCE,
@@ -378,7 +390,7 @@ fn published_once(d: &Data) -> CheckResult {
         summary,
         bad,
     )
-    .measured((lost + unconfirmed) as f64, None)
+    .measured((lost + unconfirmed + stuck) as f64, None)
     .into_result()
 }
 

@@ -20,7 +20,7 @@
 //!
 //! **The value list** (BF-1, `@PersonkredsSygemeldingsstatus`): the persons with an open case.
 //! `ksd_value_list` is what the Beskedfordeler has been told; the sync worker compares it with
-//! the open cases (every case whose row changed since the last pass) and sends the additions and
+//! the open cases (a whole comparison each pass) and sends the additions and
 //! removals through the platform's value-list service, recording each batch once it was
 //! answered OK. A failed batch stays to do, so the list converges after any outage.
 
@@ -51,7 +51,6 @@ CREATE TABLE IF NOT EXISTS ksd_value_list (
     cpr      TEXT PRIMARY KEY,
     added_at INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS ksd_value_list_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
 ";
 
 /// What became of one message.
@@ -115,8 +114,39 @@ pub async fn process(
     let event = match sim_wire::star::read_event_document(&besked.beskeddata.data) {
         Ok(e) => e,
         Err(why) => {
+            // Recorded like any message (once, repeats counted), so that it counts as handled:
+            // KSD can never use it, and it must not come again and again.
             let h = Handled::Unreadable(format!("the STAR event in Beskeddata: {why}"));
-            journal(k, Some(mid), cpr, &h, raw, peer, now).await;
+            let (outcome, detail) = journal_outcome(&h);
+            let entry = exchange(Some(mid), cpr.as_ref(), peer).entry(
+                now,
+                Direction::In,
+                Part::Request,
+                outcome,
+                detail,
+                raw,
+            );
+            let (besked_id, person) = (
+                besked.besked_id.to_string(),
+                cpr.map(|c| c.to_string()).unwrap_or_default(),
+            );
+            k.db.write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO ksd_star_events (message_identifier, besked_id, received_at, cpr,
+                         sag_id, outcome)
+                     VALUES (?1, ?2, ?3, ?4, NULL, 'unreadable')
+                     ON CONFLICT (message_identifier) DO UPDATE SET repeats = repeats + 1",
+                )?
+                .execute(rusqlite::params![
+                    mid.to_string(),
+                    besked_id,
+                    unix_millis(now),
+                    person
+                ])?;
+                sim_store::Journal::record_in(tx, &entry)?;
+                Ok(())
+            })
+            .await?;
             return Ok(h);
         }
     };
@@ -421,7 +451,7 @@ pub struct Sf1612Config {
     /// The value list the subscription's filter names.
     #[serde(default = "default_list")]
     pub vaerdiliste: String,
-    /// Real milliseconds between pulls when nothing came, and between value-list passes.
+    /// Real milliseconds between pulls when nothing came (value-list passes: five times this).
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
 }
@@ -448,10 +478,6 @@ fn default_poll_ms() -> u64 {
 /// How long a pulled delivery may stay unacknowledged before the AMQP puller requeues it
 /// (virtual time; the embedded broker has its own lease on the platform).
 const AMQP_LEASE: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// How far back (virtual ms) each value-list pass looks again beyond the last one's newest
-/// change (see `sync_once`).
-const WATERMARK_MARGIN_MS: i64 = 10 * 60 * 1000;
 
 /// The journal peer of pulled deliveries.
 const PULLED_FROM: &str = "Beskedfordeler (pull)";
@@ -567,11 +593,12 @@ async fn pull(
     }
 }
 
-/// Keeps the value list (BF-1) in step with the open cases: every `poll_ms`, the persons whose
-/// cases changed since the last pass are compared with what the Beskedfordeler was told
-/// (`ksd_value_list`); additions and removals are sent, and recorded once answered OK. The
-/// watermark (`ksd_value_list_meta.synced_to`, virtual ms of `ksd_cases.updated_at`) moves only
-/// after a whole pass succeeded, so a failure is retried and nothing is missed.
+/// Keeps the value list (BF-1) in step with the open cases: every pass compares the persons
+/// with an open case with what the Beskedfordeler was told (`ksd_value_list`) and sends the
+/// additions and removals, recorded once answered OK. A whole comparison, not the changes since
+/// a watermark: a change's time is taken before its commit is queued, and at speed `max` the
+/// clock can jump hours between the two, so a watermark could pass a change not yet committed.
+/// A failed pass is simply made again.
 async fn sync_value_list(
     k: std::sync::Arc<Ksd>,
     bf: sim_bf::client::BfClient,
@@ -579,7 +606,8 @@ async fn sync_value_list(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     tokio::pin!(stop);
-    let idle = std::time::Duration::from_millis(config.poll_ms.max(1));
+    // Five pulls' worth: a whole comparison costs more than a pull that finds nothing.
+    let idle = std::time::Duration::from_millis(config.poll_ms.max(1) * 5);
     loop {
         match sync_once(&k, &bf, &config.vaerdiliste).await {
             Ok(_) => {}
@@ -598,41 +626,26 @@ pub async fn sync_once(
     bf: &sim_bf::client::BfClient,
     list: &str,
 ) -> Result<(usize, usize), String> {
-    let (watermark, adds, removes) =
+    let (adds, removes) =
         k.db.read(|c| {
-            let since: i64 = c
-                .query_row(
-                    "SELECT v FROM ksd_value_list_meta WHERE k = 'synced_to'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or(i64::MIN);
-            let top: Option<i64> =
-                c.query_row("SELECT MAX(updated_at) FROM ksd_cases", [], |r| r.get(0))?;
-            let mut st = c.prepare_cached(
-                "SELECT c.cpr,
-                        EXISTS (SELECT 1 FROM ksd_cases o WHERE o.cpr = c.cpr AND o.status = ?2),
-                        EXISTS (SELECT 1 FROM ksd_value_list v WHERE v.cpr = c.cpr)
-                 FROM (SELECT DISTINCT cpr FROM ksd_cases WHERE updated_at >= ?1) c",
-            )?;
-            let mut adds = Vec::new();
-            let mut removes = Vec::new();
-            let rows = st.query_map(rusqlite::params![since, Status::Aktiv.as_str()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, bool>(1)?,
-                    r.get::<_, bool>(2)?,
-                ))
-            })?;
-            for row in rows {
-                match row? {
-                    (cpr, true, false) => adds.push(cpr),
-                    (cpr, false, true) => removes.push(cpr),
-                    _ => {}
-                }
-            }
-            Ok((top.unwrap_or(since), adds, removes))
+            let aktiv = Status::Aktiv.as_str();
+            let adds: Vec<String> = c
+                .prepare_cached(
+                    "SELECT DISTINCT c.cpr FROM ksd_cases c
+                     WHERE c.status = ?1
+                       AND NOT EXISTS (SELECT 1 FROM ksd_value_list v WHERE v.cpr = c.cpr)",
+                )?
+                .query_map([aktiv], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let removes: Vec<String> = c
+                .prepare_cached(
+                    "SELECT v.cpr FROM ksd_value_list v
+                     WHERE NOT EXISTS (
+                         SELECT 1 FROM ksd_cases c WHERE c.cpr = v.cpr AND c.status = ?1)",
+                )?
+                .query_map([aktiv], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok((adds, removes))
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -660,14 +673,6 @@ pub async fn sync_once(
             tx.prepare_cached("DELETE FROM ksd_value_list WHERE cpr = ?1")?
                 .execute([cpr])?;
         }
-        // The next pass looks again at the last ten virtual minutes' changes: a change's time
-        // is taken before its commit is queued, so one committed after this read may carry a
-        // time below the newest seen (commits are ordered, their times not quite).
-        tx.prepare_cached(
-            "INSERT INTO ksd_value_list_meta (k, v) VALUES ('synced_to', ?1)
-             ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-        )?
-        .execute([watermark.saturating_sub(WATERMARK_MARGIN_MS)])?;
         Ok(())
     })
     .await
