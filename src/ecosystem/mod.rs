@@ -167,6 +167,10 @@ pub struct EcosystemConfig {
     pub star_job_every_ms: u64,
     /// STAR's own injected faults (a fetch cut after k events).
     pub star_faults: sim_star::StarFaultHook,
+    /// How long STAR keeps a sequence open (virtual ms); `None`: three job periods, at least
+    /// 15 minutes. A scenario at speed `max` sets a day: there the clock runs with the traffic,
+    /// hours per real second, so one run of the job spans far more than its period.
+    pub star_sequence_timeout_ms: Option<u64>,
     /// RabbitMQ as the Beskedfordeler's broker (`--broker amqp://…/BF`); none: embedded.
     pub bf_amqp: Option<String>,
     /// How KSD takes STAR's statuses from the Beskedfordeler (BF-2): pull or push.
@@ -223,6 +227,7 @@ impl EcosystemConfig {
             star_url: None,
             star_job_every_ms: 10 * 60 * 1000,
             star_faults: sim_star::StarFaultHook::default(),
+            star_sequence_timeout_ms: None,
             bf_amqp: None,
             star_delivery: sim_ksd::Sf1612Delivery::Pull,
             ksd_system: None,

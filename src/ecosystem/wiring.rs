@@ -380,9 +380,11 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
             // Defined here (STAR's own figure is not public): three job periods, at least 15
             // minutes — a sequence its job abandoned (the platform crashed mid-run) comes back
             // within a few runs, and a live job never comes near it.
-            sequence_timeout_ms: (3 * cfg.star_job_every_ms).clamp(
-                15 * 60 * 1000,
-                sim_star::config::DEFAULT_SEQUENCE_TIMEOUT_MS,
+            sequence_timeout_ms: cfg.star_sequence_timeout_ms.unwrap_or(
+                (3 * cfg.star_job_every_ms).clamp(
+                    15 * 60 * 1000,
+                    sim_star::config::DEFAULT_SEQUENCE_TIMEOUT_MS,
+                ),
             ),
             // Defined here (STAR's own limit is not public): a sequence holds at most 1,000
             // events, so a backlog (a long outage, or the clock jumping at speed max) comes in

@@ -233,6 +233,10 @@ impl Setup {
                 ..sim_star::EventsConfig::default()
             });
             cfg.star_job_every_ms = star.job_every.whole_milliseconds().max(1) as u64;
+            cfg.star_sequence_timeout_ms = Some(
+                star_sequence_timeout(self.speed(), star.job_every.unsigned_abs()).as_millis()
+                    as u64,
+            );
             cfg.star_faults = sim_star::StarFaultHook::with(self.hook.clone());
             cfg.star_delivery = match star.delivery {
                 sim_scenario::Delivery::Pull => sim_ksd::Sf1612Delivery::Pull,
@@ -424,6 +428,16 @@ async fn send_arrivals(
     Ok(arrivals)
 }
 
+/// How long STAR keeps a sequence of this run open (virtual): three job periods, at least 15
+/// minutes; at speed `max` a day, because there the clock follows the traffic (hours per real
+/// second in the month) and one run of the job, publishing a thousand events, spans hours.
+fn star_sequence_timeout(speed: Speed, every: StdDuration) -> StdDuration {
+    match speed {
+        Speed::Max => StdDuration::from_secs(24 * 3600).max(every * 3),
+        Speed::Factor(_) => (every * 3).max(StdDuration::from_secs(15 * 60)),
+    }
+}
+
 /// What `judge` finds: the checks, the totals, and every outside seat's conformance.
 type Judgement = (
     Vec<sim_report::CheckResult>,
@@ -460,7 +474,7 @@ fn judge(
     // period (the ecosystem's STAR times a sequence out after three periods, at least 15 min).
     if let Some(star) = &setup.scenario.star {
         let every = star.job_every.unsigned_abs();
-        let timeout = (every * 3).max(StdDuration::from_secs(15 * 60));
+        let timeout = star_sequence_timeout(setup.speed(), every);
         input.sf1612_deadline = liveness.max(timeout + every);
     }
     input.service_windows = setup.plan.windows(FaultKind::ServiceWindow);
