@@ -255,73 +255,22 @@ impl StarJob {
                 .await;
         };
         let count = item.message_count;
-        let events = if count == 0 {
-            Vec::new()
-        } else {
-            match self
-                .call(
-                    call_id,
-                    &item.service_endpoint,
-                    StarRequest::GetIllnessUpdated,
-                    Some(sequence),
-                )
-                .await
-            {
-                Ok(StarResponse::GetIllnessUpdated(events)) if events.len() as u64 == count => {
-                    events
-                }
-                Ok(StarResponse::GetIllnessUpdated(events)) => {
-                    let e = StepError {
-                        step: StarOperation::GetIllnessUpdatedVersion6,
-                        detail: format!(
-                            "{} events, MessageCount said {count}: all or none (SP-10)",
-                            events.len()
-                        ),
-                    };
-                    self.close(call_id, sequence).await;
-                    return self
-                        .failed(started, Some(sequence), Some(count), 0, published, e)
-                        .await;
-                }
-                Ok(other) => {
-                    let e = unexpected(StarOperation::GetIllnessUpdatedVersion6, &other);
-                    self.close(call_id, sequence).await;
-                    return self
-                        .failed(started, Some(sequence), Some(count), 0, published, e)
-                        .await;
-                }
-                Err(e) => {
-                    self.close(call_id, sequence).await;
-                    return self
-                        .failed(started, Some(sequence), Some(count), 0, published, e)
-                        .await;
-                }
+        // Fetch, persist, publish: any failure closes the sequence (SP-10), once, here.
+        let fetched = match self
+            .fetch_persist_publish(call_id, sequence, count, &item.service_endpoint)
+            .await
+        {
+            Ok((fetched, n)) => {
+                published += n;
+                fetched
             }
-        };
-        let fetched = events.len();
-        if let Err(detail) = self.persist(sequence, &events).await {
-            let e = StepError {
-                step: StarOperation::GetIllnessUpdatedVersion6,
-                detail: format!("persisting the events: {detail}"),
-            };
-            self.close(call_id, sequence).await;
-            return self
-                .failed(started, Some(sequence), Some(count), fetched, published, e)
-                .await;
-        }
-        match self.publish_pending().await {
-            Ok(n) => published += n,
-            Err(detail) => {
-                let e = StepError {
-                    step: StarOperation::GetIllnessUpdatedVersion6,
-                    detail: format!("publishing to the Beskedfordeler: {detail}"),
-                };
+            Err((e, fetched)) => {
                 self.close(call_id, sequence).await;
                 return self
                     .failed(started, Some(sequence), Some(count), fetched, published, e)
                     .await;
             }
-        }
+        };
         let terminate = StarRequest::TerminateSequence(star::SequenceIdentifier {
             identifier: sequence,
         });
@@ -350,6 +299,69 @@ impl StarJob {
             outcome,
         )
         .await
+    }
+
+    /// Steps 2–4 of a run: every event of `sequence` fetched at `endpoint` (exactly `count`,
+    /// all or none), persisted in one commit, then the pending ones published. `Ok`: (fetched,
+    /// published); `Err`: why, and how many had been fetched. The caller closes the sequence.
+    async fn fetch_persist_publish(
+        &self,
+        call_id: Uuid,
+        sequence: Uuid,
+        count: u64,
+        endpoint: &str,
+    ) -> Result<(usize, usize), (StepError, usize)> {
+        let fetch = StarOperation::GetIllnessUpdatedVersion6;
+        let events = if count == 0 {
+            Vec::new()
+        } else {
+            match self
+                .call(
+                    call_id,
+                    endpoint,
+                    StarRequest::GetIllnessUpdated,
+                    Some(sequence),
+                )
+                .await
+            {
+                Ok(StarResponse::GetIllnessUpdated(events)) if events.len() as u64 == count => {
+                    events
+                }
+                Ok(StarResponse::GetIllnessUpdated(events)) => {
+                    let detail = format!(
+                        "{} events, MessageCount said {count}: all or none (SP-10)",
+                        events.len()
+                    );
+                    return Err((
+                        StepError {
+                            step: fetch,
+                            detail,
+                        },
+                        0,
+                    ));
+                }
+                Ok(other) => return Err((unexpected(fetch, &other), 0)),
+                Err(e) => return Err((e, 0)),
+            }
+        };
+        let fetched = events.len();
+        let failed = |detail: String| {
+            (
+                StepError {
+                    step: fetch,
+                    detail,
+                },
+                fetched,
+            )
+        };
+        self.persist(sequence, &events)
+            .await
+            .map_err(|d| failed(format!("persisting the events: {d}")))?;
+        let published = self
+            .publish_pending()
+            .await
+            .map_err(|d| failed(format!("publishing to the Beskedfordeler: {d}")))?;
+        Ok((fetched, published))
     }
 
     /// Records a failed run.

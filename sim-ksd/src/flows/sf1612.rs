@@ -130,19 +130,9 @@ pub async fn process(
                 besked.besked_id.to_string(),
                 cpr.map(|c| c.to_string()).unwrap_or_default(),
             );
+            let recorded = h.clone();
             k.db.write(move |tx| {
-                tx.prepare_cached(
-                    "INSERT INTO ksd_star_events (message_identifier, besked_id, received_at, cpr,
-                         sag_id, outcome)
-                     VALUES (?1, ?2, ?3, ?4, NULL, 'unreadable')
-                     ON CONFLICT (message_identifier) DO UPDATE SET repeats = repeats + 1",
-                )?
-                .execute(rusqlite::params![
-                    mid.to_string(),
-                    besked_id,
-                    unix_millis(now),
-                    person
-                ])?;
+                record_in(tx, &mid.to_string(), &besked_id, now, &person, &recorded)?;
                 sim_store::Journal::record_in(tx, &entry)?;
                 Ok(())
             })
@@ -168,19 +158,8 @@ pub async fn process(
                 Handled::Repeat
             } else {
                 let h = apply_in(tx, &event, &case_ids, tid, ksd_system, &rule, now)?;
-                tx.prepare_cached(
-                    "INSERT INTO ksd_star_events (message_identifier, besked_id, received_at, cpr,
-                         sag_id, outcome)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(rusqlite::params![
-                    mid.to_string(),
-                    besked_id,
-                    unix_millis(now),
-                    event.person_civil_registration_identifier.to_string(),
-                    h.sag_id(),
-                    h.as_str(),
-                ])?;
+                let person = event.person_civil_registration_identifier.to_string();
+                record_in(tx, &mid.to_string(), &besked_id, now, &person, &h)?;
                 h
             };
             let (outcome, detail) = journal_outcome(&h);
@@ -264,6 +243,32 @@ pub async fn push(
     sim_kit::soap::ok_response(sim_wire::besked::write_response(&BfResponse::ModtagBesked(
         retur,
     )))
+}
+
+/// Records a message as handled (`ksd_star_events`), once: a row that exists counts a repeat.
+fn record_in(
+    tx: &Transaction<'_>,
+    mid: &str,
+    besked_id: &str,
+    now: time::OffsetDateTime,
+    cpr: &str,
+    h: &Handled,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO ksd_star_events (message_identifier, besked_id, received_at, cpr, sag_id,
+             outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (message_identifier) DO UPDATE SET repeats = repeats + 1",
+    )?
+    .execute(rusqlite::params![
+        mid,
+        besked_id,
+        unix_millis(now),
+        cpr,
+        h.sag_id(),
+        h.as_str()
+    ])?;
+    Ok(())
 }
 
 /// The journal's view of a delivery.
