@@ -35,6 +35,11 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Run a scenario: traffic, faults, checks over the journals, reports; exit 1 if any fails.
     Run(cmd::run::Args),
+    /// Run one program of the ecosystem in this process, with a control API for scenario runs
+    /// across processes and containers.
+    Serve(cmd::serve::Args),
+    /// Exit 0 when GET URL answers 2xx (a container's health check; there is no curl in it).
+    Health(cmd::health::Args),
 }
 
 /// Logs to stderr in the `--log-format` given; `RUST_LOG` overrides `default`.
@@ -53,6 +58,8 @@ fn main() -> std::process::ExitCode {
         Command::Send(args) => cmd::send::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Health(args) => cmd::health::run(args),
     };
     match result {
         Ok(code) => code,

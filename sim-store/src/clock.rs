@@ -68,6 +68,32 @@ impl Clock {
         }
     }
 
+    /// Compressed time shared by parameters instead of memory: `virtual = virtual_start +
+    /// (wall now − epoch) × factor`, read against the wall clock once, here, and then kept
+    /// on tokio's clock. Processes (or containers) given the same three numbers agree on the
+    /// time to within their wall clocks' skew × `factor`, whenever each of them started.
+    /// Before `epoch` the time stands at `virtual_start`.
+    pub fn compressed_from(
+        virtual_start: OffsetDateTime,
+        epoch: OffsetDateTime,
+        factor: f64,
+    ) -> Clock {
+        let mut clock = Clock::compressed(virtual_start, factor);
+        if let Kind::Compressed { real_start, .. } = &mut clock.kind {
+            let since = OffsetDateTime::now_utc() - epoch;
+            let shifted = match positive(since) {
+                // Started after the epoch: the epoch lies that far back on tokio's clock.
+                Some(ago) => real_start.checked_sub(ago),
+                // Before it: time starts running only at the epoch.
+                None => positive(-since).and_then(|ahead| real_start.checked_add(ahead)),
+            };
+            if let Some(at) = shifted {
+                *real_start = at;
+            }
+        }
+        clock
+    }
+
     /// Virtual time that stands still at `start` until [`Clock::advance`] moves it.
     pub fn manual(start: OffsetDateTime) -> Clock {
         let (tx, _) = watch::channel(start.to_offset(time::UtcOffset::UTC));
@@ -215,5 +241,34 @@ fn positive(d: time::Duration) -> Option<Duration> {
         Duration::try_from(d).ok()
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_772_438_400).expect("a valid instant")
+    }
+
+    #[tokio::test]
+    async fn clocks_given_the_same_parameters_agree_whenever_they_were_made() {
+        let epoch = OffsetDateTime::now_utc() - time::Duration::seconds(10);
+        let a = Clock::compressed_from(start(), epoch, 60.0);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let b = Clock::compressed_from(start(), epoch, 60.0);
+        let (ta, tb) = (a.now(), b.now());
+        // Ten real seconds since the epoch at 60x are ten virtual minutes.
+        let off = ta - start() - time::Duration::minutes(10);
+        assert!(off.abs() < time::Duration::seconds(60), "{ta}");
+        assert!((ta - tb).abs() < time::Duration::seconds(5), "{ta} vs {tb}");
+    }
+
+    #[tokio::test]
+    async fn before_its_epoch_a_shared_clock_stands_at_the_start() {
+        let epoch = OffsetDateTime::now_utc() + time::Duration::hours(1);
+        let c = Clock::compressed_from(start(), epoch, 600.0);
+        assert_eq!(c.now(), start());
     }
 }

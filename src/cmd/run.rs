@@ -182,6 +182,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         platform_port: args.platform_port,
         port_base: args.port_base,
         broker: args.broker.clone(),
+        epoch: None,
     };
     let rt = tokio::runtime::Runtime::new()?;
     let report = rt.block_on(run_scenario(&text, &opts))?;

@@ -122,7 +122,8 @@ pub(super) struct Programs {
     pub(super) sp: Option<sim_sp::Config>,
     /// `None`: an outside KSD takes the seat.
     pub(super) ksd: Option<sim_ksd::Config>,
-    pub(super) jobcenter: sim_jobcenter::Config,
+    /// `None`: run in another process (`sim serve`).
+    pub(super) jobcenter: Option<sim_jobcenter::Config>,
     /// `None`: no STAR, or an outside STAR takes the seat.
     pub(super) star: Option<sim_star::Config>,
     pub(super) state_dir: PathBuf,
@@ -256,7 +257,7 @@ impl Programs {
         let elsewhere = match program {
             Program::Sp => self.sp.is_none(),
             Program::Ksd => self.ksd.is_none(),
-            Program::Jobcenter => false,
+            Program::Jobcenter => self.jobcenter.is_none(),
             Program::Star => self.star.is_none(),
         };
         if elsewhere {
@@ -300,7 +301,7 @@ impl Programs {
                 )
             }
             Program::Jobcenter => {
-                let c = self.jobcenter.clone();
+                let c = self.jobcenter.clone().context("jobcenter configuration")?;
                 let mut vendors = Vec::new();
                 for (name, addr) in &a.vendors {
                     vendors.push((

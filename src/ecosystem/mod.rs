@@ -201,6 +201,13 @@ pub struct EcosystemConfig {
     pub max_send_attempts: u32,
     /// How long any program waits for an answer (milliseconds).
     pub call_timeout_ms: u64,
+    /// Host only this program (`sim serve`): the others run in other processes or containers
+    /// on the configured ports (which must then be fixed), so their sockets are not bound
+    /// here, only their addresses derived.
+    pub only: Option<Program>,
+    /// The host name each program's peers use in its URLs (compose service names); default:
+    /// its bound address.
+    pub hostnames: BTreeMap<Program, String>,
 }
 
 impl EcosystemConfig {
@@ -242,6 +249,8 @@ impl EcosystemConfig {
             max_in_flight_per_caller: sim_kit::limits::Shedding::default().max_in_flight_per_caller,
             journal_retention: sim_store::Retention::default(),
             admin_token: None,
+            only: None,
+            hostnames: BTreeMap::new(),
         }
     }
 }
@@ -320,7 +329,8 @@ impl Program {
         }
     }
 
-    fn state_subdir(self) -> &'static str {
+    /// The program's directory under the ecosystem's state root.
+    pub fn state_subdir(self) -> &'static str {
         match self {
             Program::Sp => "sp",
             Program::Ksd => "ksd",
@@ -330,30 +340,45 @@ impl Program {
     }
 }
 
-/// Makes certificates if missing, binds every socket of the simulated programs, derives their
-/// configurations ([`wiring::derive`]) and starts them ([`hosting`]).
-pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
-    sim_kit::install_crypto_provider();
-    let spec = PkiSpec::standard(&cfg.refdata.vendors, false);
-    // Certificates are checked against the real time by every TLS stack (ours and an outside
-    // system's), whatever the run's virtual time: made at the scenario's virtual start they
-    // could be not yet valid, or renewed on every run under an outside system that trusts
-    // the CA it was given once.
+/// Makes the ecosystem's certificates in `dir` if missing (idempotent) and returns their
+/// layout. Certificates are checked against the real time by every TLS stack (ours and an
+/// outside system's), whatever the run's virtual time: made at the scenario's virtual start
+/// they could be not yet valid, or renewed on every run under an outside system that trusts
+/// the CA it was given once.
+pub fn ensure_certs(dir: &Path, refdata: &RefData) -> anyhow::Result<PkiSpec> {
+    let spec = PkiSpec::standard(&refdata.vendors, false);
     let now = Clock::real().now();
     sim_certs::store::ensure(
-        &cfg.certs_dir,
+        dir,
         &spec,
         sim_certs::OffsetDateTime::from_unix_timestamp(now.unix_timestamp())?,
         false,
     )
-    .with_context(|| format!("making certificates in {}", cfg.certs_dir.display()))?;
+    .with_context(|| format!("making certificates in {}", dir.display()))?;
+    Ok(spec)
+}
+
+/// Makes certificates if missing, binds every socket of the simulated programs, derives their
+/// configurations ([`wiring::derive`]) and starts them ([`hosting`]).
+pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
+    sim_kit::install_crypto_provider();
+    let spec = ensure_certs(&cfg.certs_dir, &cfg.refdata)?;
 
     // Bound once here (port 0 picks a free one); a program restarted after a crash binds the
     // same address again. A seat taken by an outside system binds nothing (its port may be the
     // outside system's own).
     let mut prebound = BTreeMap::new();
-    let mut bind = |port: u16| -> anyhow::Result<SocketAddr> {
+    let mut bind = |program: Program, port: u16| -> anyhow::Result<SocketAddr> {
         let addr = SocketAddr::new(cfg.host, port);
+        if cfg.only.is_some_and(|o| o != program) {
+            // Another process's socket: only its address matters here.
+            anyhow::ensure!(
+                port != 0,
+                "{} runs in another process: its ports must be fixed, not 0",
+                program.name()
+            );
+            return Ok(addr);
+        }
         let l = hosting::bind_now(addr)
             .with_context(|| format!("binding {addr} (is another `sim up` running?)"))?;
         let bound = l.local_addr()?;
@@ -361,10 +386,16 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         Ok(bound)
     };
     let addrs = Addrs {
-        sp: (bind(cfg.ports.sp)?, bind(cfg.ports.sp_admin)?),
+        sp: (
+            bind(Program::Sp, cfg.ports.sp)?,
+            bind(Program::Sp, cfg.ports.sp_admin)?,
+        ),
         ksd: match cfg.ksd_url {
             Some(_) => None,
-            None => Some((bind(cfg.ports.ksd)?, bind(cfg.ports.ksd_admin)?)),
+            None => Some((
+                bind(Program::Ksd, cfg.ports.ksd)?,
+                bind(Program::Ksd, cfg.ports.ksd_admin)?,
+            )),
         },
         vendors: cfg
             .refdata
@@ -372,12 +403,15 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
             .iter()
             .map(|v| {
                 let port = cfg.ports.vendors.get(&v.instance).copied().unwrap_or(0);
-                Ok((v.instance.clone(), bind(port)?))
+                Ok((v.instance.clone(), bind(Program::Jobcenter, port)?))
             })
             .collect::<anyhow::Result<_>>()?,
-        jobcenter_admin: bind(cfg.ports.jobcenter_admin)?,
+        jobcenter_admin: bind(Program::Jobcenter, cfg.ports.jobcenter_admin)?,
         star: match (&cfg.star, &cfg.star_url) {
-            (Some(_), None) => Some((bind(cfg.ports.star)?, bind(cfg.ports.star_admin)?)),
+            (Some(_), None) => Some((
+                bind(Program::Star, cfg.ports.star)?,
+                bind(Program::Star, cfg.ports.star_admin)?,
+            )),
             _ => None,
         },
     };
@@ -386,14 +420,15 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         tracing::info!(seat, url, "an outside system takes the seat");
     }
 
+    let hosts = |p: Program| cfg.only.is_none_or(|o| o == p);
     let (slot_tx, slot_rx) = watch::channel(SlotState::Down);
     let mut programs = Programs {
         addrs,
         prebound,
-        sp: cfg.run_platform.then(|| w.sp.clone()),
-        ksd: w.ksd,
-        jobcenter: w.jobcenter,
-        star: w.star,
+        sp: (cfg.run_platform && hosts(Program::Sp)).then(|| w.sp.clone()),
+        ksd: w.ksd.filter(|_| hosts(Program::Ksd)),
+        jobcenter: hosts(Program::Jobcenter).then_some(w.jobcenter),
+        star: w.star.filter(|_| hosts(Program::Star)),
         state_dir: cfg.state_dir.clone(),
         hosted: BTreeMap::new(),
         slot: slot_tx,

@@ -14,7 +14,7 @@ use sim_certs::store::layout;
 use sim_certs::PkiSpec;
 use sim_kit::config::{Endpoint, IdentityFiles, SystemRef};
 
-use super::{EcosystemConfig, Endpoints};
+use super::{EcosystemConfig, Endpoints, Program};
 
 /// The sockets each simulated program listens on, kept so that a restarted program binds them
 /// again. A program whose seat an outside system takes has none.
@@ -122,8 +122,8 @@ fn agreements(
 /// Where everything is: the simulated programs' addresses, replaced by the seats' URLs where
 /// outside systems take them.
 fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
-    let url = |a: &SocketAddr, path: &str| format!("https://{a}{path}");
-    let http = |a: &SocketAddr| format!("http://{a}");
+    let url = |p: Program, a: &SocketAddr, path: &str| url_of(cfg, p, a, path);
+    let http = |p: Program, a: &SocketAddr| format!("http://{}", authority(cfg, p, a));
     let mut seats = cfg.instance_urls.clone();
     if let Some(u) = &cfg.ksd_url {
         seats.insert(KSD_SEAT.to_string(), u.clone());
@@ -140,7 +140,10 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
     // STAR (SF1612): an outside STAR's WsrmService, the simulated one's, or none.
     let (star, star_admin) = match (&cfg.star_url, &addrs.star) {
         (Some(seat), _) => (seat.clone(), String::new()),
-        (None, Some((d, a))) => (url(d, sim_star::WSRM_SERVICE_PATH), http(a)),
+        (None, Some((d, a))) => (
+            url(Program::Star, d, sim_star::WSRM_SERVICE_PATH),
+            http(Program::Star, a),
+        ),
         (None, None) => (String::new(), String::new()),
     };
     // The platform's exposures: an outside platform's, or the simulated one's.
@@ -152,26 +155,33 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
             String::new(),
         ),
         None => (
-            url(&addrs.sp.0, sim_wire::Port::Ksd.platform_path()),
-            url(&addrs.sp.0, sim_wire::Port::Jc.platform_path()),
-            url(&addrs.sp.0, sim_wire::ky::PLATFORM_PATH),
-            http(&addrs.sp.1),
+            url(
+                Program::Sp,
+                &addrs.sp.0,
+                sim_wire::Port::Ksd.platform_path(),
+            ),
+            url(Program::Sp, &addrs.sp.0, sim_wire::Port::Jc.platform_path()),
+            url(Program::Sp, &addrs.sp.0, sim_wire::ky::PLATFORM_PATH),
+            http(Program::Sp, &addrs.sp.1),
         ),
     };
     let sp_bf = match &cfg.platform_url {
         Some(base) => format!("{base}{}", sim_wire::besked::PLATFORM_PATH),
-        None => url(&addrs.sp.0, sim_wire::besked::PLATFORM_PATH),
+        None => url(Program::Sp, &addrs.sp.0, sim_wire::besked::PLATFORM_PATH),
     };
     let (ksd, ksd_admin) = match (&cfg.ksd_url, &addrs.ksd) {
         (Some(seat), _) => (seat.clone(), String::new()),
-        (None, Some((d, a))) => (url(d, sim_ksd::KSD_PATH), http(a)),
+        (None, Some((d, a))) => (
+            url(Program::Ksd, d, sim_ksd::KSD_PATH),
+            http(Program::Ksd, a),
+        ),
         (None, None) => (String::new(), String::new()),
     };
     // KY (SF1690) lives in the simulated KSD program (`sim_ksd::ky`); an outside KSD in its
     // seat brings no KY.
     let ky = match (&cfg.ky_url, &cfg.ksd_url, &addrs.ksd) {
         (Some(seat), _, _) => seat.clone(),
-        (None, None, Some((d, _))) => url(d, sim_ksd::ky::KY_PATH),
+        (None, None, Some((d, _))) => url(Program::Ksd, d, sim_ksd::ky::KY_PATH),
         _ => String::new(),
     };
     Endpoints {
@@ -187,11 +197,11 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
             .vendors
             .iter()
             .map(|(k, a)| {
-                let own = url(a, sim_jobcenter::JOBCENTER_PATH);
+                let own = url(Program::Jobcenter, a, sim_jobcenter::JOBCENTER_PATH);
                 (k.clone(), cfg.instance_urls.get(k).cloned().unwrap_or(own))
             })
             .collect(),
-        jobcenter_admin: http(&addrs.jobcenter_admin),
+        jobcenter_admin: http(Program::Jobcenter, &addrs.jobcenter_admin),
         certs_dir: cfg.certs_dir.clone(),
         root_ca: layout::root_ca(&cfg.certs_dir),
         seats,
@@ -201,8 +211,22 @@ fn endpoints(cfg: &EcosystemConfig, addrs: &Addrs) -> Endpoints {
     }
 }
 
-fn url_of(a: &SocketAddr, path: &str) -> String {
-    format!("https://{a}{path}")
+/// `https://host:port/path` of program `p`'s socket `a`, as its peers reach it.
+fn url_of(cfg: &EcosystemConfig, p: Program, a: &SocketAddr, path: &str) -> String {
+    format!("https://{}{path}", authority(cfg, p, a))
+}
+
+/// `host:port` of program `p`'s socket `a` as its peers reach it: the program's host name
+/// when one is given (`sim serve --host`, compose service names, which the server
+/// certificates carry), else the address itself — loopback for one bound to every interface.
+fn authority(cfg: &EcosystemConfig, p: Program, a: &SocketAddr) -> String {
+    match cfg.hostnames.get(&p) {
+        Some(host) => format!("{host}:{}", a.port()),
+        None if a.ip().is_unspecified() => {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), a.port()).to_string()
+        }
+        None => a.to_string(),
+    }
 }
 
 /// The most events the ecosystem's STAR puts in one sequence (SF1612, defined here).
@@ -280,7 +304,7 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
                     beskedtype: None,
                     value_list: None,
                     push_url: (cfg.star_delivery == sim_ksd::Sf1612Delivery::Push)
-                        .then(|| url_of(ksd_data, sim_ksd::BF_PUSH_PATH)),
+                        .then(|| url_of(cfg, Program::Ksd, ksd_data, sim_ksd::BF_PUSH_PATH)),
                     id: Some(ksd_subscription(cfg.seed)),
                 }],
                 _ => Vec::new(),
@@ -375,7 +399,7 @@ pub fn derive(cfg: &EcosystemConfig, spec: &PkiSpec, addrs: &Addrs) -> anyhow::R
             server: identity(&layout::server(dir, "star")),
             client_trust: trust_for_star,
             allowed_caller_cvrs: vec![kombit_cvr],
-            public_url: format!("https://{data}"),
+            public_url: format!("https://{}", authority(cfg, Program::Star, &data)),
             events: events.clone(),
             // Defined here (STAR's own figure is not public): three job periods, at least 15
             // minutes — a sequence its job abandoned (the platform crashed mid-run) comes back

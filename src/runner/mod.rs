@@ -48,6 +48,7 @@ use crashes::drive_crashes;
 pub use hook::PlanHook;
 use hook::Tally;
 use pacing::Pace;
+pub use report::{cpu_seconds, peak_rss};
 use traffic::sf2095::{one_arrival, soap_client};
 use traffic::{Ctx, Ledger};
 
@@ -88,6 +89,85 @@ pub struct RunOptions {
     /// `--broker amqp://…/BF`: RabbitMQ as the Beskedfordeler's broker (SF1612); none: the
     /// embedded one.
     pub broker: Option<String>,
+    /// The wall-clock instant the scenario's virtual start corresponds to, when the programs
+    /// run in other processes and share the clock by parameters (virtual = start + (wall −
+    /// epoch) × factor); `None`: the clock starts with this run, in this process.
+    pub epoch: Option<OffsetDateTime>,
+}
+
+impl RunOptions {
+    /// Options for a run of `file` kept in `state_dir`, everything else by default.
+    pub fn new(file: &str, state_dir: &std::path::Path) -> RunOptions {
+        RunOptions {
+            file: file.to_string(),
+            seed: None,
+            speed: None,
+            state_dir: state_dir.to_path_buf(),
+            concurrency: 64,
+            interactive: Some(false),
+            git_commit: None,
+            seats: Vec::new(),
+            trust: Vec::new(),
+            scenario_dir: PathBuf::new(),
+            certs_dir: None,
+            platform_port: None,
+            port_base: None,
+            broker: None,
+            epoch: None,
+        }
+    }
+}
+
+/// One program's part in a scenario run across processes, as `sim serve`'s control API
+/// receives it (`PUT /run`) and keeps it beside the program's state: the scenario, its
+/// overrides and the clock's epoch — everything the program derives its configuration,
+/// clock and receiving-side faults from, so every process decides the same plan.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProgramRun {
+    /// The scenario file's text.
+    pub scenario: String,
+    /// Its name, for logs.
+    #[serde(default)]
+    pub file: String,
+    /// `--seed`: replaces the file's.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// `--speed`: replaces the file's (a factor; `max` is refused across processes).
+    #[serde(default)]
+    pub speed: Option<String>,
+    /// The wall-clock instant of the scenario's virtual start, Unix milliseconds.
+    pub epoch_unix_ms: i64,
+}
+
+impl ProgramRun {
+    /// The options this run is set up with in a program's own process.
+    fn options(&self, state_dir: &std::path::Path) -> anyhow::Result<RunOptions> {
+        let mut opts = RunOptions::new(&self.file, state_dir);
+        opts.seed = self.seed;
+        opts.speed = match &self.speed {
+            Some(s) => Some(s.parse().map_err(|e| anyhow::anyhow!("speed: {e}"))?),
+            None => None,
+        };
+        opts.epoch = Some(
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.epoch_unix_ms) * 1_000_000)
+                .context("epoch_unix_ms")?,
+        );
+        Ok(opts)
+    }
+}
+
+/// What speed `max` cannot do across processes, said once for `sim run` and `sim serve`.
+pub const MAX_ACROSS_PROCESSES: &str = "speed max cannot run across processes: there the \
+    runner moves one in-memory clock with the traffic (and when every sender waits), which \
+    programs in other processes cannot follow; give a factor instead (--speed 600)";
+
+/// The configuration one program of a scenario run across processes starts with: `base`
+/// (its ports, addresses, host names, certificates, broker, `only`) with everything the
+/// scenario decides — seed, shared clock, receiving-side faults, vendor policies, SF1612.
+pub fn program_config(run: &ProgramRun, base: EcosystemConfig) -> anyhow::Result<EcosystemConfig> {
+    let opts = run.options(&base.state_dir)?;
+    let setup = Setup::new(&run.scenario, &opts)?;
+    Ok(setup.ecosystem_config(base))
 }
 
 /// How long a call may take in scenario runs: short, so injected timeouts cost little.
@@ -153,9 +233,11 @@ impl Setup {
             "the scenario selects no municipality served by a selected vendor"
         );
         let (start, end) = (scenario.clock.start, scenario.clock.end());
-        let (clock, factor) = match scenario.clock.speed {
-            Speed::Factor(f) => (Clock::compressed(start, f), f),
-            Speed::Max => (Clock::manual(start), f64::INFINITY),
+        let (clock, factor) = match (scenario.clock.speed, opts.epoch) {
+            (Speed::Factor(f), None) => (Clock::compressed(start, f), f),
+            (Speed::Factor(f), Some(epoch)) => (Clock::compressed_from(start, epoch, f), f),
+            (Speed::Max, None) => (Clock::manual(start), f64::INFINITY),
+            (Speed::Max, Some(_)) => anyhow::bail!("{MAX_ACROSS_PROCESSES}"),
         };
         let plan = Arc::new(FaultPlan::new(&scenario));
         let tally = Arc::new(Tally::default());
@@ -209,8 +291,26 @@ impl Setup {
     /// seed and fault hook.
     async fn start_ecosystem(&self, opts: &RunOptions) -> anyhow::Result<ecosystem::Running> {
         let _ = std::fs::remove_dir_all(&opts.state_dir);
-        let mut cfg = EcosystemConfig::new(&opts.state_dir, self.refdata.clone());
-        cfg.ports = Ports::ephemeral();
+        let mut base = EcosystemConfig::new(&opts.state_dir, self.refdata.clone());
+        base.ports = Ports::ephemeral();
+        base.bf_amqp = opts.broker.clone();
+        let mut cfg = self.ecosystem_config(base);
+        seats::configure(&mut cfg, &self.seats, &opts.scenario_dir, &opts.trust);
+        if let Some(dir) = &opts.certs_dir {
+            cfg.certs_dir = dir.clone();
+        }
+        if let Some(base) = opts.port_base {
+            cfg.ports = Ports::from_base(&self.refdata, base);
+        }
+        if let Some(port) = opts.platform_port {
+            cfg.ports.sp = port;
+        }
+        ecosystem::start(cfg).await
+    }
+
+    /// `cfg` with everything the scenario decides for the programs: the seed, the clock,
+    /// the receiving-side faults, the vendors' policies, timeouts, and SF1612's stream.
+    fn ecosystem_config(&self, mut cfg: EcosystemConfig) -> EcosystemConfig {
         cfg.seed = self.scenario.seed;
         cfg.clock = self.clock.clone();
         cfg.faults = Faults::with(self.hook.clone());
@@ -243,18 +343,7 @@ impl Setup {
                 sim_scenario::Delivery::Push => sim_ksd::Sf1612Delivery::Push,
             };
         }
-        cfg.bf_amqp = opts.broker.clone();
-        seats::configure(&mut cfg, &self.seats, &opts.scenario_dir, &opts.trust);
-        if let Some(dir) = &opts.certs_dir {
-            cfg.certs_dir = dir.clone();
-        }
-        if let Some(base) = opts.port_base {
-            cfg.ports = Ports::from_base(&self.refdata, base);
-        }
-        if let Some(port) = opts.platform_port {
-            cfg.ports.sp = port;
-        }
-        ecosystem::start(cfg).await
+        cfg
     }
 
     /// What every arrival's task shares.

@@ -48,9 +48,21 @@ pub(crate) fn fault_events(tally: &Tally, crashes: &[sim_scenario::Crash]) -> Ve
 }
 
 /// This process's peak resident memory (Linux `VmHWM`), when it can be read.
-pub(crate) fn peak_rss() -> Option<u64> {
+pub fn peak_rss() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// CPU time this process has used (user + system, every thread), seconds: `/proc/self/stat`'s
+/// `utime` and `stime`, in clock ticks of 1/100 s (`CLK_TCK` on Linux).
+pub fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces: the fields start after its closing parenthesis.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
