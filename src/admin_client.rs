@@ -52,6 +52,11 @@ impl AdminClient {
         self.send(Method::POST, url, Some(body)).await
     }
 
+    /// DELETE → (status, JSON body).
+    pub async fn delete(&self, url: &str) -> anyhow::Result<(u16, Value)> {
+        self.send(Method::DELETE, url, None).await
+    }
+
     /// PUT a JSON body → (status, JSON body).
     pub async fn put(&self, url: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
         self.send(Method::PUT, url, Some(body)).await

@@ -85,6 +85,7 @@ impl Stats {
             name: name.to_string(),
             peak_rss_bytes: None,
             messages_journaled: rows,
+            cpu_seconds: None,
         })
         .collect()
     }

@@ -149,9 +149,13 @@ fn write_summary(out: &mut String, r: &RunReport) -> std::fmt::Result {
 
     for p in &r.programs {
         if let Some(b) = p.peak_rss_bytes {
+            let cpu = p
+                .cpu_seconds
+                .map(|c| format!("  cpu {c:.1} s"))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "memory: peak {:.0} MiB  {}",
+                "memory: peak {:.0} MiB{cpu}  {}",
                 b as f64 / (1024.0 * 1024.0),
                 p.name
             )?;

@@ -312,6 +312,9 @@ pub struct ProgramStats {
     pub peak_rss_bytes: Option<u64>,
     /// Journal rows it wrote.
     pub messages_journaled: u64,
+    /// CPU time it used (user + system), seconds, when it ran as its own process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
 }
 
 /// Everything a run found.

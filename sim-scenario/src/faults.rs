@@ -16,11 +16,13 @@ use crate::schema::{FaultKind, FaultParams, FaultRule, Scenario, Target};
 use crate::units::{format_datetime, format_duration};
 use sim_seed::{sub_seed, Rng};
 
-/// One planned crash of a program.
+/// One planned outage of a program: a crash, a pause or a partition (`kind`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Crash {
     /// The rule that plans it.
     pub rule: String,
+    /// `crash`, `pause` or `partition`.
+    pub kind: FaultKind,
     /// The program (`sp`, `ksd` or `jobcenter`).
     pub target: Target,
     /// When it dies (virtual).
@@ -138,7 +140,7 @@ impl FaultPlan {
         }
     }
 
-    /// Every planned crash, by time.
+    /// Every planned outage — crash, pause, partition — by time.
     pub fn crashes(&self) -> Vec<Crash> {
         let mut out: Vec<Crash> = self
             .planned
@@ -146,6 +148,7 @@ impl FaultPlan {
             .filter_map(|p| match p.rule.params {
                 FaultParams::Crash { at, downtime } => Some(Crash {
                     rule: p.rule.name.clone(),
+                    kind: p.rule.kind,
                     target: p.rule.target.clone(),
                     at,
                     downtime,
@@ -191,7 +194,13 @@ impl fmt::Display for FaultPlan {
         for p in &self.planned {
             let r = &p.rule;
             write!(f, "  {} kind={} target={}", r.name, r.kind, r.target)?;
-            if !matches!(r.kind, FaultKind::Crash | FaultKind::ServiceWindow) {
+            if !matches!(
+                r.kind,
+                FaultKind::Crash
+                    | FaultKind::Pause
+                    | FaultKind::Partition
+                    | FaultKind::ServiceWindow
+            ) {
                 write!(f, " probability={}", r.probability)?;
             }
             if let FaultParams::Delay(d) = &r.params {

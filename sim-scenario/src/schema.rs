@@ -433,6 +433,13 @@ pub enum FaultKind {
     ServiceWindow,
     /// A program crashes at `at` and restarts after `downtime`.
     Crash,
+    /// A program is frozen at `at` (`SIGSTOP`, `docker pause`) and thawed after `downtime`:
+    /// its sockets stay open and answer nothing. Only with the programs in processes or
+    /// containers.
+    Pause,
+    /// A program is cut off the network at `at` (`docker network disconnect`) and connected
+    /// again after `downtime`. Only with the programs in containers.
+    Partition,
     /// A vendor answers the SF2093 extension requests it receives after their SvarFrist
     /// (KSD-11): KSD sets 63 at the limit and applies the late answer with a warning.
     LateExtensionAnswer,
@@ -462,7 +469,7 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every kind, in documentation order.
-    pub const ALL: [FaultKind; 23] = [
+    pub const ALL: [FaultKind; 25] = [
         FaultKind::DuplicateUpdate,
         FaultKind::DuplicateReceipt,
         FaultKind::SlowKsd,
@@ -478,6 +485,8 @@ impl FaultKind {
         FaultKind::ConnectionReset,
         FaultKind::ServiceWindow,
         FaultKind::Crash,
+        FaultKind::Pause,
+        FaultKind::Partition,
         FaultKind::LateExtensionAnswer,
         FaultKind::EventAckTwice,
         FaultKind::UnacknowledgedEvent,
@@ -506,6 +515,8 @@ impl FaultKind {
             FaultKind::ConnectionReset => "connection_reset",
             FaultKind::ServiceWindow => "service_window",
             FaultKind::Crash => "crash",
+            FaultKind::Pause => "pause",
+            FaultKind::Partition => "partition",
             FaultKind::LateExtensionAnswer => "late_extension_answer",
             FaultKind::EventAckTwice => "event_ack_twice",
             FaultKind::UnacknowledgedEvent => "unacknowledged_event",
@@ -533,7 +544,7 @@ impl FaultKind {
             Timeout | MalformedXml | SoapFault | ConnectionReset => {
                 (T_SP | T_KSD | T_JC | T_VENDOR | T_STAR, None)
             }
-            Crash => (T_SP | T_KSD | T_JC | T_STAR, None),
+            Crash | Pause | Partition => (T_SP | T_KSD | T_JC | T_STAR, None),
             StarCutSequence | SlowStar => (T_STAR, Some(Target::Star)),
             // The Beskedfordeler lives in the platform.
             BrokerDown | DuplicateDelivery => (T_SP, Some(Target::Sp)),
@@ -557,7 +568,7 @@ impl FaultKind {
             }
             BrokerDown => &["window", "target"],
             ServiceWindow => &["window", "target", "weekly", "monthly", "quarterly"],
-            Crash => &["target", "at", "downtime"],
+            Crash | Pause | Partition => &["target", "at", "downtime"],
         }
     }
 }
@@ -1630,7 +1641,7 @@ fn fault_params(
                 false,
             )?,
         }),
-        FaultKind::Crash => {
+        FaultKind::Crash | FaultKind::Pause | FaultKind::Partition => {
             let (at, downtime) = crash_at(r, clock)?;
             // A crash's window is its downtime.
             *window = Window {

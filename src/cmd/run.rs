@@ -34,6 +34,15 @@ pub struct Args {
     /// Updates in flight at once.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Run every program as a `sim serve` process of its own (started and stopped by this
+    /// run; `crash` is a real `kill -9`, `pause` a SIGSTOP). Needs a speed factor, not `max`.
+    #[arg(long, conflicts_with = "ecosystem")]
+    processes: bool,
+    /// Drive programs that are already running — `sim serve` processes or the compose
+    /// containers — as FILE describes them (control URLs, state directory, the commands for
+    /// crash, pause and partition; see docs/compose.md). Needs a speed factor, not `max`.
+    #[arg(long, value_name = "FILE")]
+    ecosystem: Option<PathBuf>,
     /// `bar` (a live progress bar), `plain` (progress lines) or `auto` (bar on a terminal).
     #[arg(long, default_value = "auto")]
     progress: String,
@@ -183,6 +192,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         port_base: args.port_base,
         broker: args.broker.clone(),
         epoch: None,
+        processes: args.processes,
+        ecosystem: args.ecosystem.clone(),
     };
     let rt = tokio::runtime::Runtime::new()?;
     let report = rt.block_on(run_scenario(&text, &opts))?;

@@ -358,6 +358,32 @@ pub fn ensure_certs(dir: &Path, refdata: &RefData) -> anyhow::Result<PkiSpec> {
     Ok(spec)
 }
 
+/// Where every program of an ecosystem whose programs run elsewhere (`sim serve`) is reached
+/// from here: the wiring's endpoints for `cfg.host` and `cfg.ports`, which must be fixed.
+pub fn endpoints_of(cfg: &EcosystemConfig) -> anyhow::Result<Endpoints> {
+    let spec = PkiSpec::standard(&cfg.refdata.vendors, false);
+    let at = |port: u16| -> anyhow::Result<SocketAddr> {
+        anyhow::ensure!(port != 0, "programs in other processes need fixed ports");
+        Ok(SocketAddr::new(cfg.host, port))
+    };
+    let addrs = Addrs {
+        sp: (at(cfg.ports.sp)?, at(cfg.ports.sp_admin)?),
+        ksd: Some((at(cfg.ports.ksd)?, at(cfg.ports.ksd_admin)?)),
+        vendors: cfg
+            .refdata
+            .vendors
+            .iter()
+            .map(|v| {
+                let port = cfg.ports.vendors.get(&v.instance).copied().unwrap_or(0);
+                Ok((v.instance.clone(), at(port)?))
+            })
+            .collect::<anyhow::Result<_>>()?,
+        jobcenter_admin: at(cfg.ports.jobcenter_admin)?,
+        star: Some((at(cfg.ports.star)?, at(cfg.ports.star_admin)?)),
+    };
+    Ok(wiring::derive(cfg, &spec, &addrs)?.endpoints)
+}
+
 /// Makes certificates if missing, binds every socket of the simulated programs, derives their
 /// configurations ([`wiring::derive`]) and starts them ([`hosting`]).
 pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {

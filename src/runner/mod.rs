@@ -36,6 +36,7 @@ mod expectations;
 mod hook;
 mod latency;
 mod pacing;
+mod remote;
 mod report;
 mod seats;
 mod sf1612;
@@ -48,6 +49,7 @@ use crashes::drive_crashes;
 pub use hook::PlanHook;
 use hook::Tally;
 use pacing::Pace;
+pub use remote::{EcosystemFile, ProgramControl};
 pub use report::{cpu_seconds, peak_rss};
 use traffic::sf2095::{one_arrival, soap_client};
 use traffic::{Ctx, Ledger};
@@ -93,6 +95,11 @@ pub struct RunOptions {
     /// run in other processes and share the clock by parameters (virtual = start + (wall −
     /// epoch) × factor); `None`: the clock starts with this run, in this process.
     pub epoch: Option<OffsetDateTime>,
+    /// `--processes`: every program a `sim serve` process of its own, started by this run.
+    pub processes: bool,
+    /// `--ecosystem FILE`: the programs are `sim serve` processes or containers already
+    /// running, described by FILE ([`EcosystemFile`]).
+    pub ecosystem: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -114,6 +121,8 @@ impl RunOptions {
             port_base: None,
             broker: None,
             epoch: None,
+            processes: false,
+            ecosystem: None,
         }
     }
 }
@@ -347,21 +356,17 @@ impl Setup {
     }
 
     /// What every arrival's task shares.
-    fn traffic_context(
-        &self,
-        running: &ecosystem::Running,
-        ledger: Arc<Mutex<Ledger>>,
-    ) -> anyhow::Result<Ctx> {
-        let certs = &running.endpoints.certs_dir;
+    fn traffic_context(&self, running: &Eco, ledger: Arc<Mutex<Ledger>>) -> anyhow::Result<Ctx> {
+        let certs = &running.endpoints().certs_dir;
         let mut clients = BTreeMap::new();
         for v in &self.refdata.vendors {
             clients.insert(v.instance.clone(), soap_client(certs, &v.instance)?);
         }
         Ok(Ctx {
-            jc: running.jobcenter_slot(),
+            jc: running.jc(),
             plan: self.plan.clone(),
             clients: Arc::new(clients),
-            sp_url: running.endpoints.sp_ksd_exposure.clone(),
+            sp_url: running.endpoints().sp_ksd_exposure.clone(),
             seed: self.scenario.seed,
             ledger,
             tally: self.tally.clone(),
@@ -393,20 +398,15 @@ impl Setup {
 }
 
 /// The stored receipts so far (0 while the jobcenter is down).
-async fn receipt_count(running: &ecosystem::Running) -> Option<u64> {
-    running
-        .jobcenter_slot()
-        .current()?
-        .receipt_count()
-        .await
-        .ok()
+async fn receipt_count(running: &Eco) -> Option<u64> {
+    running.jc().receipt_count().await
 }
 
 /// Business receipts delivered so far: stored by the simulated vendors, plus those the
 /// outside systems in vendor seats accepted for updates the runner sent (from the platform's
 /// journal; receipts for a seat's own updates are not the runner's to wait for).
 async fn delivered_count(
-    running: &ecosystem::Running,
+    running: &Eco,
     setup: &Setup,
     opts: &RunOptions,
     ledger: &Mutex<Ledger>,
@@ -428,7 +428,7 @@ async fn delivered_count(
 /// once every sender has ended.
 async fn send_arrivals(
     setup: &Setup,
-    running: &ecosystem::Running,
+    running: &Eco,
     ctx: &Ctx,
     pace: &mut Pace,
     progress: &sim_report::Progress,
@@ -439,7 +439,7 @@ async fn send_arrivals(
     let mut tasks = JoinSet::new();
     if !setup.crashes.is_empty() {
         tasks.spawn(drive_crashes(
-            running.control(),
+            running.hands(),
             setup.clock.clone(),
             setup.crashes.clone(),
             setup.tally.clone(),
@@ -453,7 +453,7 @@ async fn send_arrivals(
             setup.assignments.clone(),
             setup.clock.clone(),
             crate::admin_client::AdminClient::new(StdDuration::from_secs(30)),
-            running.endpoints.ksd_admin.clone(),
+            running.endpoints().ksd_admin.clone(),
             side.intake.clone(),
             ctx.known.clone(),
         ));
@@ -464,7 +464,7 @@ async fn send_arrivals(
             scenario: setup.scenario.clone(),
             assignments: setup.assignments.clone(),
             clock: setup.clock.clone(),
-            jc: running.jobcenter_slot(),
+            jc: running.jc(),
             known: ctx.known.clone(),
             tally: side.lookups.clone(),
             seated: setup.seats.iter().map(|s| s.name.clone()).collect(),
@@ -479,7 +479,7 @@ async fn send_arrivals(
             scenario: setup.scenario.clone(),
             assignments: setup.assignments.clone(),
             clock: setup.clock.clone(),
-            jc: running.jobcenter_slot(),
+            jc: running.jc(),
             tally: side.ky.clone(),
             seated: setup.seats.iter().map(|s| s.name.clone()).collect(),
             give_up_at: match setup.speed() {
@@ -589,8 +589,102 @@ fn judge(
 /// Runs a scenario (its text) and returns the report: set up, start the programs, send the
 /// arrivals, drain, stop, judge the journals, assemble the report.
 pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    if opts.processes || opts.ecosystem.is_some() {
+        return run_across_processes(text, opts).await;
+    }
     let setup = Setup::new(text, opts)?;
-    let running = setup.start_ecosystem(opts).await?;
+    if let Some(o) = setup.crashes.iter().find(|c| c.kind != FaultKind::Crash) {
+        anyhow::bail!(
+            "fault {} ({}) needs the programs in processes or containers: run with --processes or --ecosystem FILE",
+            o.rule,
+            o.kind
+        );
+    }
+    let running = Eco::Local(setup.start_ecosystem(opts).await?);
+    run_with(setup, opts, running).await
+}
+
+/// A run whose programs are `sim serve` processes: started here (`--processes`) or already
+/// running (`--ecosystem`). They are handed the scenario and an epoch a few seconds ahead,
+/// so each has restarted on fresh state before its clock moves.
+async fn run_across_processes(text: &str, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    // Checked before any process is touched: the scenario, speed max, seats.
+    let mut probe = opts.clone();
+    probe.epoch = Some(OffsetDateTime::now_utc());
+    let pre = Setup::new(text, &probe)?;
+    anyhow::ensure!(
+        pre.seats.is_empty(),
+        "seats with programs in other processes are not supported yet: give the seat to `sim serve`'s neighbours by their URLs, or run in one process"
+    );
+    let place = match &opts.ecosystem {
+        Some(file) => remote::Where::File(remote::EcosystemFile::load(file)?),
+        None => remote::Where::Processes,
+    };
+    let remote = remote::Remote::connect(
+        place,
+        &pre.refdata,
+        &opts.state_dir,
+        opts.broker.as_deref(),
+        &pre.crashes,
+    )
+    .await?;
+    let epoch = OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    let mut opts = opts.clone();
+    opts.epoch = Some(epoch);
+    opts.state_dir = remote.state_dir.clone();
+    let setup = Setup::new(text, &opts)?;
+    let run = remote::program_run(text, &opts.file, setup.scenario.seed, setup.speed(), epoch);
+    remote.start_run(&run).await?;
+    run_with(setup, &opts, Eco::Remote(Arc::new(remote))).await
+}
+
+/// Where the programs of a run are, as the runner reaches them.
+enum Eco {
+    /// In this process (`ecosystem::start`).
+    Local(ecosystem::Running),
+    /// In other processes or containers.
+    Remote(Arc<remote::Remote>),
+}
+
+impl Eco {
+    fn endpoints(&self) -> &ecosystem::Endpoints {
+        match self {
+            Eco::Local(r) => &r.endpoints,
+            Eco::Remote(r) => &r.endpoints,
+        }
+    }
+
+    fn jc(&self) -> traffic::Jc {
+        match self {
+            Eco::Local(r) => traffic::Jc::Local(r.jobcenter_slot()),
+            Eco::Remote(r) => traffic::Jc::Remote(r.jc.clone()),
+        }
+    }
+
+    fn hands(&self) -> crashes::Hands {
+        match self {
+            Eco::Local(r) => crashes::Hands::Local(r.control()),
+            Eco::Remote(r) => crashes::Hands::Remote(r.clone()),
+        }
+    }
+
+    /// Stops the programs; for programs elsewhere, what each cost (memory, CPU).
+    async fn stop(self) -> anyhow::Result<BTreeMap<ecosystem::Program, remote::Cost>> {
+        match self {
+            Eco::Local(r) => {
+                r.stop().await?;
+                Ok(BTreeMap::new())
+            }
+            Eco::Remote(r) => {
+                r.stop().await?;
+                Ok(r.costs().await)
+            }
+        }
+    }
+}
+
+/// The run itself, wherever its programs are: send the arrivals, drain, stop, judge, report.
+async fn run_with(setup: Setup, opts: &RunOptions, running: Eco) -> anyhow::Result<RunReport> {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let ctx = setup.traffic_context(&running, ledger.clone())?;
 
@@ -635,9 +729,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     let run_end = setup.clock.now().max(setup.end);
     let wall_seconds = wall.elapsed().as_secs_f64();
     let mut receipts = running
-        .jobcenter_slot()
-        .current()
-        .context("the jobcenter is down at the end of the run")?
+        .jc()
         .receipt_times()
         .await
         .context("reading receipts")?;
@@ -647,7 +739,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     }
     let mut probes = Vec::new();
     for seat in &setup.seats {
-        let certs = &running.endpoints.certs_dir;
+        let certs = &running.endpoints().certs_dir;
         let (dir, trust) = (&opts.scenario_dir, &opts.trust);
         let (refdata, seed) = (&setup.refdata, setup.scenario.seed);
         probes.extend(seats::probe(seat, dir, trust, certs, &sp_db, refdata, seed).await?);
@@ -655,7 +747,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
     // The three programs (and the runner) have done their work: the peak so far is theirs,
     // before the checkers load the journals.
     let ecosystem_peak = report::peak_rss();
-    running.stop().await?;
+    let costs = running.stop().await?;
 
     let l = ledger.lock().expect("ledger lock");
     let (mut checks, stats, conformance) = judge(&setup, opts, &l, run_end, probes)?;
@@ -698,25 +790,49 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
         traffic,
         faults: report::fault_events(&setup.tally, &setup.crashes),
         checks,
-        programs: programs(&stats, ecosystem_peak),
+        programs: programs(&stats, ecosystem_peak, &costs),
         conformance,
     })
 }
 
-/// Per-program figures, with the one process's memory until drained and for the whole run.
-fn programs(stats: &sim_check::Stats, ecosystem_peak: Option<u64>) -> Vec<ProgramStats> {
+/// Per-program figures: for programs in other processes each one's peak memory and CPU;
+/// in one process, the process's memory until drained and for the whole run.
+fn programs(
+    stats: &sim_check::Stats,
+    ecosystem_peak: Option<u64>,
+    costs: &BTreeMap<ecosystem::Program, remote::Cost>,
+) -> Vec<ProgramStats> {
     let mut programs = stats.programs();
+    if !costs.is_empty() {
+        for (p, c) in costs {
+            programs.push(ProgramStats {
+                name: format!("{} (its own process, every incarnation)", p.name()),
+                peak_rss_bytes: Some(c.peak_rss),
+                messages_journaled: 0,
+                cpu_seconds: Some(c.cpu_done + c.cpu_now),
+            });
+        }
+        programs.push(ProgramStats {
+            name: "sim run (the runner), whole run incl. judging the journals".into(),
+            peak_rss_bytes: report::peak_rss(),
+            messages_journaled: 0,
+            cpu_seconds: report::cpu_seconds(),
+        });
+        return programs;
+    }
     // The programs share one process (one clock, one fault plan), so their memory is
     // measured together: until the traffic has drained, and for the whole run.
     programs.push(ProgramStats {
         name: "sim-sp + sim-ksd + sim-jobcenter + runner, until drained (one process)".into(),
         peak_rss_bytes: ecosystem_peak,
         messages_journaled: 0,
+        cpu_seconds: None,
     });
     programs.push(ProgramStats {
         name: "sim run, whole run incl. judging the journals".into(),
         peak_rss_bytes: report::peak_rss(),
         messages_journaled: 0,
+        cpu_seconds: None,
     });
     programs
 }

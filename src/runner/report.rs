@@ -11,7 +11,11 @@ pub(crate) fn fault_events(tally: &Tally, crashes: &[sim_scenario::Crash]) -> Ve
     // Crashes are reported as planned below, with their downtimes.
     let mut faults: Vec<FaultEvent> = tallied
         .iter()
-        .filter(|((kind, _), _)| kind != FaultKind::Crash.as_str())
+        .filter(|((kind, _), _)| {
+            ![FaultKind::Crash, FaultKind::Pause, FaultKind::Partition]
+                .iter()
+                .any(|k| kind == k.as_str())
+        })
         .map(|((kind, target), (first, last, n))| FaultEvent {
             kind: kind.clone(),
             target: Some(target.clone()),
@@ -23,22 +27,26 @@ pub(crate) fn fault_events(tally: &Tally, crashes: &[sim_scenario::Crash]) -> Ve
         .collect();
     // Each crash as planned, with its downtime; the count says whether it was done.
     for c in crashes {
-        let key = (
-            FaultKind::Crash.as_str().to_string(),
-            c.target.name().to_string(),
-        );
+        let key = (c.kind.as_str().to_string(), c.target.name().to_string());
         let n = tallied.get(&key).map_or(0, |hits| hits.2);
+        let done = match c.kind {
+            FaultKind::Pause => format!(
+                "frozen (SIGSTOP or docker pause), thawed after {}",
+                c.downtime
+            ),
+            FaultKind::Partition => {
+                format!("cut off the network, connected again after {}", c.downtime)
+            }
+            _ => format!("killed, restarted after {}", c.downtime),
+        };
         faults.push(FaultEvent {
-            kind: "crash".into(),
+            kind: c.kind.as_str().into(),
             target: Some(c.target.name().to_string()),
             start: c.at,
             end: Some(c.restart_at()),
             count: n,
             note: if n > 0 {
-                format!(
-                    "killed (its runtime dropped at once), restarted after {}",
-                    c.downtime
-                )
+                done
             } else {
                 "planned, not done: the run ended first".into()
             },

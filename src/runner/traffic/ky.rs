@@ -42,7 +42,7 @@ use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::ecosystem::JobcenterSlot;
+use super::Jc;
 
 /// One arrival in this many opens a new course even when others wait: a course has about
 /// eight steps on average ([`plan`]), so about as many courses open as run to their end.
@@ -357,7 +357,7 @@ pub(crate) struct Driver {
     pub(crate) scenario: Scenario,
     pub(crate) assignments: Vec<(Cvr, String)>,
     pub(crate) clock: Clock,
-    pub(crate) jc: JobcenterSlot,
+    pub(crate) jc: Jc,
     pub(crate) tally: Arc<Mutex<KyTally>>,
     /// Instances an outside system takes the seat of.
     pub(crate) seated: Vec<String>,
@@ -429,9 +429,7 @@ pub(crate) async fn drive(d: Driver) {
         );
         tasks.spawn(async move {
             let began = std::time::Instant::now();
-            let sent = jc
-                .run(move |jc| async move { jc.send_ky(&instance, Some(m), request).await })
-                .await;
+            let sent = jc.send_ky(instance, m, request).await;
             let took = began.elapsed().as_millis() as u64;
             let tid = tid.to_string();
             // Counted now (a message the vendor took, or may have taken before it crashed): the
@@ -457,11 +455,7 @@ pub(crate) async fn drive(d: Driver) {
             };
             // The course waits for the receipt: its next step builds on this one.
             while pending && give_up_at.is_none_or(|t| clock.now() < t) {
-                let t = tid.clone();
-                match jc
-                    .run(move |jc| async move { jc.wait_for_ky(&t, WAIT_SLICE).await })
-                    .await
-                {
+                match jc.wait_for_ky(&tid, WAIT_SLICE).await {
                     Ok(Ok(found)) => {
                         pending = found
                             .as_ref()

@@ -24,7 +24,7 @@ use sim_wire::{Cpr, Cvr, Dato, HentSag, HentSagsListe, Uuid};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::ecosystem::JobcenterSlot;
+use super::Jc;
 
 /// At most this many keys of each kind are kept per municipality (a month's updates would
 /// otherwise keep hundreds of thousands of CPRs for no better aim).
@@ -177,7 +177,7 @@ pub(crate) struct Driver {
     pub(crate) scenario: Scenario,
     pub(crate) assignments: Vec<(Cvr, String)>,
     pub(crate) clock: Clock,
-    pub(crate) jc: JobcenterSlot,
+    pub(crate) jc: Jc,
     pub(crate) known: Arc<Mutex<Known>>,
     pub(crate) tally: Arc<Mutex<LookupTally>>,
     /// Instances an outside system takes the seat of.
@@ -219,9 +219,7 @@ pub(crate) async fn drive(d: Driver) {
         let (jc, tally, instance, m) = (d.jc.clone(), d.tally.clone(), a.instance, a.municipality);
         tasks.spawn(async move {
             let began = std::time::Instant::now();
-            let outcome = jc
-                .run(move |jc| async move { jc.lookup(&instance, Some(m), query).await })
-                .await;
+            let outcome = jc.lookup(instance, m, query).await;
             let took = began.elapsed().as_millis() as u64;
             let mut t = tally.lock().expect("lookup tally lock");
             match outcome {

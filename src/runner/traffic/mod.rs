@@ -15,7 +15,14 @@ use sim_store::Clock;
 use sim_wire::Cvr;
 use time::OffsetDateTime;
 
-use crate::ecosystem::JobcenterSlot;
+use anyhow::Context;
+use sim_jobcenter::{
+    JobcenterError, KyOutcome, Lookup, LookupOutcome, SendOutcome, UpdateSpec, UpdateStatus,
+};
+use sim_wire::ky::KyRequest;
+
+use crate::ecosystem::{Crashed, JobcenterSlot};
+use crate::jobcenter_remote::{RemoteError, RemoteJobcenter};
 use crate::runner::hook::Tally;
 
 /// What the runner keeps about each update it sent.
@@ -77,11 +84,154 @@ impl SideTallies {
     }
 }
 
+/// The simulated jobcenter as the runner reaches it: in this process, through the slot that
+/// follows its crashes, or in another process or container, through its admin API. Either
+/// way a call is `Err(Crashed)` when the jobcenter died under it or cannot be reached (the
+/// caller waits and follows the update, JC-1), and `Ok(Err(_))` when the jobcenter refused
+/// it.
+#[derive(Clone)]
+pub(crate) enum Jc {
+    /// In this process (`sim run`).
+    Local(JobcenterSlot),
+    /// In another process (`sim run --processes`, `--ecosystem`).
+    Remote(Arc<RemoteJobcenter>),
+}
+
+/// One call's result, as both kinds of jobcenter give it.
+pub(crate) type JcResult<T> = Result<Result<T, String>, Crashed>;
+
+/// A remote call's result: unreachable counts as crashed, after a short pause so that a
+/// caller's loop does not spin while the process restarts.
+async fn remote<T>(r: Result<T, RemoteError>) -> JcResult<T> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(RemoteError::Refused(e)) => Ok(Err(e)),
+        Err(RemoteError::Unreachable(_)) => {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Err(Crashed)
+        }
+    }
+}
+
+impl Jc {
+    pub(crate) async fn send_update(&self, spec: UpdateSpec) -> JcResult<SendOutcome> {
+        match self {
+            Jc::Local(slot) => local(
+                slot.run(move |jc| async move { jc.send_update(spec).await })
+                    .await,
+            ),
+            Jc::Remote(r) => remote(r.send_update(&spec).await).await,
+        }
+    }
+
+    pub(crate) async fn resend(&self, tid: &str) -> JcResult<SendOutcome> {
+        let t = tid.to_string();
+        match self {
+            Jc::Local(slot) => local(slot.run(move |jc| async move { jc.resend(&t).await }).await),
+            Jc::Remote(r) => remote(r.resend(&t).await).await,
+        }
+    }
+
+    pub(crate) async fn wait_for_transport(
+        &self,
+        tid: &str,
+        wait: std::time::Duration,
+    ) -> JcResult<Option<UpdateStatus>> {
+        let t = tid.to_string();
+        match self {
+            Jc::Local(slot) => local(
+                slot.run(move |jc| async move { jc.wait_for_transport(&t, wait).await })
+                    .await,
+            ),
+            Jc::Remote(r) => remote(r.wait_for_transport(&t, wait).await).await,
+        }
+    }
+
+    pub(crate) async fn lookup(
+        &self,
+        instance: String,
+        m: Cvr,
+        query: Lookup,
+    ) -> JcResult<LookupOutcome> {
+        match self {
+            Jc::Local(slot) => local(
+                slot.run(move |jc| async move { jc.lookup(&instance, Some(m), query).await })
+                    .await,
+            ),
+            Jc::Remote(r) => remote(r.lookup(&instance, Some(m), &query).await).await,
+        }
+    }
+
+    pub(crate) async fn send_ky(
+        &self,
+        instance: String,
+        m: Cvr,
+        request: KyRequest,
+    ) -> JcResult<KyOutcome> {
+        match self {
+            Jc::Local(slot) => local(
+                slot.run(move |jc| async move { jc.send_ky(&instance, Some(m), request).await })
+                    .await,
+            ),
+            Jc::Remote(r) => remote(r.send_ky(&instance, Some(m), &request).await).await,
+        }
+    }
+
+    pub(crate) async fn wait_for_ky(
+        &self,
+        tid: &str,
+        wait: std::time::Duration,
+    ) -> JcResult<Option<KyOutcome>> {
+        let t = tid.to_string();
+        match self {
+            Jc::Local(slot) => local(
+                slot.run(move |jc| async move { jc.wait_for_ky(&t, wait).await })
+                    .await,
+            ),
+            Jc::Remote(r) => remote(r.wait_for_ky(&t, wait).await).await,
+        }
+    }
+
+    /// Whether the jobcenter has stopped for good (only ever true in this process: a remote
+    /// one that cannot be reached may be restarting).
+    pub(crate) fn is_gone(&self) -> bool {
+        match self {
+            Jc::Local(slot) => slot.is_gone(),
+            Jc::Remote(_) => false,
+        }
+    }
+
+    /// The stored receipts so far; `None` while the jobcenter is down.
+    pub(crate) async fn receipt_count(&self) -> Option<u64> {
+        match self {
+            Jc::Local(slot) => slot.current()?.receipt_count().await.ok(),
+            Jc::Remote(r) => r.receipt_count().await.ok(),
+        }
+    }
+
+    /// Every stored receipt's TransaktionIdentifikator and arrival (virtual).
+    pub(crate) async fn receipt_times(&self) -> anyhow::Result<Vec<(String, OffsetDateTime)>> {
+        match self {
+            Jc::Local(slot) => Ok(slot
+                .current()
+                .context("the jobcenter is down at the end of the run")?
+                .receipt_times()
+                .await?),
+            Jc::Remote(r) => Ok(r.receipt_times().await?),
+        }
+    }
+}
+
+/// An in-process call's result with the jobcenter's error as text.
+fn local<T>(r: Result<Result<T, JobcenterError>, Crashed>) -> JcResult<T> {
+    r.map(|inner| inner.map_err(|e| e.to_string()))
+}
+
 /// Everything one arrival's task needs.
 #[derive(Clone)]
 pub(crate) struct Ctx {
     /// The jobcenter as it is now: it may crash and restart during the run.
-    pub(crate) jc: JobcenterSlot,
+    pub(crate) jc: Jc,
     pub(crate) plan: Arc<FaultPlan>,
     pub(crate) clients: Arc<BTreeMap<String, sim_kit::soap::SoapClient>>,
     pub(crate) sp_url: String,

@@ -10,7 +10,9 @@ use sim_scenario::{Arrival, FaultKind, Target, UpdateData};
 use sim_wire::{Cvr, Operation, Payload, Rule};
 use time::OffsetDateTime;
 
-use crate::ecosystem::{Crashed, JobcenterSlot};
+use crate::ecosystem::Crashed;
+
+use super::Jc;
 
 use super::Ctx;
 use crate::runner::CALL_TIMEOUT;
@@ -159,11 +161,7 @@ pub(crate) async fn one_arrival(ctx: Ctx, a: Arrival) {
     if accepted && decide(FaultKind::DuplicateUpdate).is_some() {
         ctx.tally
             .hit(FaultKind::DuplicateUpdate, &a.instance, ctx.clock.now());
-        let t = tid.clone();
-        let _ = ctx
-            .jc
-            .run(move |jc| async move { jc.resend(&t).await })
-            .await;
+        let _ = ctx.jc.resend(&tid).await;
     }
 }
 
@@ -174,11 +172,7 @@ const RAW_FOLLOW_LIMIT: StdDuration = StdDuration::from_secs(300);
 /// across a crash of the jobcenter: if the crashed program had persisted the update, the
 /// restarted one resends it by itself (JC-1) and the runner only watches; if it had not, the
 /// case worker enters it again. Returns whether it was accepted (OK or ADVARSEL).
-pub(crate) async fn send_via_vendor(
-    jc: &JobcenterSlot,
-    spec: UpdateSpec,
-    tid: &str,
-) -> Result<bool, String> {
+pub(crate) async fn send_via_vendor(jc: &Jc, spec: UpdateSpec, tid: &str) -> Result<bool, String> {
     /// A follower stops following after this long (real time), so a run whose receiver never
     /// answers still ends: the vendor itself never gives the update up (JC-1) and it counts
     /// as still owned (undelivered) in the report.
@@ -190,11 +184,7 @@ pub(crate) async fn send_via_vendor(
             return Err("sim-jobcenter is gone (a restart failed)".into());
         }
         if submit {
-            let s = spec.clone();
-            match jc
-                .run(move |jc| async move { jc.send_update(s).await })
-                .await
-            {
+            match jc.send_update(spec.clone()).await {
                 // Still without a TransportKvittering after the quick attempts: the
                 // vendor's background resender owns it now (JC-1); follow it.
                 Ok(Ok(out)) if out.status == UpdateStatus::Sent => submit = false,
@@ -211,12 +201,7 @@ pub(crate) async fn send_via_vendor(
         }
         // Told when the TransportKvittering commits (no polling, however many are owned);
         // a second at most, to notice a crash of the jobcenter meanwhile.
-        let t = tid.to_string();
-        let wait = StdDuration::from_secs(1);
-        match jc
-            .run(move |jc| async move { jc.wait_for_transport(&t, wait).await })
-            .await
-        {
+        match jc.wait_for_transport(tid, StdDuration::from_secs(1)).await {
             Ok(Ok(None)) => submit = true,
             Ok(Ok(Some(UpdateStatus::Accepted))) => return Ok(true),
             Ok(Ok(Some(UpdateStatus::Rejected))) => return Ok(false),
