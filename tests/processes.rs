@@ -1,0 +1,176 @@
+//! Scenario runs across processes (`sim run --processes`): every program a `sim serve`
+//! process of its own, sharing the clock by parameters and deciding its own receiving-side
+//! faults from the scenario and seed; outages are real signals to real processes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// One run across processes at a time: four programs and a runner on two cores keep up with a
+/// compressed clock, two such runs beside each other may not (the liveness deadlines are
+/// virtual, and virtual time does not wait for a loaded machine).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn sim_run(scenario: &Path, state: &Path, extra: &[&str]) -> Output {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--progress",
+            "plain",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn shipped(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+}
+
+fn passed(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every update the vendors generated: TransaktionIdentifikator, person, municipality.
+fn generated(state: &Path) -> Vec<(String, String, String)> {
+    let db =
+        sim_store::rusqlite::Connection::open(state.join("jobcenter/jobcenter.sqlite")).unwrap();
+    let mut st = db
+        .prepare("SELECT transaktion_id, cpr, municipality FROM jc_updates ORDER BY transaktion_id")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The smoke scenario across four separately started processes passes every checker
+/// (SP-2, SP-3, KSD-2, KSD-7, KSD-12, KY-1, SP-10, BF-1, BF-2), each process reports its own
+/// memory and CPU, and the same seed gives the very messages an in-process run gives.
+#[test]
+fn a_scenario_across_processes_passes_and_its_seed_repeats_its_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (across, inside) = (dir.path().join("across"), dir.path().join("inside"));
+    let json = dir.path().join("report.json");
+    let out = sim_run(
+        &shipped("smoke.yaml"),
+        &across,
+        &[
+            "--processes",
+            "--speed",
+            "30",
+            "--seed",
+            "11",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    passed(&out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for program in ["sim-sp", "sim-ksd", "sim-jobcenter", "sim-star"] {
+        let p = report["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| {
+                p["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{program} (its own process"))
+            })
+            .unwrap_or_else(|| panic!("{program} in {}", report["programs"]));
+        assert!(p["peak_rss_bytes"].as_u64().unwrap() > 1 << 20, "{p}");
+        assert!(p["cpu_seconds"].as_f64().is_some(), "{p}");
+    }
+    // Each program ran in its own process: its own log, its own pid.
+    for log in ["sim-sp", "sim-ksd", "sim-jobcenter", "sim-star"] {
+        let text = std::fs::read_to_string(across.join("logs").join(format!("{log}.log"))).unwrap();
+        assert!(text.contains(&format!("sim serve: {log} is up")), "{text}");
+    }
+    passed(&sim_run(&shipped("smoke.yaml"), &inside, &["--seed", "11"]));
+    let (a, b) = (generated(&across), generated(&inside));
+    assert!(a.len() >= 250, "{}", a.len());
+    assert_eq!(
+        a, b,
+        "the same seed across processes and in one: the same messages"
+    );
+}
+
+/// Each of the four processes killed with SIGKILL mid-run and started again (resuming the
+/// run from its files), and KSD frozen with SIGSTOP: nothing lost (KSD-2, JC-1, SP-10,
+/// BF-2), nothing misrouted (SP-3) or processed twice (KSD-7).
+#[test]
+fn kill_9_of_each_process_mid_run_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let json = dir.path().join("report.json");
+    let out = sim_run(
+        &shipped("kill-each.yaml"),
+        &state,
+        &["--processes", "--json", json.to_str().unwrap()],
+    );
+    passed(&out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let done =
+        |kind: &str, target: &str| {
+            report["faults"].as_array().unwrap().iter().any(|f| {
+                f["kind"] == kind && f["target"] == target && f["count"].as_u64() == Some(1)
+            })
+        };
+    for target in ["jobcenter", "ksd", "sp", "star"] {
+        assert!(
+            done("crash", target),
+            "crash {target}: {}",
+            report["faults"]
+        );
+        // A new process resumed the run: the log holds two starts.
+        let log =
+            std::fs::read_to_string(state.join("logs").join(format!("sim-{target}.log"))).unwrap();
+        assert!(log.contains("resuming the scenario run"), "{log}");
+    }
+    assert!(done("pause", "ksd"), "{}", report["faults"]);
+    assert!(report["totals"]["receipts"].as_u64().unwrap() >= 190);
+}
+
+/// What cannot be done is refused before anything starts, with the reason: speed `max`
+/// across processes (one clock moving with the traffic), and a `pause` in one process.
+#[test]
+fn what_processes_cannot_do_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sim_run(
+        &shipped("smoke.yaml"),
+        &dir.path().join("a"),
+        &["--processes"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("speed max cannot run across processes"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("a").join("logs").exists(),
+        "no process was started"
+    );
+
+    let out = sim_run(&shipped("kill-each.yaml"), &dir.path().join("b"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("needs the programs in processes or containers"),
+        "{err}"
+    );
+}
