@@ -24,6 +24,10 @@ const STATE_IN_CONTAINER: &str = "/state";
 /// What `sim serve` prints on stderr once its program and control API are up.
 const UP_MESSAGE: &str = "is up; control API on";
 
+/// The admin APIs' bearer token unless the builder is given another: they listen on
+/// `0.0.0.0` in their containers, where a program refuses to start without one.
+const DEFAULT_ADMIN_TOKEN: &str = "sim-testcontainers";
+
 /// Label on every container and network this crate makes, valued with the ecosystem's id, so
 /// that leftovers of a killed test can be found (`docker ps -a --filter label=sim-testcontainers`).
 const LABEL: &str = "sim-testcontainers";
@@ -199,6 +203,8 @@ pub struct EcosystemBuilder {
     seats: BTreeMap<Program, String>,
     /// How long each container and each health check may take.
     startup_timeout: Duration,
+    /// The admin APIs' bearer token (`sim serve --admin-token`).
+    admin_token: String,
 }
 
 impl Default for EcosystemBuilder {
@@ -208,6 +214,7 @@ impl Default for EcosystemBuilder {
             programs: Program::ALL.into_iter().collect(),
             seats: BTreeMap::new(),
             startup_timeout: Duration::from_secs(60),
+            admin_token: DEFAULT_ADMIN_TOKEN.into(),
         }
     }
 }
@@ -232,6 +239,12 @@ impl EcosystemBuilder {
     /// How long each container may take to start and answer its health check (default 60 s).
     pub fn startup_timeout(mut self, timeout: Duration) -> Self {
         self.startup_timeout = timeout;
+        self
+    }
+
+    /// Another bearer token for the admin APIs than `sim-testcontainers`.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = token.into();
         self
     }
 
@@ -296,6 +309,8 @@ impl EcosystemBuilder {
                 STATE_IN_CONTAINER.to_owned(),
                 "--listen".to_owned(),
                 "0.0.0.0".to_owned(),
+                "--admin-token".to_owned(),
+                self.admin_token.clone(),
             ];
             for (seat, host) in &self.seats {
                 cmd.push("--host".to_owned());
@@ -347,6 +362,7 @@ impl EcosystemBuilder {
 
         let certs_dir = state.path().join("certs");
         Ok(Ecosystem {
+            admin_token: self.admin_token,
             containers,
             endpoints,
             certs_dir,
@@ -361,6 +377,7 @@ pub struct Ecosystem {
     containers: Vec<(Program, ContainerAsync<GenericImage>)>,
     endpoints: Endpoints,
     certs_dir: PathBuf,
+    admin_token: String,
     /// The state root every container mounts (certificates, SQLite files, runs).
     state: tempfile::TempDir,
 }
@@ -383,6 +400,16 @@ impl Ecosystem {
     /// Where the started programs are, from the host.
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+
+    /// A client for the admin and control APIs presenting the admin token (30 s a call).
+    pub fn client(&self) -> http::Client {
+        http::Client::new(Some(&self.admin_token), Duration::from_secs(30))
+    }
+
+    /// The admin APIs' bearer token.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
     }
 
     /// The test PKI the programs use (`sim_certs::store`'s layout: the root CA, every
@@ -464,9 +491,10 @@ async fn wait_healthy(
     timeout: Duration,
 ) -> Result<(), Error> {
     let mut last = String::from("no answer yet");
+    let client = http::Client::new(None, Duration::from_secs(2));
     let polled = tokio::time::timeout(timeout, async {
         loop {
-            match http::get(url, Duration::from_secs(2)).await {
+            match client.get(url).await {
                 Ok((200, _)) => return,
                 Ok((status, body)) => last = format!("{status} {body}"),
                 Err(e) => last = e.to_string(),

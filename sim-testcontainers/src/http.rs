@@ -37,29 +37,57 @@ pub enum HttpError {
     },
 }
 
-/// `GET url` → (status, body).
-pub async fn get(url: &str, timeout: Duration) -> Result<(u16, Value), HttpError> {
-    call("GET", url, None, timeout).await
-}
-
-/// `POST url` with a JSON body → (status, body).
-pub async fn post(url: &str, body: &Value, timeout: Duration) -> Result<(u16, Value), HttpError> {
-    call("POST", url, Some(body), timeout).await
-}
-
-/// Any method, with an optional JSON body → (status, body).
-pub async fn call(
-    method: &str,
-    url: &str,
-    body: Option<&Value>,
+/// Calls with a deadline, presenting the admin APIs' bearer token when it has one
+/// ([`crate::Ecosystem::client`] has the ecosystem's).
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Sent as `Authorization: Bearer` (every admin path but `/health` wants it when the
+    /// admin API listens off loopback, as in a container).
+    token: Option<String>,
+    /// How long one call may take, answer included.
     timeout: Duration,
-) -> Result<(u16, Value), HttpError> {
-    match tokio::time::timeout(timeout, call_once(method, url, body)).await {
-        Ok(answer) => answer,
-        Err(_) => Err(HttpError::Timeout {
-            url: url.to_owned(),
+}
+
+impl Client {
+    /// A client presenting `token` (if any), giving each call `timeout`.
+    pub fn new(token: Option<&str>, timeout: Duration) -> Client {
+        Client {
+            token: token.map(str::to_owned),
             timeout,
-        }),
+        }
+    }
+
+    /// The same client with another deadline (a long poll wants a longer one).
+    pub fn with_timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = timeout;
+        self
+    }
+
+    /// `GET url` → (status, body).
+    pub async fn get(&self, url: &str) -> Result<(u16, Value), HttpError> {
+        self.call("GET", url, None).await
+    }
+
+    /// `POST url` with a JSON body → (status, body).
+    pub async fn post(&self, url: &str, body: &Value) -> Result<(u16, Value), HttpError> {
+        self.call("POST", url, Some(body)).await
+    }
+
+    /// Any method, with an optional JSON body → (status, body).
+    pub async fn call(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), HttpError> {
+        let once = call_once(method, url, body, self.token.as_deref());
+        match tokio::time::timeout(self.timeout, once).await {
+            Ok(answer) => answer,
+            Err(_) => Err(HttpError::Timeout {
+                url: url.to_owned(),
+                timeout: self.timeout,
+            }),
+        }
     }
 }
 
@@ -67,6 +95,7 @@ async fn call_once(
     method: &str,
     url: &str,
     body: Option<&Value>,
+    token: Option<&str>,
 ) -> Result<(u16, Value), HttpError> {
     let failed = |message: String| HttpError::Failed {
         url: url.to_owned(),
@@ -93,6 +122,9 @@ async fn call_once(
         .method(method)
         .uri(path)
         .header(hyper::header::HOST, format!("{host}:{port}"));
+    if let Some(token) = token {
+        request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
     let bytes = match body {
         Some(json) => {
             request = request.header(hyper::header::CONTENT_TYPE, "application/json");
