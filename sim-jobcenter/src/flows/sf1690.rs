@@ -86,8 +86,9 @@ pub(crate) fn ky_url(config: &Config) -> String {
     format!("{}{}", &url[..origin_end], ky::PLATFORM_PATH)
 }
 
-/// Where a KY message stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a KY message stands (in JSON by [`KyStatus::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KyStatus {
     /// No TransportKvittering yet: the vendor owns it and resends it (JC-1).
     Pending,
@@ -116,8 +117,8 @@ impl KyStatus {
     }
 }
 
-/// What became of a KY message so far.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What became of a KY message so far (in JSON as the admin API's `POST /ky` answers it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KyOutcome {
     /// Its TransaktionIdentifikator (lower case).
     pub transaktion_id: String,

@@ -36,8 +36,9 @@ impl Lookup {
     }
 }
 
-/// What a look-up got back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a look-up got back (in JSON as the admin API's `POST /lookups` answers it; `cases` as
+/// `[[SagIdentifikator, Myndighed], ...]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LookupOutcome {
     /// The journal's outcome: OK (cases, or an empty list), FEJL (no such case), a fault,
     /// unreachable.

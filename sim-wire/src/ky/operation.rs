@@ -14,10 +14,16 @@ macro_rules! ky_operations {
         /// One operation of `KontanthjaelpServiceKY`. The platform forwards each under the same
         /// name (a synchronous pass-through, like SF2096's look-ups), so one value names both
         /// legs.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        ///
+        /// In JSON (the jobcenter's admin API) by its name, e.g. `"SendKontaktforloeb"`.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize,
+            serde::Deserialize,
+        )]
         pub enum KyOperation {
             $(
                 #[doc = concat!("`", $name, "`: carries `kyt:", $payload, "`.")]
+                #[serde(rename = $name)]
                 $variant,
             )*
         }
@@ -107,7 +113,11 @@ impl std::fmt::Display for KyOperation {
 
 /// A message's sub-action (`kyt:Handling`, *defined here*): what the jobcenter did to the
 /// object the message carries. Seed 003 names oprettelse, ændring, stop, genoptag and slet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// In JSON by its wire text (`"OPRET"`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Handling {
     /// `OPRET`: created (for the registering operations: registered).
     Opret,
