@@ -27,7 +27,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use sim::ecosystem::{self, EcosystemConfig, Program, Running};
 use sim::refdata::RefData;
-use sim::runner::{program_config, ProgramRun};
+use sim::runner::{program_config, FaultTally, ProgramRun};
 use tokio::sync::Mutex;
 
 /// Which program `sim serve` runs.
@@ -127,6 +127,8 @@ struct Host {
     running: Option<Running>,
     /// The scenario run it takes part in; `None`: `sim up`'s behaviour.
     run: Option<ProgramRun>,
+    /// What its fault layer did in this run (since this process started).
+    tally: FaultTally,
 }
 
 type Shared = Arc<Mutex<Host>>;
@@ -171,7 +173,8 @@ impl Host {
         let base = self.base()?;
         let cfg = match &self.run {
             Some(run) => {
-                let mut cfg = program_config(run, base.clone())?;
+                let (mut cfg, tally) = program_config(run, base.clone())?;
+                self.tally = tally;
                 // The scenario decides STAR; the process decides where everything is.
                 cfg.only = base.only;
                 cfg
@@ -213,6 +216,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             program,
             running: None,
             run: None,
+            tally: FaultTally::default(),
             args,
         };
         // A run left by a killed process: resume it on its clock, with what was committed.
@@ -344,7 +348,11 @@ async fn health(State(shared): State<Shared>) -> Response {
 async fn get_run(State(shared): State<Shared>) -> Response {
     let host = shared.lock().await;
     match &host.run {
-        Some(r) => Json(r).into_response(),
+        Some(r) => {
+            let mut body = json!(r);
+            body["faults"] = json!(host.tally.rows());
+            Json(body).into_response()
+        }
         None => fail(StatusCode::NOT_FOUND, "no scenario run"),
     }
 }

@@ -37,6 +37,39 @@ impl Tally {
         e.2 += 1;
     }
 
+    /// Every (kind, target) with its first and last hit (Unix ms) and count: what a program in
+    /// its own process reports through `sim serve`'s control API.
+    pub(crate) fn rows(&self) -> Vec<TallyRow> {
+        let by = self.by.lock().expect("tally lock");
+        by.iter()
+            .map(|((kind, target), (first, last, n))| TallyRow {
+                kind: kind.clone(),
+                target: target.clone(),
+                first_unix_ms: (first.unix_timestamp_nanos() / 1_000_000) as i64,
+                last_unix_ms: (last.unix_timestamp_nanos() / 1_000_000) as i64,
+                count: *n,
+            })
+            .collect()
+    }
+
+    /// Adds another process's hits.
+    pub(crate) fn merge(&self, rows: &[TallyRow]) {
+        let mut by = self.by.lock().expect("tally lock");
+        for r in rows {
+            let at = |ms: i64| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            };
+            let (first, last) = (at(r.first_unix_ms), at(r.last_unix_ms));
+            let e = by
+                .entry((r.kind.clone(), r.target.clone()))
+                .or_insert((first, last, 0));
+            e.0 = e.0.min(first);
+            e.1 = e.1.max(last);
+            e.2 += r.count;
+        }
+    }
+
     pub(crate) fn total(&self) -> u64 {
         self.by
             .lock()
@@ -45,6 +78,21 @@ impl Tally {
             .map(|v| v.2)
             .sum()
     }
+}
+
+/// One (kind, target) of a tally, as JSON between processes.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TallyRow {
+    /// The fault kind.
+    pub kind: String,
+    /// Where it hit.
+    pub target: String,
+    /// First hit, Unix milliseconds (virtual time).
+    pub first_unix_ms: i64,
+    /// Last hit.
+    pub last_unix_ms: i64,
+    /// How often.
+    pub count: u64,
 }
 
 /// The receiving-side faults of a scenario, decided inside the programs' fault layers, KSD's

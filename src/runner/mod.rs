@@ -46,8 +46,8 @@ mod vendors;
 use crate::refdata::RefData;
 use crashes::drive_crashes;
 
-pub use hook::PlanHook;
 use hook::Tally;
+pub use hook::{PlanHook, TallyRow};
 use pacing::Pace;
 pub use remote::{EcosystemFile, ProgramControl};
 pub use report::{cpu_seconds, peak_rss};
@@ -173,10 +173,26 @@ pub const MAX_ACROSS_PROCESSES: &str = "speed max cannot run across processes: t
 /// The configuration one program of a scenario run across processes starts with: `base`
 /// (its ports, addresses, host names, certificates, broker, `only`) with everything the
 /// scenario decides — seed, shared clock, receiving-side faults, vendor policies, SF1612.
-pub fn program_config(run: &ProgramRun, base: EcosystemConfig) -> anyhow::Result<EcosystemConfig> {
+pub fn program_config(
+    run: &ProgramRun,
+    base: EcosystemConfig,
+) -> anyhow::Result<(EcosystemConfig, FaultTally)> {
     let opts = run.options(&base.state_dir)?;
     let setup = Setup::new(&run.scenario, &opts)?;
-    Ok(setup.ecosystem_config(base))
+    let tally = FaultTally(setup.tally.clone());
+    Ok((setup.ecosystem_config(base), tally))
+}
+
+/// What a program's fault layer did in its own process (since that process started), for
+/// the runner's report.
+#[derive(Clone, Default)]
+pub struct FaultTally(Arc<Tally>);
+
+impl FaultTally {
+    /// Every (kind, target) hit so far.
+    pub fn rows(&self) -> Vec<TallyRow> {
+        self.0.rows()
+    }
 }
 
 /// How long a call may take in scenario runs: short, so injected timeouts cost little.
@@ -668,15 +684,19 @@ impl Eco {
         }
     }
 
-    /// Stops the programs; for programs elsewhere, what each cost (memory, CPU).
-    async fn stop(self) -> anyhow::Result<BTreeMap<ecosystem::Program, remote::Cost>> {
+    /// Stops the programs; for programs elsewhere, what each cost (memory, CPU), and the
+    /// receiving-side faults their own fault layers made, added to `tally`.
+    async fn stop(
+        self,
+        tally: &Tally,
+    ) -> anyhow::Result<BTreeMap<ecosystem::Program, remote::Cost>> {
         match self {
             Eco::Local(r) => {
                 r.stop().await?;
                 Ok(BTreeMap::new())
             }
             Eco::Remote(r) => {
-                r.stop().await?;
+                tally.merge(&r.stop().await?);
                 Ok(r.costs().await)
             }
         }
@@ -747,7 +767,7 @@ async fn run_with(setup: Setup, opts: &RunOptions, running: Eco) -> anyhow::Resu
     // The three programs (and the runner) have done their work: the peak so far is theirs,
     // before the checkers load the journals.
     let ecosystem_peak = report::peak_rss();
-    let costs = running.stop().await?;
+    let costs = running.stop(&setup.tally).await?;
 
     let l = ledger.lock().expect("ledger lock");
     let (mut checks, stats, conformance) = judge(&setup, opts, &l, run_end, probes)?;

@@ -421,11 +421,19 @@ impl Remote {
 
     /// Ends the run: every program stops (its files then hold still for the checkers) after
     /// its cost is read; the processes this run started end.
-    pub(crate) async fn stop(&self) -> anyhow::Result<()> {
+    /// Returns the faults their fault layers made (each process's since it last started).
+    pub(crate) async fn stop(&self) -> anyhow::Result<Vec<super::TallyRow>> {
         self.sample_costs().await;
+        let mut rows = Vec::new();
         let mut first_err = None;
         for p in ORDER.iter().rev() {
             let url = format!("{}/run", self.controls[p].control);
+            if let Ok((200, run)) = self.client.get(&url).await {
+                if let Ok(r) = serde_json::from_value::<Vec<super::TallyRow>>(run["faults"].clone())
+                {
+                    rows.extend(r);
+                }
+            }
             match self.client.delete(&url).await {
                 Ok((200, _)) => {}
                 Ok((status, body)) => {
@@ -444,7 +452,7 @@ impl Remote {
         }
         match first_err {
             Some(e) => Err(e),
-            None => Ok(()),
+            None => Ok(rows),
         }
     }
 }
