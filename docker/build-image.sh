@@ -54,7 +54,13 @@ cp -R scenarios "$root/scenarios"
 cp docker/ecosystem.in-compose.yaml "$root/docker/"
 cp docker/Dockerfile "$ctx/Dockerfile"
 
+# A rebuild moves the tag: the image it leaves behind goes (unless a container still uses it).
+old_id="$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
 docker build --quiet -t "$tag" "$ctx" >/dev/null
+new_id="$(docker image inspect --format '{{.Id}}' "$tag")"
+if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
+  docker image rm "$old_id" >/dev/null 2>&1 || true
+fi
 size="$(docker image inspect --format '{{.Size}}' "$tag")"
 echo "built $tag from $bin ($profile): $((size / 1000 / 1000)) MB"
 echo "  libraries: $(echo $libs)"

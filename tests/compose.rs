@@ -16,6 +16,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 const IMAGE: &str = "sim-ecosystem:local";
+/// The admin APIs' token: docker-compose.yml's default, as docker/ecosystem.yaml has it.
+const ADMIN_TOKEN: &str = "sim-compose";
 const SERVICES: [&str; 4] = ["sp", "ksd", "jobcenter", "star"];
 
 fn root() -> PathBuf {
@@ -40,7 +42,8 @@ impl Project {
             .env("COMPOSE_PROJECT_NAME", &self.name)
             .env("SIM_STATE", &self.state)
             .env("SIM_USER", &self.user)
-            .env("SIM_IMAGE", IMAGE);
+            .env("SIM_IMAGE", IMAGE)
+            .env("SIM_ADMIN_TOKEN", ADMIN_TOKEN);
         c
     }
 
@@ -129,13 +132,17 @@ fn wait_healthy(p: &Project, within: Duration) {
     }
 }
 
-/// `sim run SCENARIO --ecosystem FILE --speed 60`, killed after `within`; its stdout.
+/// `sim run SCENARIO --ecosystem FILE --speed 60`, killed after `within`; whether it passed,
+/// and its output. The runner's own directory goes beside the file (removed with it).
 fn sim_run(scenario: &str, ecosystem: &Path, within: Duration) -> (bool, String) {
+    let name = Path::new(scenario).file_stem().unwrap().to_string_lossy();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sim"))
         .arg("run")
         .arg(root().join(scenario))
         .arg("--ecosystem")
         .arg(ecosystem)
+        .arg("--state-dir")
+        .arg(ecosystem.with_file_name(format!("run-{name}")))
         .args(["--speed", "60"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
