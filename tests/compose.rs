@@ -64,7 +64,13 @@ impl Project {
             .replace("../.sim-state", &self.state.to_string_lossy())
             .replace("sim-net", &format!("{}-net", self.name))
             .replace(", sim-", &format!(", {}-", self.name));
-        assert!(!text.contains(" sim-"), "unreplaced names:\n{text}");
+        for name in SERVICES
+            .iter()
+            .map(|s| format!(" sim-{s}]"))
+            .chain([" sim-net,".into()])
+        {
+            assert!(!text.contains(&name), "unreplaced {name}:\n{text}");
+        }
         let path = dir.join("ecosystem.yaml");
         std::fs::write(&path, text).unwrap();
         path
