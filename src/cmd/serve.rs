@@ -95,6 +95,10 @@ pub struct Args {
     /// Outside a run, leave STAR and the platform's job out (SF1612), as `sim up --no-star`.
     #[arg(long)]
     no_star: bool,
+    /// A bearer token the program's admin API and this control API then require (all but
+    /// `/health`); required when listening on an address that is not loopback.
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
 }
 
 /// The control API's default port for a program.
@@ -157,6 +161,7 @@ impl Host {
             cfg.hostnames.insert(p, name.to_string());
         }
         cfg.only = Some(self.program);
+        cfg.admin_token.clone_from(&a.admin_token);
         cfg.seed = a.seed;
         cfg.bf_amqp.clone_from(&a.broker);
         if !a.no_star {
@@ -231,6 +236,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         certs_once(&host)?;
         host.start().await?;
+        // The control API restarts the program on fresh state: open only on loopback or
+        // behind the admin token.
+        sim_kit::admin::exposure_allowed(control, host.args.admin_token.as_deref())
+            .map_err(|e| anyhow::anyhow!("the control API: {e}"))?;
+        let token = host.args.admin_token.clone();
         let listener = tokio::net::TcpListener::bind(control)
             .await
             .with_context(|| format!("binding the control API on {control}"))?;
@@ -240,10 +250,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             listener.local_addr()?
         );
         let shared: Shared = Arc::new(Mutex::new(host));
-        let app = Router::new()
-            .route("/health", get(health))
-            .route("/run", get(get_run).put(put_run).delete(delete_run))
-            .with_state(shared.clone());
+        let app = sim_kit::admin::protect(
+            Router::new()
+                .route("/health", get(health))
+                .route("/run", get(get_run).put(put_run).delete(delete_run))
+                .with_state(shared.clone()),
+            token,
+        );
         let server = axum::serve(listener, app);
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let outcome = tokio::select! {

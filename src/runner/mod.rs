@@ -468,7 +468,7 @@ async fn send_arrivals(
             setup.scenario.clone(),
             setup.assignments.clone(),
             setup.clock.clone(),
-            crate::admin_client::AdminClient::new(StdDuration::from_secs(30)),
+            running.admin_client(StdDuration::from_secs(30)),
             running.endpoints().ksd_admin.clone(),
             side.intake.clone(),
             ctx.known.clone(),
@@ -674,6 +674,15 @@ impl Eco {
         match self {
             Eco::Local(r) => traffic::Jc::Local(r.jobcenter_slot()),
             Eco::Remote(r) => traffic::Jc::Remote(r.jc.clone()),
+        }
+    }
+
+    /// A client for the programs' admin APIs (with their token, if they want one).
+    fn admin_client(&self, timeout: StdDuration) -> crate::admin_client::AdminClient {
+        let c = crate::admin_client::AdminClient::new(timeout);
+        match self {
+            Eco::Local(_) => c,
+            Eco::Remote(r) => c.with_token(r.admin_token.clone()),
         }
     }
 

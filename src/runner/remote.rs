@@ -48,6 +48,10 @@ pub struct EcosystemFile {
     /// The certificate directory (default `<state_dir>/certs`), relative to the file.
     #[serde(default)]
     pub certs_dir: Option<PathBuf>,
+    /// The bearer token the programs' admin and control APIs require (`sim serve
+    /// --admin-token`), if any.
+    #[serde(default)]
+    pub admin_token: Option<String>,
     /// The programs by short name (`sp`, `ksd`, `jobcenter`, `star`).
     pub programs: BTreeMap<String, ProgramControl>,
 }
@@ -61,6 +65,10 @@ fn loopback() -> IpAddr {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgramControl {
+    /// The host name the runner reaches its ports at, when not `host` (a compose service
+    /// name, for a runner inside the compose network; the server certificates carry them).
+    #[serde(default)]
+    pub host: Option<String>,
     /// Its `sim serve` control API, `http://host:port`.
     pub control: String,
     /// Kill it at once (`[docker, kill, -s, KILL, sim-sp]`).
@@ -184,6 +192,8 @@ pub(crate) struct Remote {
     pub(crate) endpoints: Endpoints,
     pub(crate) jc: Arc<RemoteJobcenter>,
     pub(crate) state_dir: PathBuf,
+    /// What the programs' admin APIs require.
+    pub(crate) admin_token: Option<String>,
     controls: BTreeMap<Program, ProgramControl>,
     client: AdminClient,
     spawned: Option<Mutex<Spawned>>,
@@ -211,7 +221,6 @@ impl Remote {
         broker: Option<&str>,
         outages: &[sim_scenario::Crash],
     ) -> anyhow::Result<Remote> {
-        let client = AdminClient::new(StdDuration::from_secs(120));
         let (file, spawned) = match place {
             Where::File(f) => (f, None),
             Where::Processes => {
@@ -219,6 +228,8 @@ impl Remote {
                 (f, Some(Mutex::new(s)))
             }
         };
+        let client =
+            AdminClient::new(StdDuration::from_secs(120)).with_token(file.admin_token.clone());
         let mut controls = BTreeMap::new();
         for (name, c) in &file.programs {
             controls.insert(program_named(name)?, c.clone());
@@ -268,6 +279,11 @@ impl Remote {
         let mut cfg = EcosystemConfig::new(&file.state_dir, refdata.clone());
         cfg.host = file.host;
         cfg.certs_dir = file.certs();
+        for (p, c) in &controls {
+            if let Some(h) = &c.host {
+                cfg.hostnames.insert(*p, h.clone());
+            }
+        }
         cfg.ports = match file.port_base {
             Some(b) => Ports::from_base(refdata, b),
             None => Ports::defaults(refdata),
@@ -280,6 +296,7 @@ impl Remote {
         let remote = Remote {
             endpoints,
             jc,
+            admin_token: file.admin_token.clone(),
             state_dir: file.state_dir.clone(),
             controls,
             client,
@@ -530,6 +547,7 @@ fn spawn_all(
         port_base: Some(base),
         state_dir: state_dir.to_path_buf(),
         certs_dir: None,
+        admin_token: None,
         programs,
     };
     Ok((file, spawned))
