@@ -6,6 +6,8 @@
 #   python3                   outside systems in other stacks (ssl + http.server) in seats
 #   cc                        ring and the bundled SQLite compile C code
 #   schemathesis  (PyPI)      fuzzes each admin API against docs/openapi/*.yaml
+#   docker, docker-compose    the ecosystem's image (docker/build-image.sh) and its containers
+#                             (tests/compose.rs, sim-testcontainers); the engine must be running
 #   RabbitMQ                  the Beskedfordeler's tests (sim-bf) run against it as well as the
 #                             embedded broker; they take it from SIM_TEST_AMQP_URL, which
 #                             .ci/run sets after starting a private rabbitmq-server, and fail
@@ -19,6 +21,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   sudo_=""
@@ -45,4 +48,10 @@ if [ -z "${SIM_TEST_AMQP_URL:-}" ]; then
   echo "test.sh: SIM_TEST_AMQP_URL is not set: sim-bf's RabbitMQ runs will fail (.ci/run starts a broker and sets it)" >&2
 fi
 export SIM_TEST_AMQP_URL="${SIM_TEST_AMQP_URL:-}"
+# The container tests (tests/compose.rs, sim-testcontainers/tests) run the image of this
+# checkout, sim-ecosystem:local, made from the debug `sim` the tests build themselves (no
+# release compile) and removed by name when this script ends, whatever the outcome.
+cargo test --workspace --no-run
+SIM_BIN=target/debug/sim docker/build-image.sh debug
+trap 'docker image rm sim-ecosystem:local >/dev/null 2>&1 || true' EXIT
 cargo test --workspace --no-fail-fast "$@"

@@ -3,8 +3,13 @@
 
 use sim_scenario::{parse, FaultKind, FaultPlan, Scenario, Selection, Speed, Target, Volume};
 
-const SHIPPED: [(&str, &str); 4] = [
+const SHIPPED: [(&str, &str); 6] = [
     ("smoke", include_str!("../../scenarios/smoke.yaml")),
+    ("kill-each", include_str!("../../scenarios/kill-each.yaml")),
+    (
+        "chaos-compose",
+        include_str!("../../scenarios/chaos-compose.yaml"),
+    ),
     ("month", include_str!("../../scenarios/month.yaml")),
     ("chaos", include_str!("../../scenarios/chaos.yaml")),
     (
@@ -55,7 +60,12 @@ fn month_is_thirty_days_at_the_ksd13_volume() {
 #[test]
 fn chaos_has_every_fault_kind_and_crashes_each_program() {
     let s = load("chaos");
-    for kind in FaultKind::ALL {
+    // Every kind one process can make: pause and partition need processes or containers
+    // (kill-each.yaml and chaos-compose.yaml have them).
+    for kind in FaultKind::ALL
+        .into_iter()
+        .filter(|k| !matches!(k, FaultKind::Pause | FaultKind::Partition))
+    {
         assert!(
             s.faults.iter().any(|f| f.kind == kind),
             "chaos lacks {kind}"
@@ -73,6 +83,38 @@ fn chaos_has_every_fault_kind_and_crashes_each_program() {
     assert!(s.expectations.liveness_deadline.is_some());
     // SP-9: the weekly window falls inside the run.
     assert!(!plan.windows(FaultKind::ServiceWindow).is_empty());
+}
+
+#[test]
+fn the_scenarios_across_processes_take_a_factor_and_real_outages() {
+    for name in ["kill-each", "chaos-compose"] {
+        let s = load(name);
+        assert!(
+            matches!(s.clock.speed, Speed::Factor(_)),
+            "{name}: no max across processes"
+        );
+        let kinds: Vec<FaultKind> = FaultPlan::new(&s)
+            .crashes()
+            .iter()
+            .map(|c| c.kind)
+            .collect();
+        assert!(kinds.contains(&FaultKind::Pause), "{name}: {kinds:?}");
+    }
+    let plan = FaultPlan::new(&load("kill-each"));
+    let crashed: Vec<Target> = plan
+        .crashes()
+        .into_iter()
+        .filter(|c| c.kind == FaultKind::Crash)
+        .map(|c| c.target)
+        .collect();
+    assert_eq!(
+        crashed,
+        [Target::Jobcenter, Target::Ksd, Target::Sp, Target::Star]
+    );
+    assert!(FaultPlan::new(&load("chaos-compose"))
+        .crashes()
+        .iter()
+        .any(|c| c.kind == FaultKind::Partition));
 }
 
 #[test]
