@@ -174,3 +174,128 @@ fn what_processes_cannot_do_is_refused_up_front() {
         "{err}"
     );
 }
+
+/// Programs started by someone else (here: this test, as four `sim serve` processes), driven
+/// by `sim run --ecosystem URL` with the file served over HTTP by Python's `http.server`, and
+/// hurt through the file's own commands (a shell killing and restarting a process by its pid
+/// file, SIGSTOP and SIGCONT): each program killed and started again and KSD frozen, nothing
+/// lost (KSD-2, JC-1, SP-10, BF-2), nothing misrouted (SP-3) or processed twice (KSD-7).
+#[test]
+fn programs_started_elsewhere_are_driven_and_hurt_through_an_ecosystem_file_served_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let base = free_base(40);
+    let sim = env!("CARGO_BIN_EXE_sim");
+    let programs = [("star", 0), ("sp", 1), ("ksd", 2), ("jobcenter", 3)];
+    let control = |i: u16| base + 30 + i;
+    // A program's start, as a shell line that records its pid: also the file's `restart`.
+    let start_line = |name: &str, i: u16| {
+        format!(
+            "{sim} serve {name} --state-dir {s} --port-base {base} --control-port {c} >> {s}/{name}.log 2>&1 & echo $! > {s}/{name}.pid",
+            s = state.display(),
+            c = control(i),
+        )
+    };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // The certificates once, before four processes race for them.
+    let made = Command::new(sim)
+        .args(["certs", "--state-dir", state.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    for (name, i) in programs {
+        let ok = Command::new("sh")
+            .args(["-c", &start_line(name, i)])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let _stop = KillOnDrop(state.clone());
+    let mut yaml = format!(
+        "host: 127.0.0.1\nport_base: {base}\nstate_dir: {}\nprograms:\n",
+        state.display()
+    );
+    for (name, i) in programs {
+        let pid = format!("$(cat {}/{name}.pid)", state.display());
+        yaml.push_str(&format!(
+            "  {name}:\n    control: http://127.0.0.1:{c}\n    crash: [sh, -c, \"kill -9 {pid}\"]\n    restart: [sh, -c, \"{r}\"]\n    pause: [sh, -c, \"kill -STOP {pid}\"]\n    resume: [sh, -c, \"kill -CONT {pid}\"]\n",
+            c = control(i),
+            r = start_line(name, i),
+        ));
+    }
+    let served = dir.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    std::fs::write(served.join("ecosystem.yaml"), yaml).unwrap();
+    let http_port = base + 38;
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &http_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .current_dir(&served)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let json = dir.path().join("report.json");
+    let out = Command::new(sim)
+        .args([
+            "run",
+            shipped("kill-each.yaml").to_str().unwrap(),
+            "--progress",
+            "plain",
+            "--ecosystem",
+            &format!("http://127.0.0.1:{http_port}/ecosystem.yaml"),
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    passed(&out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for target in ["jobcenter", "ksd", "sp", "star"] {
+        assert!(
+            report["faults"].as_array().unwrap().iter().any(|f| {
+                f["kind"] == "crash" && f["target"] == target && f["count"].as_u64() == Some(1)
+            }),
+            "crash {target}: {}",
+            report["faults"]
+        );
+        let log = std::fs::read_to_string(state.join(format!("{target}.log"))).unwrap();
+        assert!(log.contains("resuming the scenario run"), "{target}: {log}");
+    }
+}
+
+/// Kills whatever `sim serve` the pid files of a test's state directory name.
+struct KillOnDrop(PathBuf);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for name in ["star", "sp", "ksd", "jobcenter"] {
+            if let Ok(pid) = std::fs::read_to_string(self.0.join(format!("{name}.pid"))) {
+                let pid = pid.trim();
+                let _ = Command::new("kill").args(["-CONT", pid]).status();
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+    }
+}
+
+/// The first of `n` consecutive loopback ports that are free now.
+fn free_base(n: u16) -> u16 {
+    let mut base = 30_000 + (std::process::id() % 200) as u16 * 100;
+    loop {
+        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+        base = if base > 60_000 { 30_000 } else { base + n + 7 };
+    }
+}

@@ -40,8 +40,9 @@ pub struct Args {
     processes: bool,
     /// Drive programs that are already running — `sim serve` processes or the compose
     /// containers — as FILE describes them (control URLs, state directory, the commands for
-    /// crash, pause and partition; see docs/compose.md). Needs a speed factor, not `max`.
-    #[arg(long, value_name = "FILE")]
+    /// crash, pause and partition; see docs/compose.md), or an `http://` URL serving it.
+    /// Needs a speed factor, not `max`.
+    #[arg(long, value_name = "FILE|URL")]
     ecosystem: Option<PathBuf>,
     /// `bar` (a live progress bar), `plain` (progress lines) or `auto` (bar on a terminal).
     #[arg(long, default_value = "auto")]

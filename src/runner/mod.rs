@@ -633,7 +633,7 @@ async fn run_across_processes(text: &str, opts: &RunOptions) -> anyhow::Result<R
         "seats with programs in other processes are not supported yet: give the seat to `sim serve`'s neighbours by their URLs, or run in one process"
     );
     let place = match &opts.ecosystem {
-        Some(file) => remote::Where::File(remote::EcosystemFile::load(file)?),
+        Some(file) => remote::Where::File(remote::EcosystemFile::locate(file).await?),
         None => remote::Where::Processes,
     };
     let remote = remote::Remote::connect(

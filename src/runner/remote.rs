@@ -104,6 +104,36 @@ impl EcosystemFile {
         Ok(f)
     }
 
+    /// Reads the file at `location`: a path, or an `http://` URL serving it (YAML or JSON; its
+    /// relative paths then start at the current directory).
+    pub async fn locate(location: &Path) -> anyhow::Result<EcosystemFile> {
+        let text = location.to_string_lossy();
+        if !text.starts_with("http://") {
+            anyhow::ensure!(
+                !text.starts_with("https://"),
+                "--ecosystem {text}: an https URL is not supported; fetch it, or serve it over http"
+            );
+            return EcosystemFile::load(location);
+        }
+        let (status, body) = AdminClient::new(StdDuration::from_secs(30))
+            .get(&text)
+            .await
+            .with_context(|| format!("fetching the ecosystem file {text}"))?;
+        anyhow::ensure!(
+            (200..300).contains(&status),
+            "fetching the ecosystem file {text}: {status}"
+        );
+        let f: EcosystemFile = match body {
+            serde_json::Value::String(yaml) => sim_kit::program::parse_config(location, &yaml)?,
+            json => serde_json::from_value(json)
+                .with_context(|| format!("the ecosystem file {text}"))?,
+        };
+        for name in f.programs.keys() {
+            program_named(name).with_context(|| format!("{text}: programs"))?;
+        }
+        Ok(f)
+    }
+
     fn certs(&self) -> PathBuf {
         self.certs_dir
             .clone()
