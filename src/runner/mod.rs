@@ -616,7 +616,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
             o.kind
         );
     }
-    let running = Eco::Local(setup.start_ecosystem(opts).await?);
+    let running = Eco::Local(Box::new(setup.start_ecosystem(opts).await?));
     run_with(setup, opts, running).await
 }
 
@@ -657,7 +657,7 @@ async fn run_across_processes(text: &str, opts: &RunOptions) -> anyhow::Result<R
 /// Where the programs of a run are, as the runner reaches them.
 enum Eco {
     /// In this process (`ecosystem::start`).
-    Local(ecosystem::Running),
+    Local(Box<ecosystem::Running>),
     /// In other processes or containers.
     Remote(Arc<remote::Remote>),
 }
