@@ -138,7 +138,8 @@ fn wait_healthy(p: &Project, within: Duration) {
     }
 }
 
-/// `sim run SCENARIO --ecosystem FILE --speed 60`, killed after `within`; whether it passed,
+/// `sim run SCENARIO --ecosystem FILE --speed 30` (a liveness minute is two real seconds: room
+/// for a loaded machine), killed after `within`; whether it passed,
 /// and its output. The runner's own directory goes beside the file (removed with it).
 fn sim_run(scenario: &str, ecosystem: &Path, within: Duration) -> (bool, String) {
     let name = Path::new(scenario).file_stem().unwrap().to_string_lossy();
@@ -149,7 +150,7 @@ fn sim_run(scenario: &str, ecosystem: &Path, within: Duration) -> (bool, String)
         .arg(ecosystem)
         .arg("--state-dir")
         .arg(ecosystem.with_file_name(format!("run-{name}")))
-        .args(["--speed", "60"])
+        .args(["--speed", "30"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -81,6 +81,8 @@ fn elapsed_real_time_is_measured_only_where_architecture_md_names_it() {
             "src/runner/traffic/lookups.rs",
             "src/runner/traffic/ky.rs",
             "src/ecosystem/hosting.rs",
+            "src/runner/remote.rs",
+            "src/cmd/serve.rs",
             "src/cmd/bench.rs",
             "src/cmd/bench_overload.rs",
             "src/cmd/send.rs",

@@ -299,3 +299,90 @@ fn free_base(n: u16) -> u16 {
         base = if base > 60_000 { 30_000 } else { base + n + 7 };
     }
 }
+
+/// `sim serve`'s control API, driven with curl: a run it cannot take (an epoch in seconds, not
+/// milliseconds; speed `max`) is refused with 400 and leaves the program as it was; a good run
+/// is taken, kept beside the state, and `DELETE /run` stops the program and forgets the run.
+#[test]
+fn the_control_api_refuses_what_it_cannot_run_and_keeps_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let base = free_base(40);
+    let control = base + 30;
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args([
+            "serve",
+            "ksd",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--port-base",
+            &base.to_string(),
+            "--control-port",
+            &control.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{control}");
+    let curl = |args: &[&str]| -> (String, String) {
+        let out = Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}"])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or((&text, ""));
+        (body.to_string(), code.to_string())
+    };
+    let mut up = false;
+    for _ in 0..100 {
+        if curl(&[&format!("{url}/health")]).1 == "200" {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(up, "sim serve ksd did not answer");
+    let smoke = std::fs::read_to_string(shipped("smoke.yaml")).unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let put = |epoch: i64, speed: &str| {
+        let body = serde_json::json!({
+            "scenario": smoke, "file": "smoke.yaml", "seed": 3, "speed": speed,
+            "epoch_unix_ms": epoch,
+        })
+        .to_string();
+        curl(&["-X", "PUT", "--data-binary", &body, &format!("{url}/run")])
+    };
+    let (body, code) = put(now_ms / 1000, "30");
+    assert_eq!(code, "400", "{body}");
+    assert!(body.contains("Unix milliseconds"), "{body}");
+    let (body, code) = put(now_ms + 2000, "max");
+    assert_eq!(code, "400", "{body}");
+    assert!(
+        body.contains("speed max cannot run across processes"),
+        "{body}"
+    );
+    let (health, _) = curl(&[&format!("{url}/health")]);
+    assert!(
+        health.contains("\"hosting\":true") && health.contains("\"run\":null"),
+        "{health}"
+    );
+
+    let (body, code) = put(now_ms + 2000, "30");
+    assert_eq!(code, "200", "{body}");
+    assert!(state.join("run-sim-ksd.json").exists());
+    let (run, code) = curl(&[&format!("{url}/run")]);
+    assert_eq!(code, "200", "{run}");
+    assert!(run.contains("\"faults\":[]"), "{run}");
+    let (body, code) = curl(&["-X", "DELETE", &format!("{url}/run")]);
+    assert_eq!(code, "200", "{body}");
+    assert!(!state.join("run-sim-ksd.json").exists());
+    let (health, _) = curl(&[&format!("{url}/health")]);
+    assert!(health.contains("\"hosting\":false"), "{health}");
+    let _ = serve.kill();
+    let _ = serve.wait();
+}

@@ -99,6 +99,10 @@ pub struct Args {
     /// `/health`); required when listening on an address that is not loopback.
     #[arg(long, value_name = "TOKEN")]
     admin_token: Option<String>,
+    /// Stop when the process with this pid is gone (`sim run --processes` gives its own, so
+    /// that its children do not outlive a runner that was killed).
+    #[arg(long, value_name = "PID", hide = true)]
+    parent_pid: Option<u32>,
 }
 
 /// The control API's default port for a program.
@@ -190,11 +194,42 @@ impl Host {
         Ok(())
     }
 
+    /// Stops the program and waits until its databases' writer threads have committed and
+    /// closed: only then do its files hold still (for the checkers, or to be wiped).
     async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(r) = self.running.take() {
             r.stop().await?;
         }
+        let dir = self.args.state_dir.join(self.program.state_subdir());
+        let began = std::time::Instant::now();
+        while sim_store::writers_open_under(&dir) > 0 {
+            anyhow::ensure!(
+                began.elapsed() < std::time::Duration::from_secs(30),
+                "{}: its database writers did not finish within 30 s",
+                self.program.name()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         Ok(())
+    }
+
+    /// Keeps the run beside the state, whole or not at all (written aside, then renamed).
+    fn keep_run(&self, run: &ProgramRun) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.args.state_dir)?;
+        let file = self.run_file();
+        let aside = file.with_extension("json.new");
+        std::fs::write(&aside, serde_json::to_vec_pretty(run)?)?;
+        std::fs::rename(&aside, &file)?;
+        Ok(())
+    }
+
+    /// After a run that could not start: forget it and be `sim up`'s part again.
+    async fn fall_back(&mut self) {
+        let _ = std::fs::remove_file(self.run_file());
+        self.run = None;
+        if let Err(e) = self.start().await {
+            tracing::error!(error = %format!("{e:#}"), "starting without a run failed too");
+        }
     }
 }
 
@@ -224,26 +259,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             tally: FaultTally::default(),
             args,
         };
-        // A run left by a killed process: resume it on its clock, with what was committed.
-        if let Ok(text) = std::fs::read_to_string(host.run_file()) {
-            let run: ProgramRun = serde_json::from_str(&text)
-                .with_context(|| format!("reading {}", host.run_file().display()))?;
-            tracing::warn!(
-                file = run.file,
-                "resuming the scenario run this program was part of"
-            );
-            host.run = Some(run);
-        }
-        certs_once(&host)?;
-        host.start().await?;
         // The control API restarts the program on fresh state: open only on loopback or
-        // behind the admin token.
+        // behind the admin token; bound first, so that a program that cannot start is still
+        // reachable (and a supervisor does not restart it in a loop).
         sim_kit::admin::exposure_allowed(control, host.args.admin_token.as_deref())
             .map_err(|e| anyhow::anyhow!("the control API: {e}"))?;
         let token = host.args.admin_token.clone();
         let listener = tokio::net::TcpListener::bind(control)
             .await
             .with_context(|| format!("binding the control API on {control}"))?;
+        certs_once(&host)?;
+        // A run left by a killed process: resume it on its clock, with what was committed.
+        // One that cannot be read or started is set aside (`.failed`) and the program
+        // starts without it.
+        if let Ok(text) = std::fs::read_to_string(host.run_file()) {
+            match serde_json::from_str::<ProgramRun>(&text) {
+                Ok(run) => {
+                    tracing::warn!(
+                        file = run.file,
+                        "resuming the scenario run this program was part of"
+                    );
+                    host.run = Some(run);
+                }
+                Err(e) => tracing::error!(error = %e, "the kept run does not read"),
+            }
+        }
+        if let Err(e) = host.start().await {
+            if host.run.is_none() {
+                return Err(e);
+            }
+            tracing::error!(error = %format!("{e:#}"), "resuming the kept run failed; starting without it");
+            let _ = std::fs::rename(host.run_file(), host.run_file().with_extension("json.failed"));
+            host.run = None;
+            host.start().await?;
+        }
         eprintln!(
             "sim serve: {} is up; control API on http://{}",
             program.name(),
@@ -259,10 +308,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         let server = axum::serve(listener, app);
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let parent = shared.lock().await.args.parent_pid;
         let outcome = tokio::select! {
             r = server => r.map(|_| None).context("the control API stopped"),
             _ = tokio::signal::ctrl_c() => Ok(None),
             _ = term.recv() => Ok(None),
+            _ = parent_gone(parent) => Ok(None),
             name = stopped(shared.clone()) => Ok(Some(name)),
         };
         let mut host = shared.lock().await;
@@ -313,6 +364,18 @@ fn certs_once(host: &Host) -> anyhow::Result<()> {
     made
 }
 
+/// Resolves when the process `pid` is gone (never without one).
+async fn parent_gone(pid: Option<u32>) {
+    let Some(pid) = pid else {
+        return std::future::pending().await;
+    };
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    while proc.exists() {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    eprintln!("sim serve: the process that started it ({pid}) is gone; stopping");
+}
+
 /// Resolves when the hosted program stops on its own (not by `DELETE /run`).
 async fn stopped(shared: Shared) -> &'static str {
     loop {
@@ -343,7 +406,17 @@ fn fail(status: StatusCode, e: impl std::fmt::Display) -> Response {
 }
 
 async fn health(State(shared): State<Shared>) -> Response {
-    let host = shared.lock().await;
+    // Never waits behind a `PUT /run` restarting the program: a health check must answer.
+    let Ok(host) = shared.try_lock() else {
+        return Json(json!({
+            "status": "ok",
+            "busy": true,
+            "pid": std::process::id(),
+            "peak_rss_bytes": sim::runner::peak_rss(),
+            "cpu_seconds": sim::runner::cpu_seconds(),
+        }))
+        .into_response();
+    };
     Json(json!({
         "status": "ok",
         "program": host.program.name(),
@@ -376,6 +449,17 @@ async fn put_run(State(shared): State<Shared>, body: axum::body::Bytes) -> Respo
         Ok(r) => r,
         Err(e) => return fail(StatusCode::BAD_REQUEST, format!("the run: {e}")),
     };
+    // An epoch in milliseconds, near now: seconds given as milliseconds would be 1970.
+    let now_ms = (sim_store::Clock::real().now().unix_timestamp_nanos() / 1_000_000) as i64;
+    if (run.epoch_unix_ms - now_ms).abs() > 24 * 3_600_000 {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "epoch_unix_ms {} is more than a day from now ({now_ms}): Unix milliseconds, please",
+                run.epoch_unix_ms
+            ),
+        );
+    }
     let mut host = shared.lock().await;
     // Checked before anything stops: a scenario this process cannot run leaves it as it was.
     if let Err(e) = host.base().and_then(|b| program_config(&run, b)) {
@@ -393,13 +477,8 @@ async fn put_run(State(shared): State<Shared>, body: axum::body::Bytes) -> Respo
             );
         }
     }
-    let kept = serde_json::to_vec_pretty(&run)
-        .map_err(anyhow::Error::from)
-        .and_then(|j| {
-            std::fs::create_dir_all(&host.args.state_dir)?;
-            Ok(std::fs::write(host.run_file(), j)?)
-        });
-    if let Err(e) = kept {
+    if let Err(e) = host.keep_run(&run) {
+        host.fall_back().await;
         return fail(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("keeping the run: {e:#}"),
@@ -408,7 +487,11 @@ async fn put_run(State(shared): State<Shared>, body: axum::body::Bytes) -> Respo
     host.run = Some(run);
     match host.start().await {
         Ok(()) => Json(json!({ "program": host.program.name(), "hosting": true })).into_response(),
-        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        Err(e) => {
+            // Not kept: a restart must not resume a run that cannot start.
+            host.fall_back().await;
+            fail(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+        }
     }
 }
 

@@ -221,9 +221,18 @@ fn url_of(cfg: &EcosystemConfig, p: Program, a: &SocketAddr, path: &str) -> Stri
 /// certificates carry), else the address itself — loopback for one bound to every interface.
 fn authority(cfg: &EcosystemConfig, p: Program, a: &SocketAddr) -> String {
     match cfg.hostnames.get(&p) {
+        // An IPv6 literal goes in brackets in a URL.
+        Some(host) if host.contains(':') && !host.starts_with('[') => {
+            format!("[{host}]:{}", a.port())
+        }
         Some(host) => format!("{host}:{}", a.port()),
         None if a.ip().is_unspecified() => {
-            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), a.port()).to_string()
+            let loopback: std::net::IpAddr = if a.is_ipv6() {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            };
+            SocketAddr::new(loopback, a.port()).to_string()
         }
         None => a.to_string(),
     }

@@ -53,7 +53,9 @@ impl Hands {
 }
 
 /// Takes programs down and brings them back as the scenario's `crash`, `pause` and
-/// `partition` faults say, in virtual time.
+/// `partition` faults say, in virtual time: one task per program (its outages in order, at
+/// the same instant an end before a start), the programs side by side, so that a slow outage
+/// of one (a container that takes seconds to start) does not delay another's.
 pub(crate) async fn drive_crashes(
     hands: Hands,
     clock: Clock,
@@ -61,34 +63,43 @@ pub(crate) async fn drive_crashes(
     tally: Arc<Tally>,
     ledger: Arc<Mutex<Ledger>>,
 ) {
-    let mut events: Vec<(OffsetDateTime, bool, Program, FaultKind, String)> = Vec::new();
+    type Event = (OffsetDateTime, bool, FaultKind, String);
+    let mut by_program: std::collections::BTreeMap<Program, Vec<Event>> = Default::default();
     for c in &crashes {
         if let Some(p) = program_of(&c.target) {
             let name = c.target.name().to_string();
-            events.push((c.at, true, p, c.kind, name.clone()));
-            events.push((c.restart_at(), false, p, c.kind, name));
+            let events = by_program.entry(p).or_default();
+            events.push((c.at, true, c.kind, name.clone()));
+            events.push((c.restart_at(), false, c.kind, name));
         }
     }
-    // By time; at the same instant a restart before a crash.
-    events.sort_by_key(|(at, down, p, _, _)| (*at, *down, *p));
-    for (at, down, p, kind, target) in events {
-        clock.sleep_until(at).await;
-        let done = if down {
-            let d = hands.down(kind, p).await;
-            if d.is_ok() {
-                tally.hit(kind, &target, clock.now());
+    let mut tasks = tokio::task::JoinSet::new();
+    for (p, mut events) in by_program {
+        events.sort_by_key(|(at, down, _, _)| (*at, *down));
+        let (hands, clock, tally, ledger) =
+            (hands.clone(), clock.clone(), tally.clone(), ledger.clone());
+        tasks.spawn(async move {
+            for (at, down, kind, target) in events {
+                clock.sleep_until(at).await;
+                let done = if down {
+                    let d = hands.down(kind, p).await;
+                    if d.is_ok() {
+                        tally.hit(kind, &target, clock.now());
+                    }
+                    d
+                } else {
+                    hands.up(kind, p).await
+                };
+                if let Err(e) = done {
+                    let what = if down { "taking down" } else { "bringing back" };
+                    ledger
+                        .lock()
+                        .expect("ledger lock")
+                        .errors
+                        .push(format!("{kind}: {what} {}: {e:#}", p.name()));
+                }
             }
-            d
-        } else {
-            hands.up(kind, p).await
-        };
-        if let Err(e) = done {
-            let what = if down { "taking down" } else { "bringing back" };
-            ledger
-                .lock()
-                .expect("ledger lock")
-                .errors
-                .push(format!("{kind}: {what} {}: {e:#}", p.name()));
-        }
+        });
     }
+    while tasks.join_next().await.is_some() {}
 }

@@ -626,7 +626,7 @@ pub async fn run_scenario(text: &str, opts: &RunOptions) -> anyhow::Result<RunRe
 async fn run_across_processes(text: &str, opts: &RunOptions) -> anyhow::Result<RunReport> {
     // Checked before any process is touched: the scenario, speed max, seats.
     let mut probe = opts.clone();
-    probe.epoch = Some(OffsetDateTime::now_utc());
+    probe.epoch = Some(Clock::real().now());
     let pre = Setup::new(text, &probe)?;
     anyhow::ensure!(
         pre.seats.is_empty(),
@@ -644,14 +644,28 @@ async fn run_across_processes(text: &str, opts: &RunOptions) -> anyhow::Result<R
         &pre.crashes,
     )
     .await?;
-    let epoch = OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    // In whole milliseconds: what the programs are handed, so that all share one epoch.
+    let soon = Clock::real().now() + time::Duration::seconds(3);
+    let epoch = OffsetDateTime::from_unix_timestamp_nanos(
+        soon.unix_timestamp_nanos() / 1_000_000 * 1_000_000,
+    )?;
     let mut opts = opts.clone();
     opts.epoch = Some(epoch);
     opts.state_dir = remote.state_dir.clone();
     let setup = Setup::new(text, &opts)?;
     let run = remote::program_run(text, &opts.file, setup.scenario.seed, setup.speed(), epoch);
-    remote.start_run(&run).await?;
-    run_with(setup, &opts, Eco::Remote(Arc::new(remote))).await
+    let remote = Arc::new(remote);
+    let result = match remote.start_run(&run).await {
+        Ok(()) => run_with(setup, &opts, Eco::Remote(remote.clone())).await,
+        Err(e) => Err(e),
+    };
+    if result.is_err() {
+        // Whatever failed: no program is left frozen, cut off or running the scenario.
+        if let Err(e) = remote.stop().await {
+            tracing::warn!(error = %format!("{e:#}"), "stopping the programs after a failed run");
+        }
+    }
+    result
 }
 
 /// Where the programs of a run are, as the runner reaches them.

@@ -131,6 +131,28 @@ impl EcosystemFile {
         for name in f.programs.keys() {
             program_named(name).with_context(|| format!("{text}: programs"))?;
         }
+        // Its commands are run on this machine: only from a file this machine serves.
+        let host = text
+            .trim_start_matches("http://")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or_default();
+        let commands = f.programs.values().any(|c| {
+            [
+                &c.crash,
+                &c.restart,
+                &c.pause,
+                &c.resume,
+                &c.partition,
+                &c.heal,
+            ]
+            .iter()
+            .any(|a| !a.is_empty())
+        });
+        anyhow::ensure!(
+            !commands || matches!(host, "127.0.0.1" | "localhost" | "[::1]"),
+            "{text}: an ecosystem file with outage commands is taken over http only from this machine (127.0.0.1, localhost): its commands run here"
+        );
         Ok(f)
     }
 
@@ -215,6 +237,8 @@ pub(crate) struct Cost {
     /// CPU seconds of incarnations that ended (crashed), plus the current one's last report.
     pub(crate) cpu_done: f64,
     pub(crate) cpu_now: f64,
+    /// The current incarnation's pid, as it reported it.
+    pub(crate) pid: Option<u64>,
 }
 
 /// Programs in other processes, driven through their control APIs.
@@ -226,7 +250,11 @@ pub(crate) struct Remote {
     pub(crate) admin_token: Option<String>,
     controls: BTreeMap<Program, ProgramControl>,
     client: AdminClient,
+    /// For health samples: a paused program must not hold the runner for minutes.
+    quick: AdminClient,
     spawned: Option<Mutex<Spawned>>,
+    /// Outages made and not yet ended.
+    active: Mutex<std::collections::BTreeSet<(Program, FaultKind)>>,
     costs: Mutex<BTreeMap<Program, Cost>>,
 }
 
@@ -329,8 +357,10 @@ impl Remote {
             admin_token: file.admin_token.clone(),
             state_dir: file.state_dir.clone(),
             controls,
+            quick: AdminClient::new(StdDuration::from_secs(2)).with_token(file.admin_token.clone()),
             client,
             spawned,
+            active: Mutex::new(std::collections::BTreeSet::new()),
             costs: Mutex::new(BTreeMap::new()),
         };
         for p in ORDER {
@@ -340,8 +370,23 @@ impl Remote {
     }
 
     /// Hands every program the run (the scenario, its overrides, the epoch): each restarts on
-    /// fresh state with the configuration, clock and fault plan it derives from them.
+    /// fresh state with the configuration, clock and fault plan it derives from them. Every
+    /// program is stopped first, so that no program of another run (or of `sim up`'s
+    /// behaviour) talks to one of this run while the others start.
     pub(crate) async fn start_run(&self, run: &ProgramRun) -> anyhow::Result<()> {
+        for p in ORDER.iter().rev() {
+            let url = format!("{}/run", self.controls[p].control);
+            let (status, answer) = self
+                .client
+                .delete(&url)
+                .await
+                .with_context(|| format!("{}: DELETE {url}", p.name()))?;
+            anyhow::ensure!(
+                status == 200,
+                "{} did not stop ({status}): {answer}",
+                p.name()
+            );
+        }
         let body = serde_json::to_value(run)?;
         for p in ORDER {
             let url = format!("{}/run", self.controls[&p].control);
@@ -357,24 +402,64 @@ impl Remote {
                 answer["error"].as_str().unwrap_or(&answer.to_string())
             );
         }
+        let now_ms = (sim_store::Clock::real().now().unix_timestamp_nanos() / 1_000_000) as i64;
+        if now_ms > run.epoch_unix_ms {
+            tracing::warn!(
+                late_ms = now_ms - run.epoch_unix_ms,
+                "the programs took longer to start than the head start: the run's first virtual moments passed without traffic"
+            );
+        }
         Ok(())
     }
 
-    /// Waits until a program's control API answers (its process is up and its program
-    /// started or resumed).
-    async fn wait_healthy(&self, p: Program, within: StdDuration) -> anyhow::Result<()> {
+    /// A program's `/health`, asked with a short timeout (a paused program answers nothing).
+    async fn health(&self, p: Program) -> Option<serde_json::Value> {
         let url = format!("{}/health", self.controls[&p].control);
+        match self.quick.get(&url).await {
+            Ok((200, h)) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Waits until a program's control API answers from a process other than `not_pid` (its
+    /// process is up and its program started or resumed).
+    async fn wait_healthy_new(
+        &self,
+        p: Program,
+        not_pid: Option<u64>,
+        within: StdDuration,
+    ) -> anyhow::Result<()> {
         let began = Instant::now();
         loop {
-            if let Ok((200, h)) = self.client.get(&url).await {
-                self.note_cost(p, &h).await;
-                return Ok(());
+            if let Some(h) = self.health(p).await {
+                anyhow::ensure!(
+                    h["program"].is_null() || h["program"] == p.name(),
+                    "{}'s control URL answers as {}",
+                    p.name(),
+                    h["program"]
+                );
+                if not_pid.is_none() || h["pid"].as_u64() != not_pid {
+                    self.note_cost(p, &h).await;
+                    return Ok(());
+                }
             }
             if began.elapsed() > within {
-                anyhow::bail!("{} did not answer {url} within {within:?}", p.name());
+                anyhow::bail!(
+                    "{} did not answer its control API{} within {within:?}",
+                    p.name(),
+                    if not_pid.is_some() {
+                        " from a new process"
+                    } else {
+                        ""
+                    }
+                );
             }
             tokio::time::sleep(StdDuration::from_millis(100)).await;
         }
+    }
+
+    async fn wait_healthy(&self, p: Program, within: StdDuration) -> anyhow::Result<()> {
+        self.wait_healthy_new(p, None, within).await
     }
 
     async fn note_cost(&self, p: Program, health: &serde_json::Value) {
@@ -386,13 +471,15 @@ impl Remote {
         if let Some(cpu) = health["cpu_seconds"].as_f64() {
             c.cpu_now = cpu;
         }
+        if let Some(pid) = health["pid"].as_u64() {
+            c.pid = Some(pid);
+        }
     }
 
     /// Reads every program's memory and CPU now.
     pub(crate) async fn sample_costs(&self) {
         for p in ORDER {
-            let url = format!("{}/health", self.controls[&p].control);
-            if let Ok((200, h)) = self.client.get(&url).await {
+            if let Some(h) = self.health(p).await {
                 self.note_cost(p, &h).await;
             }
         }
@@ -404,47 +491,47 @@ impl Remote {
     }
 
     /// Takes a program down: `crash` (kill -9), `pause` (frozen) or `partition` (off the
-    /// network).
+    /// network). A crash is done when the old process no longer answers.
     pub(crate) async fn down(&self, kind: FaultKind, p: Program) -> anyhow::Result<()> {
-        // The incarnation about to die: what it cost so far.
-        if let Ok((200, h)) = self
-            .client
-            .get(&format!("{}/health", self.controls[&p].control))
-            .await
-        {
+        // The incarnation about to die: what it cost so far, and its pid.
+        if let Some(h) = self.health(p).await {
             self.note_cost(p, &h).await;
         }
         if let Some(s) = &self.spawned {
             let mut s = s.lock().await;
             match kind {
                 FaultKind::Pause => s.signal(p, "-STOP")?,
-                _ => {
-                    s.kill(p);
-                    let mut costs = self.costs.lock().await;
-                    let c = costs.entry(p).or_default();
-                    c.cpu_done += std::mem::take(&mut c.cpu_now);
-                }
+                _ => s.kill(p),
             }
-            return Ok(());
+        } else {
+            let c = &self.controls[&p];
+            let argv = match kind {
+                FaultKind::Pause => &c.pause,
+                FaultKind::Partition => &c.partition,
+                _ => &c.crash,
+            };
+            run_command(argv).await?;
         }
-        let c = &self.controls[&p];
-        let argv = match kind {
-            FaultKind::Pause => &c.pause,
-            FaultKind::Partition => &c.partition,
-            _ => &c.crash,
-        };
-        run_command(argv).await?;
+        self.active.lock().await.insert((p, kind));
         if kind == FaultKind::Crash {
-            let mut costs = self.costs.lock().await;
-            let c = costs.entry(p).or_default();
-            c.cpu_done += std::mem::take(&mut c.cpu_now);
+            {
+                let mut costs = self.costs.lock().await;
+                let c = costs.entry(p).or_default();
+                c.cpu_done += std::mem::take(&mut c.cpu_now);
+            }
+            // `docker kill` returns before the container has exited.
+            let began = Instant::now();
+            while self.health(p).await.is_some() && began.elapsed() < StdDuration::from_secs(10) {
+                tokio::time::sleep(StdDuration::from_millis(20)).await;
+            }
         }
         Ok(())
     }
 
     /// Brings a program back after `down`: a crashed one is started again (it resumes the
-    /// run from its files and the run file beside them) and waited for.
+    /// run from its files and the run file beside them) and waited for, as a new process.
     pub(crate) async fn up(&self, kind: FaultKind, p: Program) -> anyhow::Result<()> {
+        let old_pid = self.costs.lock().await.get(&p).and_then(|c| c.pid);
         if let Some(s) = &self.spawned {
             let mut s = s.lock().await;
             match kind {
@@ -460,16 +547,30 @@ impl Remote {
             };
             run_command(argv).await?;
         }
+        self.active.lock().await.remove(&(p, kind));
         if kind == FaultKind::Crash {
-            self.wait_healthy(p, StdDuration::from_secs(60)).await?;
+            self.wait_healthy_new(p, old_pid, StdDuration::from_secs(60))
+                .await?;
         }
         Ok(())
+    }
+
+    /// Ends every outage still in force (a run cut short between an outage and its end).
+    async fn end_outages(&self) {
+        let active: Vec<(Program, FaultKind)> = self.active.lock().await.iter().copied().collect();
+        for (p, kind) in active {
+            if let Err(e) = self.up(kind, p).await {
+                tracing::warn!(program = p.name(), %kind, error = %format!("{e:#}"), "ending an outage");
+            }
+        }
     }
 
     /// Ends the run: every program stops (its files then hold still for the checkers) after
     /// its cost is read; the processes this run started end.
     /// Returns the faults their fault layers made (each process's since it last started).
+    /// Every outage still in force is ended first; safe to call again (an error path).
     pub(crate) async fn stop(&self) -> anyhow::Result<Vec<super::TallyRow>> {
+        self.end_outages().await;
         self.sample_costs().await;
         let mut rows = Vec::new();
         let mut first_err = None;
@@ -548,6 +649,10 @@ fn spawn_all(
             base.to_string(),
             "--control-port".into(),
             control.to_string(),
+            // Idle until the run is handed over: no STAR job on the real clock meanwhile.
+            "--no-star".into(),
+            "--parent-pid".into(),
+            std::process::id().to_string(),
         ];
         if let Some(b) = broker {
             a.extend(["--broker".to_string(), b.to_string()]);
@@ -586,7 +691,9 @@ fn spawn_all(
 /// The first of `n` consecutive loopback ports that are free now (from a place that depends
 /// on the process id, so concurrent runs seldom try the same ones).
 fn free_span(n: u16) -> anyhow::Result<u16> {
-    let start = 20_000 + (std::process::id() % 300) as u16 * 100;
+    // Below Linux's ephemeral range (32768-60999): an outgoing connection cannot take a
+    // port a restarted child must bind again.
+    let start = 10_000 + (std::process::id() % 200) as u16 * 100;
     let mut base = start;
     for _ in 0..300 {
         let all_free =
@@ -594,8 +701,8 @@ fn free_span(n: u16) -> anyhow::Result<u16> {
         if all_free {
             return Ok(base);
         }
-        base = if base + 2 * n >= 50_000 {
-            20_000
+        base = if base + 2 * n >= 32_000 {
+            10_000
         } else {
             base + n + 3
         };
