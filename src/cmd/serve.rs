@@ -115,17 +115,6 @@ pub fn default_control_port(p: Program) -> u16 {
     }
 }
 
-/// The short names `--host` and the state layout use.
-fn program_named(name: &str) -> anyhow::Result<Program> {
-    Ok(match name {
-        "sp" => Program::Sp,
-        "ksd" => Program::Ksd,
-        "jobcenter" => Program::Jobcenter,
-        "star" => Program::Star,
-        other => anyhow::bail!("'{other}' is none of sp, ksd, jobcenter, star"),
-    })
-}
-
 /// What the process hosts now.
 struct Host {
     args: Args,
@@ -161,7 +150,7 @@ impl Host {
             let (p, name) = h
                 .split_once('=')
                 .with_context(|| format!("--host {h}: expected PROGRAM=NAME"))?;
-            let p = program_named(p).with_context(|| format!("--host {h}"))?;
+            let p = Program::from_short_name(p).with_context(|| format!("--host {h}"))?;
             cfg.hostnames.insert(p, name.to_string());
         }
         cfg.only = Some(self.program);

@@ -329,6 +329,15 @@ impl Program {
         }
     }
 
+    /// A program by the short name its state directory, `--host` and ecosystem files use
+    /// (`sp`, `ksd`, `jobcenter`, `star`).
+    pub fn from_short_name(name: &str) -> anyhow::Result<Program> {
+        [Program::Sp, Program::Ksd, Program::Jobcenter, Program::Star]
+            .into_iter()
+            .find(|p| p.state_subdir() == name)
+            .with_context(|| format!("'{name}' is none of sp, ksd, jobcenter, star"))
+    }
+
     /// The program's directory under the ecosystem's state root.
     pub fn state_subdir(self) -> &'static str {
         match self {

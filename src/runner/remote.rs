@@ -99,7 +99,8 @@ impl EcosystemFile {
         f.state_dir = dir.join(&f.state_dir);
         f.certs_dir = f.certs_dir.map(|c| dir.join(c));
         for name in f.programs.keys() {
-            program_named(name).with_context(|| format!("{}: programs", path.display()))?;
+            Program::from_short_name(name)
+                .with_context(|| format!("{}: programs", path.display()))?;
         }
         Ok(f)
     }
@@ -129,7 +130,7 @@ impl EcosystemFile {
                 .with_context(|| format!("the ecosystem file {text}"))?,
         };
         for name in f.programs.keys() {
-            program_named(name).with_context(|| format!("{text}: programs"))?;
+            Program::from_short_name(name).with_context(|| format!("{text}: programs"))?;
         }
         // Its commands are run on this machine: only from a file this machine serves.
         let host = text
@@ -161,17 +162,6 @@ impl EcosystemFile {
             .clone()
             .unwrap_or_else(|| self.state_dir.join("certs"))
     }
-}
-
-/// A program by the short name files and `--host` use.
-pub(crate) fn program_named(name: &str) -> anyhow::Result<Program> {
-    Ok(match name {
-        "sp" => Program::Sp,
-        "ksd" => Program::Ksd,
-        "jobcenter" => Program::Jobcenter,
-        "star" => Program::Star,
-        other => anyhow::bail!("'{other}' is none of sp, ksd, jobcenter, star"),
-    })
 }
 
 /// The programs this run started itself (`--processes`): each `sim serve` a child process,
@@ -290,7 +280,7 @@ impl Remote {
             AdminClient::new(StdDuration::from_secs(120)).with_token(file.admin_token.clone());
         let mut controls = BTreeMap::new();
         for (name, c) in &file.programs {
-            controls.insert(program_named(name)?, c.clone());
+            controls.insert(Program::from_short_name(name)?, c.clone());
         }
         for p in ORDER {
             anyhow::ensure!(
