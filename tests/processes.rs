@@ -289,14 +289,17 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// The first of `n` consecutive loopback ports that are free now.
+/// The first of `n` consecutive loopback ports that are free now; each call starts its
+/// search elsewhere, so tests running side by side do not pick the same span.
 fn free_base(n: u16) -> u16 {
-    let mut base = 30_000 + (std::process::id() % 200) as u16 * 100;
+    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let mut base = 20_000 + ((std::process::id() % 100) as u16 + call * 17) % 120 * 100;
     loop {
         if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
-        base = if base > 60_000 { 30_000 } else { base + n + 7 };
+        base = if base > 32_000 { 20_000 } else { base + n + 7 };
     }
 }
 
