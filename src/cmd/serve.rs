@@ -234,6 +234,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         sim_kit::install_crypto_provider();
+        let _ = incarnation();
         let program = args.program.program();
         let control = SocketAddr::new(
             args.listen,
@@ -390,6 +391,16 @@ async fn futures_ready<F: std::future::Future>(f: F) -> Option<F::Output> {
     }
 }
 
+/// Which start of the program's process this is: its pid with the wall-clock millisecond it
+/// started (in a container every start is pid 1), so a runner can tell a restarted process
+/// from the one it killed.
+fn incarnation() -> String {
+    static STARTED: std::sync::OnceLock<i128> = std::sync::OnceLock::new();
+    let ms =
+        STARTED.get_or_init(|| sim_store::Clock::real().now().unix_timestamp_nanos() / 1_000_000);
+    format!("{}@{ms}", std::process::id())
+}
+
 fn fail(status: StatusCode, e: impl std::fmt::Display) -> Response {
     (status, Json(json!({ "error": e.to_string() }))).into_response()
 }
@@ -401,6 +412,8 @@ async fn health(State(shared): State<Shared>) -> Response {
             "status": "ok",
             "busy": true,
             "pid": std::process::id(),
+        "incarnation": incarnation(),
+            "incarnation": incarnation(),
             "peak_rss_bytes": sim::runner::peak_rss(),
             "cpu_seconds": sim::runner::cpu_seconds(),
         }))

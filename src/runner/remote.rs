@@ -220,15 +220,15 @@ impl Drop for Spawned {
 }
 
 /// What one program cost over the run, across its incarnations.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Cost {
     /// The highest peak resident memory any incarnation reported.
     pub(crate) peak_rss: u64,
     /// CPU seconds of incarnations that ended (crashed), plus the current one's last report.
     pub(crate) cpu_done: f64,
     pub(crate) cpu_now: f64,
-    /// The current incarnation's pid, as it reported it.
-    pub(crate) pid: Option<u64>,
+    /// The current incarnation (pid and start), as it reported it: a restart is a new one.
+    pub(crate) incarnation: Option<String>,
 }
 
 /// Programs in other processes, driven through their control APIs.
@@ -411,12 +411,12 @@ impl Remote {
         }
     }
 
-    /// Waits until a program's control API answers from a process other than `not_pid` (its
+    /// Waits until a program's control API answers from an incarnation other than `not_this` (its
     /// process is up and its program started or resumed).
     async fn wait_healthy_new(
         &self,
         p: Program,
-        not_pid: Option<u64>,
+        not_this: Option<String>,
         within: StdDuration,
     ) -> anyhow::Result<()> {
         let began = Instant::now();
@@ -428,7 +428,7 @@ impl Remote {
                     p.name(),
                     h["program"]
                 );
-                if not_pid.is_none() || h["pid"].as_u64() != not_pid {
+                if not_this.is_none() || h["incarnation"].as_str() != not_this.as_deref() {
                     self.note_cost(p, &h).await;
                     return Ok(());
                 }
@@ -437,7 +437,7 @@ impl Remote {
                 anyhow::bail!(
                     "{} did not answer its control API{} within {within:?}",
                     p.name(),
-                    if not_pid.is_some() {
+                    if not_this.is_some() {
                         " from a new process"
                     } else {
                         ""
@@ -461,8 +461,8 @@ impl Remote {
         if let Some(cpu) = health["cpu_seconds"].as_f64() {
             c.cpu_now = cpu;
         }
-        if let Some(pid) = health["pid"].as_u64() {
-            c.pid = Some(pid);
+        if let Some(i) = health["incarnation"].as_str() {
+            c.incarnation = Some(i.to_string());
         }
     }
 
@@ -521,7 +521,12 @@ impl Remote {
     /// Brings a program back after `down`: a crashed one is started again (it resumes the
     /// run from its files and the run file beside them) and waited for, as a new process.
     pub(crate) async fn up(&self, kind: FaultKind, p: Program) -> anyhow::Result<()> {
-        let old_pid = self.costs.lock().await.get(&p).and_then(|c| c.pid);
+        let old_pid = self
+            .costs
+            .lock()
+            .await
+            .get(&p)
+            .and_then(|c| c.incarnation.clone());
         if let Some(s) = &self.spawned {
             let mut s = s.lock().await;
             match kind {
