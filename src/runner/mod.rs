@@ -628,6 +628,8 @@ async fn run_across_processes(text: &str, opts: &RunOptions) -> anyhow::Result<R
     let mut probe = opts.clone();
     probe.epoch = Some(Clock::real().now());
     let pre = Setup::new(text, &probe)?;
+    // TODO(issue 14): seats beside programs in other processes — `sim serve` would take the
+    // seat's URL and trust files (paths valid inside its container) through `PUT /run`.
     anyhow::ensure!(
         pre.seats.is_empty(),
         "seats with programs in other processes are not supported yet: give the seat to `sim serve`'s neighbours by their URLs, or run in one process"
