@@ -375,22 +375,47 @@ pub fn endpoints_of(cfg: &EcosystemConfig) -> anyhow::Result<Endpoints> {
         anyhow::ensure!(port != 0, "programs in other processes need fixed ports");
         Ok(SocketAddr::new(cfg.host, port))
     };
-    let addrs = Addrs {
-        sp: (at(cfg.ports.sp)?, at(cfg.ports.sp_admin)?),
-        ksd: Some((at(cfg.ports.ksd)?, at(cfg.ports.ksd_admin)?)),
+    let addrs = addresses(cfg, |_, port| at(port))?;
+    Ok(wiring::derive(cfg, &spec, &addrs)?.endpoints)
+}
+
+/// Every simulated program's addresses, each from `at(program, port)` (binding it, or only
+/// naming another process's): no KSD when an outside KSD takes the seat, STAR only when the
+/// ecosystem has a simulated one.
+fn addresses(
+    cfg: &EcosystemConfig,
+    mut at: impl FnMut(Program, u16) -> anyhow::Result<SocketAddr>,
+) -> anyhow::Result<Addrs> {
+    Ok(Addrs {
+        sp: (
+            at(Program::Sp, cfg.ports.sp)?,
+            at(Program::Sp, cfg.ports.sp_admin)?,
+        ),
+        ksd: match cfg.ksd_url {
+            Some(_) => None,
+            None => Some((
+                at(Program::Ksd, cfg.ports.ksd)?,
+                at(Program::Ksd, cfg.ports.ksd_admin)?,
+            )),
+        },
         vendors: cfg
             .refdata
             .vendors
             .iter()
             .map(|v| {
                 let port = cfg.ports.vendors.get(&v.instance).copied().unwrap_or(0);
-                Ok((v.instance.clone(), at(port)?))
+                Ok((v.instance.clone(), at(Program::Jobcenter, port)?))
             })
             .collect::<anyhow::Result<_>>()?,
-        jobcenter_admin: at(cfg.ports.jobcenter_admin)?,
-        star: Some((at(cfg.ports.star)?, at(cfg.ports.star_admin)?)),
-    };
-    Ok(wiring::derive(cfg, &spec, &addrs)?.endpoints)
+        jobcenter_admin: at(Program::Jobcenter, cfg.ports.jobcenter_admin)?,
+        star: match (&cfg.star, &cfg.star_url) {
+            (Some(_), None) => Some((
+                at(Program::Star, cfg.ports.star)?,
+                at(Program::Star, cfg.ports.star_admin)?,
+            )),
+            _ => None,
+        },
+    })
 }
 
 /// Makes certificates if missing, binds every socket of the simulated programs, derives their
@@ -420,36 +445,7 @@ pub async fn start(cfg: EcosystemConfig) -> anyhow::Result<Running> {
         prebound.insert(bound, l);
         Ok(bound)
     };
-    let addrs = Addrs {
-        sp: (
-            bind(Program::Sp, cfg.ports.sp)?,
-            bind(Program::Sp, cfg.ports.sp_admin)?,
-        ),
-        ksd: match cfg.ksd_url {
-            Some(_) => None,
-            None => Some((
-                bind(Program::Ksd, cfg.ports.ksd)?,
-                bind(Program::Ksd, cfg.ports.ksd_admin)?,
-            )),
-        },
-        vendors: cfg
-            .refdata
-            .vendors
-            .iter()
-            .map(|v| {
-                let port = cfg.ports.vendors.get(&v.instance).copied().unwrap_or(0);
-                Ok((v.instance.clone(), bind(Program::Jobcenter, port)?))
-            })
-            .collect::<anyhow::Result<_>>()?,
-        jobcenter_admin: bind(Program::Jobcenter, cfg.ports.jobcenter_admin)?,
-        star: match (&cfg.star, &cfg.star_url) {
-            (Some(_), None) => Some((
-                bind(Program::Star, cfg.ports.star)?,
-                bind(Program::Star, cfg.ports.star_admin)?,
-            )),
-            _ => None,
-        },
-    };
+    let addrs = addresses(&cfg, &mut bind)?;
     let w = wiring::derive(&cfg, &spec, &addrs)?;
     for (seat, url) in &w.endpoints.seats {
         tracing::info!(seat, url, "an outside system takes the seat");

@@ -98,10 +98,6 @@ impl EcosystemFile {
         let dir = path.parent().unwrap_or(Path::new("."));
         f.state_dir = dir.join(&f.state_dir);
         f.certs_dir = f.certs_dir.map(|c| dir.join(c));
-        for name in f.programs.keys() {
-            Program::from_short_name(name)
-                .with_context(|| format!("{}: programs", path.display()))?;
-        }
         Ok(f)
     }
 
@@ -129,9 +125,6 @@ impl EcosystemFile {
             json => serde_json::from_value(json)
                 .with_context(|| format!("the ecosystem file {text}"))?,
         };
-        for name in f.programs.keys() {
-            Program::from_short_name(name).with_context(|| format!("{text}: programs"))?;
-        }
         // Its commands are run on this machine: only from a file this machine serves.
         let host = text
             .trim_start_matches("http://")
@@ -280,7 +273,9 @@ impl Remote {
             AdminClient::new(StdDuration::from_secs(120)).with_token(file.admin_token.clone());
         let mut controls = BTreeMap::new();
         for (name, c) in &file.programs {
-            controls.insert(Program::from_short_name(name)?, c.clone());
+            let p = Program::from_short_name(name)
+                .with_context(|| format!("the ecosystem file's programs: {name}"))?;
+            controls.insert(p, c.clone());
         }
         for p in ORDER {
             anyhow::ensure!(
